@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""One-command entry points for a fresh machine with only Python 3.11+ and pip.
+
+    python3 dev.py run     # install into .venv, set up SQLite + embedded Redis, start the hub
+    python3 dev.py test    # install with test extras into .venv and run the whole test suite
+
+Everything lands in ./.venv and ./instance; nothing is installed system-wide. Extra arguments after
+``test`` go to pytest (``python3 dev.py test -k booking``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+
+
+def sh(*args: str, **kwargs) -> None:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    subprocess.run([str(a) for a in args], check=True, **kwargs)
+
+
+def plugin_dirs() -> list[Path]:
+    return sorted(p.parent for p in (ROOT / "plugins").glob("*/setup.cfg"))
+
+
+def install(test: bool) -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("Python 3.11 or newer is needed.")
+    if not PY.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    stamp = VENV / (".installed-test" if test else ".installed")
+    sources = [ROOT / "setup.cfg", *(p / "setup.cfg" for p in plugin_dirs())]
+    if stamp.exists() and all(s.stat().st_mtime < stamp.stat().st_mtime for s in sources):
+        return
+    sh(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
+    editable = ["--config-settings", "editable_mode=compat"]
+    targets = ["-e", f"{ROOT}[test]" if test else str(ROOT)]
+    for plugin in plugin_dirs():
+        targets += ["-e", f"{plugin}[test]" if test and "[options.extras_require]" in (plugin / "setup.cfg").read_text() else str(plugin)]
+    if test:
+        targets += ["-e", str(ROOT / "tests" / "plugins" / "testplugin")]
+    sh(PY, "-m", "pip", "install", "-q", *editable, *targets)
+    stamp.touch()
+
+
+def run() -> None:
+    install(test=False)
+    instance = ROOT / "instance"
+    env = {**os.environ, "HUB_INSTANCE_PATH": os.environ.get("HUB_INSTANCE_PATH", str(instance))}
+    hub = str(BIN / "hub")
+    commands = subprocess.run([hub, "--help"], capture_output=True, text=True, env=env).stdout
+    if "demo" in commands.split("Commands:")[-1] and not os.environ.get("HUB_NO_DEMO"):
+        os.execve(hub, [hub, "demo"], env)  # sandboxes + peers + seeded data, prints URL and logins
+    password_file = Path(env["HUB_INSTANCE_PATH"]) / "admin-password"
+    password_file.parent.mkdir(parents=True, exist_ok=True)
+    if not password_file.exists():
+        password_file.write_text(secrets.token_urlsafe(9))
+        password_file.chmod(0o600)
+    password = password_file.read_text().strip()
+    sh(hub, "init", "--admin-email", "admin@example.com", "--admin-password", password, env=env)
+    print(f"\nSign in at http://127.0.0.1:5000/ as admin@example.com / {password}\n", flush=True)
+    os.execve(hub, [hub, "serve"], env)
+
+
+def test(pytest_args: list[str]) -> None:
+    install(test=True)
+    os.execv(str(PY), [str(PY), "-m", "pytest", *pytest_args])
+
+
+if __name__ == "__main__":
+    command, *rest = sys.argv[1:] or ["help"]
+    if command == "run":
+        run()
+    elif command == "test":
+        test(rest)
+    else:
+        print(__doc__)
+        sys.exit(0 if command == "help" else 2)

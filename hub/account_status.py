@@ -1,0 +1,72 @@
+"""Account status rules, shared by every sync and push: Enabled / Error / Pending / Connection.
+
+* a success clears the error run and turns Error back to Enabled;
+* a failure writes an error-log entry (time, area, message, fix) and turns the account to Error;
+* ``AuthExpired`` turns it to Error at once with the "Reconnect" fix, and syncs stop until then;
+* failing continuously for :data:`CONNECTION_AFTER` turns it to Connection — syncs stop trying
+  until the user acts (reconnects or presses "retry");
+* transient errors (rate limits, 5xx) are retried by the job layer and logged only once they
+  have lasted long enough to matter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from hub.exceptions import AuthExpired, HubError
+from hub.models import Account, AccountError, AccountStatus, utcnow
+
+#: how long continuous failure lasts before sync stops trying (PRODUCT.md §2: two days)
+CONNECTION_AFTER = timedelta(days=2)
+#: error-log entries kept per account
+ERROR_LOG_LIMIT = 200
+
+#: statuses in which syncs run
+SYNCING = {AccountStatus.ENABLED, AccountStatus.ERROR}
+
+
+def record_success(session: Session, account: Account, now: datetime | None = None) -> None:
+    """A sync or push of ``account`` succeeded."""
+    now = now or utcnow()
+    account.last_synced_at = now
+    account.error_since = None
+    if account.status == AccountStatus.ERROR:
+        account.status = AccountStatus.ENABLED
+        account.last_error = account.last_fix = None
+
+
+def log_error(session: Session, account: Account, error: Exception, area: str, now: datetime | None = None) -> AccountError:
+    """Write an entry to ``account``'s error log without touching its status."""
+    if isinstance(error, HubError):
+        message, fix, name = error.message, error.fix, type(error).__name__
+    else:  # a bug or an unmapped library error: say so plainly, keep the detail in the server log only
+        message, fix, name = "An unexpected error occurred while syncing.", "The hub retries automatically.", "InternalError"
+    entry = AccountError(account_id=account.id, at=now or utcnow(), area=area, error=name, message=message, fix=fix)
+    session.add(entry)
+    return entry
+
+
+def record_failure(
+    session: Session, account: Account, error: Exception, area: str, now: datetime | None = None
+) -> AccountError:
+    """A sync or push of ``account`` failed with ``error``: log it and move the status on."""
+    now = now or utcnow()
+    entry = log_error(session, account, error, area, now)
+    message, fix = entry.message, entry.fix
+    account.error_since = account.error_since or now
+    account.last_error, account.last_fix = message, fix
+    if isinstance(error, AuthExpired):
+        account.needs_reconnect = True
+    if account.status in SYNCING:
+        account.status = AccountStatus.ERROR
+        if not isinstance(error, AuthExpired) and now - account.error_since >= CONNECTION_AFTER:
+            account.status = AccountStatus.CONNECTION
+            account.last_fix = "Syncing stopped after two days of errors. " + (fix or "Reconnect the account.")
+    return entry
+
+
+def can_sync(account: Account) -> bool:
+    """Whether syncs run for ``account`` (not Pending, Connection, Disconnected or awaiting a reconnect)."""
+    return account.status in SYNCING and not account.needs_reconnect

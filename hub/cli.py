@@ -1,0 +1,244 @@
+"""The ``hub`` command: init, serve, worker, plugins, sync, rotate-keys, new-provider.
+
+Errors the person can fix (a bad database URL, Redis unreachable, a missing key) print as
+``Error: <message>`` plus the fix, with exit code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from hub.config import Settings
+from hub.exceptions import HubError
+
+
+def friendly_errors(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except HubError as exc:
+            click.secho(f"Error: {exc.message}", fg="red", err=True)
+            if exc.fix:
+                click.echo(f"  {exc.fix}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def build_hub(create_keys: bool = False):
+    from hub.core import Hub, set_process_hub
+
+    hub = Hub(Settings.load(), create_keys=create_keys)
+    set_process_hub(hub)
+    return hub
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """CRM integration hub."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--admin-email", help="Create (or update) this administrator.")
+@click.option("--admin-password", help="Their password (prompted when --admin-email is given without it).")
+@friendly_errors
+def init(admin_email: str | None, admin_password: str | None) -> None:
+    """Create or upgrade the database, make keys, and optionally the first administrator."""
+    from hub.models import Role, User
+    from werkzeug.security import generate_password_hash
+
+    hub = build_hub(create_keys=True)
+    hub.db.upgrade()
+    click.echo(f"Database ready: {hub.db.engine.url.render_as_string(hide_password=True)}")
+    if admin_email:
+        if not admin_password:
+            admin_password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        with hub.db.session() as s:
+            user = s.query(User).filter_by(email=admin_email.lower()).one_or_none() or User(email=admin_email.lower())
+            user.role = Role.ADMIN
+            user.password_hash = generate_password_hash(admin_password)
+            s.add(user)
+        click.echo(f"Administrator {admin_email} ready.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", "worker_count", default=1, show_default=True, type=int, help="RQ worker processes to run alongside.")
+@click.option("--no-worker", is_flag=True, help="Serve the web app only.")
+@friendly_errors
+def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
+    """Run the web app, RQ workers and the scheduler together (one machine)."""
+    from werkzeug.serving import make_server
+
+    from hub.app import create_app
+
+    hub = build_hub(create_keys=True)
+    hub.db.upgrade()
+    app = create_app(hub=hub)
+    procs = [] if no_worker else [_spawn_worker(hub.queues.redis_url) for _ in range(worker_count)]
+    ticker = threading.Thread(target=_tick_forever, args=(hub,), daemon=True)
+    ticker.start()
+    server = make_server(host, port, app, threaded=True)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    click.echo(f"CRM hub serving on http://{host}:{port}/ (Redis: {hub.queues.redis_url}, workers: {len(procs)})")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=10)
+        hub.close()
+
+
+def _stop_on_signal(signum, frame):
+    raise KeyboardInterrupt  # one clean shutdown path for Ctrl-C and SIGTERM
+
+
+def _spawn_worker(redis_url: str):
+    import subprocess
+
+    env = {**os.environ, "HUB_REDIS_URL": redis_url}
+    return subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env)
+
+
+def _tick_forever(hub) -> None:
+    """Poll every account on the configured interval (the periodic fallback to push)."""
+    from hub import jobs
+
+    while True:
+        try:
+            hub.queues.enqueue("default", jobs.poll_all, job_id="tick-poll-all")
+        except Exception:
+            logging.getLogger(__name__).exception("scheduling the poll failed")
+        time.sleep(hub.settings.poll_seconds)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option("--queues", default="sync,push,default", show_default=True)
+@friendly_errors
+def worker(burst: bool, queues: str) -> None:
+    """Run one RQ worker on the hub's queues (run as many as you like, on any machine)."""
+    from rq import Worker
+
+    hub = build_hub()
+    hub.db.check()
+    hub.refresh_disabled_providers()
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    w = Worker([hub.queues.by_name[n] for n in names], connection=hub.queues.connection)
+    w.work(burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+@main.command()
+@friendly_errors
+def plugins() -> None:
+    """List installed provider plugins: name, distribution, version, capabilities, enabled."""
+    hub = build_hub(create_keys=True)
+    hub.refresh_disabled_providers()
+    rows = hub.plugins.records()
+    if not rows:
+        click.echo("No provider plugins installed.")
+    for r in rows:
+        caps = ", ".join(sorted({c for p in r.providers for c in p.capabilities})) or "-"
+        click.echo(f"{r.name:<12} {r.distribution or '-':<22} {r.version or '-':<9} "
+                   f"{'enabled' if r.enabled else 'disabled':<9} {caps}")
+
+
+@main.command()
+@click.argument("account_id", type=int)
+@friendly_errors
+def sync(account_id: int) -> None:
+    """Sync one account now, in this process, showing progress."""
+    from sqlalchemy import select
+
+    from hub import jobs
+    from hub.models import Account, Calendar, SyncCursor
+
+    hub = build_hub()
+    with hub.db.session() as s:
+        account = s.get(Account, account_id)
+        if account is None:
+            raise click.ClickException(f"No account {account_id}.")
+        click.echo(f"Syncing {account.email} ({account.provider})…")
+    click.echo(f"  account: {jobs.sync_account(account_id)}")
+    with hub.db.session() as s:
+        calendars = s.execute(select(Calendar.id, Calendar.name).where(
+            Calendar.account_id == account_id, Calendar.sync_enabled.is_(True))).all()
+    for calendar_id, name in calendars:
+        click.echo(f"  calendar {name}: {jobs.sync_calendar(account_id, calendar_id)}")
+    for folder in ("inbox", "sent"):
+        done = threading.Event()
+        progress = threading.Thread(target=_show_progress, args=(hub, account_id, folder, done), daemon=True)
+        progress.start()
+        outcome = jobs.sync_mail(account_id, folder)
+        done.set()
+        progress.join()
+        with hub.db.session() as s:
+            cur = s.scalar(select(SyncCursor).where(SyncCursor.account_id == account_id,
+                                                    SyncCursor.kind == "mail", SyncCursor.key == folder))
+        count = f" ({cur.progress_done:,} messages)" if cur else ""
+        click.echo(f"\r  mail {folder}: {outcome}{count}          ")
+
+
+def _show_progress(hub, account_id: int, folder: str, done: threading.Event) -> None:
+    from sqlalchemy import select
+
+    from hub.models import SyncCursor
+
+    while not done.wait(0.5):
+        with hub.db.session() as s:
+            cur = s.scalar(select(SyncCursor).where(SyncCursor.account_id == account_id,
+                                                    SyncCursor.kind == "mail", SyncCursor.key == folder))
+        if cur and cur.progress_total:
+            click.echo(f"\r  mail {folder}: {cur.progress_done:,} of {cur.progress_total:,} messages", nl=False)
+
+
+@main.command("rotate-keys")
+@friendly_errors
+def rotate_keys() -> None:
+    """Add a new encryption key and re-encrypt every stored secret with it."""
+    from hub import crypto
+    from hub.key_rotation import reencrypt_all
+
+    hub = build_hub()
+    keys = hub.settings.resolve_keys()
+    if not hub.settings.keys:
+        keys = [crypto.new_key()] + keys
+        crypto.keyring.configure(keys)
+    counts = reencrypt_all(hub)
+    if not hub.settings.keys:
+        hub.settings.write_keys(keys[:1])  # old keys are no longer needed once nothing uses them
+    click.echo(f"Re-encrypted {sum(counts.values())} secrets with key {keys[0].id}: {counts}")
+
+
+@main.command("new-provider")
+@click.argument("name")
+@click.option("--dest", type=click.Path(path_type=Path), default=Path("."), show_default=True)
+@friendly_errors
+def new_provider(name: str, dest: Path) -> None:
+    """Scaffold a provider plugin package (setup.cfg, hooks, conformance tests)."""
+    from hub.scaffold import create_provider
+
+    path = create_provider(name, dest)
+    click.echo(f"Created {path}. Next: pip install -e {path} && pytest {path}")
+
+
+if __name__ == "__main__":
+    main()

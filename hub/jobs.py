@@ -1,0 +1,189 @@
+"""RQ job functions. They take ids and plain values — never ORM objects, never secrets.
+
+Every per-account job runs through :func:`_run_for_account`, the one place where the shared rules
+apply: skip accounts that must not sync, record success and failures on the account (status and
+error log), retry transient errors with backoff (``RateLimited`` honours ``retry_after``).
+Jobs are at-least-once (a killed worker's job runs again), so every engine step is idempotent.
+
+Job ids are deterministic (``sync-cal-<account>-<calendar>``), so a second request for a sync
+that is already queued is dropped, and one that arrives while it runs schedules one re-run.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Callable
+
+from rq import Retry, get_current_job
+from sqlalchemy import select
+
+from hub.account_status import can_sync, record_failure, record_success
+from hub.core import Hub, current_hub
+from hub.exceptions import HubError, RateLimited
+from hub.models import Account, AccountStatus, Calendar
+
+log = logging.getLogger(__name__)
+
+#: backoff for transient provider errors (seconds); the last failure is written to the error log
+TRANSIENT_RETRY = Retry(max=5, interval=[5, 30, 120, 600, 1800])
+RATE_LIMIT_ATTEMPTS = 8
+RERUN_KEY = "hub:rerun:{}"
+
+
+# --- enqueueing (called by the web app, webhooks, the scheduler) ------------------------------------
+
+
+def enqueue_unique(hub: Hub, queue: str, func: Callable, *args, job_id: str, delay: float | None = None):
+    """Enqueue once; when the same job is already running, ask it to run once more when done."""
+    job = hub.queues.enqueue(queue, func, *args, job_id=job_id, retry=TRANSIENT_RETRY, delay=delay)
+    if job is None:
+        hub.queues.connection.set(RERUN_KEY.format(job_id), 1, ex=3600)
+    return job
+
+
+def enqueue_calendar_sync(hub: Hub, account_id: int, calendar_id: int, full: bool = False):
+    return enqueue_unique(hub, "sync", sync_calendar, account_id, calendar_id, full,
+                          job_id=f"sync-cal-{account_id}-{calendar_id}")
+
+
+def enqueue_mail_sync(hub: Hub, account_id: int, folder: str, full: bool = False):
+    return enqueue_unique(hub, "sync", sync_mail, account_id, folder, full,
+                          job_id=f"sync-mail-{account_id}-{folder}")
+
+
+def enqueue_account_sync(hub: Hub, account_id: int):
+    return enqueue_unique(hub, "sync", sync_account, account_id, job_id=f"sync-account-{account_id}")
+
+
+def enqueue_push(hub: Hub, account_id: int):
+    return enqueue_unique(hub, "push", push_outbox, account_id, job_id=f"push-{account_id}")
+
+
+# --- jobs ----------------------------------------------------------------------------------------
+
+
+def sync_account(account_id: int) -> str:
+    """Refresh an account's calendar list, then fan out one job per synced calendar and mail folder."""
+
+    def work(hub: Hub) -> None:
+        from hub.sync import calendars as calendar_list
+
+        with hub.db.session() as s:
+            account = s.get(Account, account_id)
+            do_calendar, do_mail = account.calendar_enabled, account.mail_enabled
+            provider = hub.plugins.provider(account.provider)
+        if do_calendar and provider.can("calendar"):
+            calendar_list.refresh_calendars(hub, account_id)
+            with hub.db.session() as s:
+                ids = s.scalars(select(Calendar.id).where(
+                    Calendar.account_id == account_id, Calendar.sync_enabled.is_(True))).all()
+            for calendar_id in ids:
+                enqueue_calendar_sync(hub, account_id, calendar_id)
+        if do_mail and provider.can("mail"):
+            for folder in ("inbox", "sent"):
+                enqueue_mail_sync(hub, account_id, folder)
+
+    return _run_for_account(account_id, "sync", work)
+
+
+def sync_calendar(account_id: int, calendar_id: int, full: bool = False) -> str:
+    """Pull one calendar page by page (see :mod:`hub.sync.calendar`)."""
+
+    def work(hub: Hub):
+        from hub.sync import calendar
+
+        return calendar.sync_calendar(hub, account_id, calendar_id, full=full)
+
+    return _run_for_account(account_id, "calendar", work)
+
+
+def sync_mail(account_id: int, folder: str, full: bool = False) -> str:
+    """Pull one mail folder page by page (see :mod:`hub.sync.mail`)."""
+
+    def work(hub: Hub):
+        from hub.sync import mail
+
+        return mail.sync_folder(hub, account_id, folder, full=full)
+
+    return _run_for_account(account_id, "mail", work)
+
+
+def push_outbox(account_id: int) -> str:
+    """Push the account's pending outbox rows to its calendars (see :mod:`hub.sync.calendar`)."""
+
+    def work(hub: Hub):
+        from hub.sync import calendar
+
+        return calendar.push_outbox(hub, account_id)
+
+    return _run_for_account(account_id, "push", work)
+
+
+def poll_all() -> int:
+    """Periodic tick: enqueue a sync of every account that may sync. Returns how many."""
+    hub = current_hub()
+    with hub.db.session() as s:
+        accounts = s.scalars(select(Account).where(Account.status.in_([AccountStatus.ENABLED, AccountStatus.ERROR]),
+                                                   Account.needs_reconnect.is_(False))).all()
+        ids = [a.id for a in accounts if a.provider in hub.plugins.enabled_providers()]
+    for account_id in ids:
+        enqueue_account_sync(hub, account_id)
+    return len(ids)
+
+
+def check_account(account_id: int) -> str:
+    """A cheap live check of an account's credentials ("Test connection", and the core's own tests)."""
+
+    def work(hub: Hub):
+        handle = hub.account_handle(account_id)
+        provider = hub.plugins.provider(handle.provider)
+        if provider.can("calendar"):
+            hub.plugins.call("hub_list_calendars", account=handle)
+
+    return _run_for_account(account_id, "connect", work)
+
+
+# --- the shared rules ----------------------------------------------------------------------------
+
+
+def _run_for_account(account_id: int, area: str, work: Callable[[Hub], object]) -> str:
+    hub = current_hub()
+    with hub.db.session() as s:
+        account = s.get(Account, account_id)
+        if account is None or not can_sync(account):
+            return "skipped"
+    try:
+        work(hub)
+    except Exception as exc:
+        job = get_current_job()
+        transient = isinstance(exc, HubError) and exc.transient
+        if isinstance(exc, RateLimited) and exc.retry_after and job is not None:
+            # honour the provider's Retry-After rather than our own backoff table
+            attempt = int(job.meta.get("rate_limited", 0)) + 1
+            if attempt <= RATE_LIMIT_ATTEMPTS:
+                hub.queues.enqueue(job.origin, job.func_name, *job.args, job_id=f"{job.id}-later",
+                                   delay=exc.retry_after + random.random(), meta={"rate_limited": attempt},
+                                   **job.kwargs)
+                return f"rate limited: retry in {exc.retry_after:.0f}s"
+        elif transient and job is not None and (job.retries_left or 0) > 0:
+            log.info("account %s %s: transient %s, retrying", account_id, area, type(exc).__name__)
+            raise
+        if not isinstance(exc, HubError):
+            log.exception("account %s %s failed", account_id, area)
+        with hub.db.session() as s:
+            record_failure(s, s.get(Account, account_id), exc, area)
+        return f"failed: {type(exc).__name__}"
+    with hub.db.session() as s:
+        record_success(s, s.get(Account, account_id))
+    _rerun_if_asked(hub)
+    return "ok"
+
+
+def _rerun_if_asked(hub: Hub) -> None:
+    job = get_current_job()
+    if job is None:
+        return
+    if hub.queues.connection.getdel(RERUN_KEY.format(job.id)):
+        # our own job hash is still "started": enqueue under the same id after it finishes
+        hub.queues.enqueue(job.origin, job.func_name, *job.args, job_id=None, **job.kwargs)

@@ -1,0 +1,108 @@
+"""CRM meetings, their participants, meeting types (booking pages) and bookings."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.models.base import Base, IdMixin, TimestampMixin, str_enum
+
+
+class Meeting(IdMixin, TimestampMixin, Base):
+    """A CRM meeting. The same meeting seen on several users' calendars is one row."""
+
+    __tablename__ = "meetings"
+
+    owner_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(500), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    location: Mapped[str] = mapped_column(sa.String(500), default="")
+    start: Mapped[datetime | None] = mapped_column(index=True)
+    end: Mapped[datetime | None] = mapped_column()
+    all_day: Mapped[bool] = mapped_column(default=False)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    #: iCalendar UID shared with the remote events; unique per organizer series
+    ical_uid: Mapped[str | None] = mapped_column(sa.String(1024), index=True)
+    recurrence: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+    appointment_type: Mapped[str | None] = mapped_column(sa.String(64))
+    video_url: Mapped[str | None] = mapped_column(sa.String(1024))
+    want_video: Mapped[bool] = mapped_column(default=False)
+    #: "crm", "calendar" (imported), "booking"
+    origin: Mapped[str] = mapped_column(sa.String(16), default="crm")
+    cancelled: Mapped[bool] = mapped_column(default=False)
+    #: bumped on every CRM edit; the outbox carries it so stale pushes are skipped
+    version: Mapped[int] = mapped_column(default=1)
+
+    participants: Mapped[list["MeetingParticipant"]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan"
+    )
+
+
+class MeetingParticipant(IdMixin, Base):
+    __tablename__ = "meeting_participants"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "email"),)
+
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(sa.String(320))
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    response: Mapped[str] = mapped_column(sa.String(16), default="needsAction")
+    organizer: Mapped[bool] = mapped_column(default=False)
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("companies.id", ondelete="SET NULL"))
+    meeting: Mapped[Meeting] = relationship(back_populates="participants")
+
+
+class MeetingType(IdMixin, TimestampMixin, Base):
+    """A bookable kind of meeting with its public booking page."""
+
+    __tablename__ = "meeting_types"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    duration_minutes: Mapped[int] = mapped_column(default=30)
+    buffer_before_minutes: Mapped[int] = mapped_column(default=0)
+    buffer_after_minutes: Mapped[int] = mapped_column(default=0)
+    #: {"mon": [["09:00", "17:00"]], …} in ``timezone``
+    weekly_hours: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    min_notice_minutes: Mapped[int] = mapped_column(default=60)
+    horizon_days: Mapped[int] = mapped_column(default=60)
+    slot_step_minutes: Mapped[int] = mapped_column(default=15)
+    want_video: Mapped[bool] = mapped_column(default=True)
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    #: set when a disconnect deactivated it, so a reconnect restores exactly these
+    deactivated_by_account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+
+
+class BookingStatus(str, enum.Enum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class Booking(IdMixin, TimestampMixin, Base):
+    __tablename__ = "bookings"
+    __table_args__ = (sa.Index("ix_bookings_host_start", "host_user_id", "start"),)
+
+    meeting_type_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_types.id", ondelete="CASCADE"))
+    host_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    start: Mapped[datetime] = mapped_column()
+    end: Mapped[datetime] = mapped_column()
+    guest_name: Mapped[str] = mapped_column(sa.String(200))
+    guest_email: Mapped[str] = mapped_column(sa.String(320))
+    guest_timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    status: Mapped[BookingStatus] = mapped_column(str_enum(BookingStatus), default=BookingStatus.CONFIRMED)
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
+    #: the account whose default calendar received the event
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id", ondelete="SET NULL"))
+
+    meeting_type: Mapped[MeetingType] = relationship()

@@ -1,0 +1,387 @@
+"""Plain dataclasses that cross the hook boundary.
+
+Plugins receive and return only these (and builtins); they never see ORM models or sessions.
+All datetimes are timezone-aware; all-day values are :class:`datetime.date`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable, Literal
+
+# --- capabilities a provider can declare --------------------------------------------------------
+
+CALENDAR = "calendar"  #: hub_list_calendars, hub_fetch_events, hub_push_events
+FREE_BUSY = "free_busy"  #: hub_free_busy
+MAIL = "mail"  #: hub_sync_mail
+SEND = "send"  #: hub_send_mail
+PUSH = "push"  #: hub_watch / hub_handle_webhook (provider notifies of changes)
+VIDEO = "video"  #: pushed events can get a video link (Meet, Teams)
+ALL_CAPABILITIES = frozenset({CALENDAR, FREE_BUSY, MAIL, SEND, PUSH, VIDEO})
+
+ConnectKind = Literal["oauth", "form"]
+AccessRole = Literal["owner", "writer", "reader", "freeBusyReader"]
+
+#: An opaque, provider-defined sync cursor (Google syncToken, Graph deltaLink, CalDAV sync-token,
+#: IMAP "uidvalidity/uidnext/modseq" …). The core stores it and hands it back unchanged.
+Cursor = str
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One setting an administrator enters for a provider (OAuth client id, secret, base URL)."""
+
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = False
+    default: str | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectField:
+    """One field of a form-based connect flow (IMAP host, Apple ID, password …)."""
+
+    name: str
+    label: str
+    kind: Literal["text", "email", "password", "number", "select", "checkbox"] = "text"
+    required: bool = True
+    default: str | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """What a plugin registers through ``hub_register_providers``."""
+
+    name: str
+    label: str
+    capabilities: frozenset[str]
+    connect_kind: ConnectKind
+    config_schema: tuple[ConfigField, ...] = ()
+    connect_form: tuple[ConnectField, ...] = ()
+    description: str = ""
+
+    def __post_init__(self):
+        unknown = set(self.capabilities) - ALL_CAPABILITIES
+        if unknown:
+            raise ValueError(f"provider {self.name!r} declares unknown capabilities {sorted(unknown)}")
+
+    def can(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+
+@dataclass
+class ProviderContext:
+    """Provider-wide settings handed to hooks that run before an account exists."""
+
+    name: str
+    #: admin configuration (config_schema values), secrets decrypted
+    config: dict[str, Any]
+    #: public base URL of the hub, for OAuth redirects and webhook addresses
+    base_url: str
+    #: whether the admin allows private / loopback hosts (on-premises servers, tests)
+    allow_private_hosts: bool = False
+
+
+@dataclass(repr=False)
+class AccountHandle:
+    """One connected account as a plugin sees it.
+
+    ``credentials`` are decrypted; a plugin that refreshes a token calls ``save_credentials`` with the
+    new dict and the core stores it encrypted. ``repr()`` never shows credentials.
+    """
+
+    id: int
+    provider: str
+    email: str
+    credentials: dict[str, Any]
+    settings: dict[str, Any]
+    context: ProviderContext
+    save_credentials: Callable[[dict[str, Any]], None] = lambda creds: None
+    save_settings: Callable[[dict[str, Any]], None] = lambda settings: None
+
+    def __repr__(self) -> str:
+        return f"<AccountHandle {self.id} {self.provider} {self.email}>"
+
+    def update_credentials(self, **changes: Any) -> None:
+        """Merge ``changes`` into the credentials and persist them through the core."""
+        self.credentials = {**self.credentials, **changes}
+        self.save_credentials(self.credentials)
+
+    def update_settings(self, **changes: Any) -> None:
+        """Merge ``changes`` into the account settings and persist them through the core."""
+        self.settings = {**self.settings, **changes}
+        self.save_settings(self.settings)
+
+
+@dataclass(repr=False)
+class ConnectResult:
+    """What ``hub_connect`` returns once credentials check out."""
+
+    email: str
+    credentials: dict[str, Any]
+    display_name: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<ConnectResult {self.email}>"
+
+
+@dataclass(frozen=True)
+class OAuthStart:
+    """The core's half of an OAuth authorization: state and PKCE verifier are made by the core."""
+
+    redirect_uri: str
+    state: str
+    code_verifier: str
+    code_challenge: str
+    login_hint: str | None = None
+
+
+# --- calendars -----------------------------------------------------------------------------------
+
+
+@dataclass
+class RemoteCalendar:
+    remote_id: str
+    name: str
+    access_role: AccessRole = "owner"
+    is_primary: bool = False
+    timezone: str | None = None
+    color: str | None = None
+
+
+@dataclass
+class Window:
+    """The part of time a sync cares about (from the connection day to three months ahead)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class Participant:
+    email: str
+    name: str = ""
+    response: Literal["needsAction", "accepted", "declined", "tentative"] = "needsAction"
+    organizer: bool = False
+    optional: bool = False
+    resource: bool = False
+
+
+@dataclass
+class RemoteEvent:
+    """One event (a single event, a recurring master, or an exception) as the provider holds it.
+
+    ``start``/``end`` are aware datetimes, or dates when ``all_day`` (end exclusive). A recurring
+    master carries ``recurrence`` (RRULE/EXDATE/RDATE lines); an exception or cancelled occurrence
+    carries ``recurring_event_id`` and ``original_start``.
+    """
+
+    remote_id: str
+    start: datetime | date
+    end: datetime | date
+    summary: str = ""
+    ical_uid: str | None = None
+    etag: str | None = None
+    status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
+    description: str = ""
+    location: str = ""
+    all_day: bool = False
+    timezone: str | None = None
+    recurrence: list[str] = field(default_factory=list)
+    recurring_event_id: str | None = None
+    original_start: datetime | date | None = None
+    organizer: Participant | None = None
+    attendees: list[Participant] = field(default_factory=list)
+    #: True when the event does not block time (Google transparent, Graph free/workingElsewhere)
+    transparent: bool = False
+    video_url: str | None = None
+    #: the hub's own marker (a meeting's client id) when the hub created the event
+    hub_marker: str | None = None
+    updated: datetime | None = None
+    sequence: int = 0
+
+    def replace(self, **changes: Any) -> "RemoteEvent":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class EventPage:
+    """One page of ``hub_fetch_events``.
+
+    ``done`` is True on the last page; ``next_cursor`` is then the cursor for the next incremental
+    sync (and otherwise the cursor to resume this one).
+    """
+
+    events: list[RemoteEvent] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    next_cursor: Cursor | None = None
+    done: bool = True
+
+
+@dataclass
+class EventChange:
+    """One change for ``hub_push_events``.
+
+    ``client_id`` is generated by the hub once per meeting and calendar, and sent as the provider's
+    idempotency key (Google event id, Graph transactionId, CalDAV resource name), so a retried
+    create never makes two events.
+    """
+
+    op: Literal["create", "update", "delete"]
+    client_id: str
+    event: RemoteEvent | None = None
+    remote_id: str | None = None
+    etag: str | None = None
+    send_invites: bool = True
+    want_video: bool = False
+
+
+@dataclass
+class PushResult:
+    client_id: str
+    remote_id: str | None = None
+    etag: str | None = None
+    ical_uid: str | None = None
+    video_url: str | None = None
+    #: set when this one change failed; the others in the batch still count
+    error: Exception | None = None
+
+
+@dataclass
+class BusyInterval:
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class FreeBusy:
+    """``hub_free_busy``'s answer: busy intervals per calendar, and calendars that could not be read."""
+
+    busy: dict[str, list[BusyInterval]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PushChannel:
+    """A push subscription the provider keeps for us (Google watch channel, Graph subscription)."""
+
+    channel_id: str
+    expires_at: datetime
+    resource_id: str | None = None
+    #: secret the provider echoes back (Google channel token, Graph clientState)
+    token: str | None = None
+    calendar_id: str | None = None
+    folder: str | None = None
+
+
+# --- mail ------------------------------------------------------------------------------------------
+
+MailFolder = Literal["inbox", "sent"]
+
+
+@dataclass
+class Address:
+    email: str
+    name: str = ""
+
+
+@dataclass
+class AttachmentInfo:
+    filename: str
+    content_type: str
+    size: int = 0
+    remote_id: str | None = None
+
+
+@dataclass
+class RemoteMessage:
+    """One message as the hub stores it: headers, text parts, attachment metadata — no attachment bytes."""
+
+    remote_id: str
+    folder: str
+    message_id: str | None = None
+    thread_id: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    subject: str = ""
+    sender: Address | None = None
+    to: list[Address] = field(default_factory=list)
+    cc: list[Address] = field(default_factory=list)
+    bcc: list[Address] = field(default_factory=list)
+    date: datetime | None = None
+    text_body: str = ""
+    html_body: str = ""
+    attachments: list[AttachmentInfo] = field(default_factory=list)
+    size: int = 0
+    #: set when the message could not be parsed fully; what could be read is still filled in
+    parse_error: str | None = None
+
+
+@dataclass
+class MailPage:
+    messages: list[RemoteMessage] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    next_cursor: Cursor | None = None
+    done: bool = True
+    #: estimate of the whole initial sync, for progress ("3,200 of 10,000")
+    total_estimate: int | None = None
+
+
+@dataclass
+class OutgoingMessage:
+    sender: Address
+    to: list[Address]
+    subject: str
+    text_body: str = ""
+    html_body: str = ""
+    cc: list[Address] = field(default_factory=list)
+    bcc: list[Address] = field(default_factory=list)
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    thread_id: str | None = None
+    message_id: str | None = None
+
+
+@dataclass
+class SentMessage:
+    remote_id: str | None
+    message_id: str | None = None
+    thread_id: str | None = None
+
+
+# --- webhooks --------------------------------------------------------------------------------------
+
+
+@dataclass
+class WebhookRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    args: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class SyncTarget:
+    """A sync the hub should run because of a notification."""
+
+    kind: Literal["calendar", "mail", "channels"]
+    #: the calendar's remote id or the mail folder; None = all of that kind
+    key: str | None = None
+    #: drop the cursor first (Graph ``missed`` lifecycle event)
+    full: bool = False
+
+
+@dataclass
+class WebhookResult:
+    status: int = 202
+    body: str = ""
+    content_type: str = "text/plain"
+    syncs: list[SyncTarget] = field(default_factory=list)

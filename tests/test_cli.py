@@ -1,0 +1,105 @@
+"""The `hub` command as an operator meets it: init, plugins, serve, rotate-keys, and clear errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+import sqlalchemy as sa
+
+from hub.testing.peers.base import free_port, wait_for_port
+
+
+def hub_cmd(args, instance, env_extra=None, timeout=120):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env.update({"HUB_INSTANCE_PATH": str(instance), "HUB_LOAD_PLUGINS": "testplugin", **(env_extra or {})})
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_init_creates_database_keys_and_admin(tmp_path):
+    result = hub_cmd(["init", "--admin-email", "Admin@Corp.test", "--admin-password", "pw"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "keys").exists() and oct((tmp_path / "keys").stat().st_mode)[-3:] == "600"
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT role FROM users WHERE email='admin@corp.test'")).scalar_one() == "admin"
+    again = hub_cmd(["init"], tmp_path)  # upgrading an up-to-date database is a no-op
+    assert again.returncode == 0, again.stderr
+
+
+def test_plugins_lists_name_distribution_version_and_capabilities(tmp_path):
+    result = hub_cmd(["plugins"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    line = next(l for l in result.stdout.splitlines() if l.startswith("testplugin"))
+    assert "crm-hub-testplugin" in line and "0.0.1" in line and "enabled" in line and "calendar" in line
+
+
+def test_bad_database_url_is_a_clear_error(tmp_path):
+    result = hub_cmd(["init"], tmp_path, {"HUB_DATABASE_URL": "nosuchdb://x"})
+    assert result.returncode == 2
+    assert "database URL is not valid" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path):
+    port = free_port()
+    result = hub_cmd(["init"], tmp_path, {"HUB_DATABASE_URL": f"postgresql://nobody@127.0.0.1:{port}/x"})
+    assert result.returncode == 2
+    assert "Cannot connect to the database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_redis_is_a_clear_error(tmp_path):
+    assert hub_cmd(["init"], tmp_path).returncode == 0
+    result = hub_cmd(["worker", "--burst"], tmp_path, {"HUB_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    assert result.returncode == 2
+    assert "Cannot reach Redis" in result.stderr and "HUB_REDIS_URL" in result.stderr
+
+
+def test_missing_key_is_a_clear_error(tmp_path):
+    result = hub_cmd(["worker", "--burst"], tmp_path)  # no `hub init`, no HUB_KEYS
+    assert result.returncode == 2
+    assert "No encryption key" in result.stderr and "hub init" in result.stderr
+
+
+def test_rotate_keys_replaces_the_key_and_keeps_secrets_readable(tmp_path):
+    assert hub_cmd(["init"], tmp_path).returncode == 0
+    old_key = (tmp_path / "keys").read_text()
+    from hub import crypto
+
+    ring = crypto.KeyRing(crypto.parse_keys(old_key.strip()))
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO provider_settings (name, enabled, config, updated_at) "
+                             "VALUES ('google', 1, :c, '2026-01-01 00:00:00')"),
+                     {"c": ring.encrypt_json({"client_secret": "s3"})})
+    result = hub_cmd(["rotate-keys"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    new_ring = crypto.KeyRing(crypto.parse_keys((tmp_path / "keys").read_text().strip()))
+    assert new_ring.current.id != ring.current.id and len(new_ring.keys) == 1
+    with engine.connect() as conn:
+        token = bytes(conn.execute(sa.text("SELECT config FROM provider_settings")).scalar_one())
+    assert new_ring.decrypt_json(token) == {"client_secret": "s3"}
+
+
+def test_serve_answers_with_sqlite_and_embedded_redis(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env.update({"HUB_INSTANCE_PATH": str(tmp_path), "HUB_LOAD_PLUGINS": "testplugin"})
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port, timeout=60, proc=proc)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            assert response.status == 200 and b'"status":"ok"' in response.read().replace(b" ", b"")
+        assert (tmp_path / "hub.db").exists() and (tmp_path / "redis.sock").exists()
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert "serving on" in output
+    deadline = time.monotonic() + 10
+    while (tmp_path / "redis.sock").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)

@@ -1,0 +1,67 @@
+"""Provider push notifications: ``/webhooks/<provider>/<account id>``.
+
+The plugin verifies the notification against the account's live channels and says which syncs it
+implies; this route enqueues them (de-duplicated by job id) and answers fast.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response
+from flask import request as flask_request
+from sqlalchemy import select
+
+from hub import jobs
+from hub.account_status import log_error
+from hub.connections import to_channel
+from hub.core import current_hub
+from hub.exceptions import WebhookRejected
+from hub.models import Account, Calendar, PushChannelRecord
+from hub.types import WebhookRequest
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+@bp.route("/<provider>/<int:account_id>", methods=["POST", "GET"])
+def receive(provider: str, account_id: int):
+    hub = current_hub()
+    with hub.db.session() as s:
+        account = s.get(Account, account_id)
+        if account is None or account.provider != provider:
+            return Response("unknown account", status=404)
+        channels = [to_channel(c) for c in s.scalars(
+            select(PushChannelRecord).where(PushChannelRecord.account_id == account_id))]
+    req = WebhookRequest(
+        method=flask_request.method, path=flask_request.path, headers=dict(flask_request.headers),
+        args=flask_request.args.to_dict(), body=flask_request.get_data(cache=False),
+    )
+    handle = hub.account_handle(account_id)
+    try:
+        result = hub.plugins.call("hub_handle_webhook", account=handle, request=req, channels=channels)
+    except WebhookRejected as exc:
+        log.warning("rejected webhook for account %s: %s", account_id, exc.message)
+        with hub.db.session() as s:
+            # logged for the user to see, but a forged notification must not change the account's status
+            log_error(s, s.get(Account, account_id), exc, "webhook")
+        return Response("rejected", status=403)
+    for target in result.syncs:
+        _enqueue(hub, account_id, target)
+    return Response(result.body, status=result.status, content_type=result.content_type)
+
+
+def _enqueue(hub, account_id: int, target) -> None:
+    if target.kind == "calendar":
+        with hub.db.session() as s:
+            query = select(Calendar.id).where(Calendar.account_id == account_id, Calendar.sync_enabled.is_(True))
+            if target.key:
+                query = query.where(Calendar.remote_id == target.key)
+            ids = s.scalars(query).all()
+        for calendar_id in ids:
+            jobs.enqueue_calendar_sync(hub, account_id, calendar_id, full=target.full)
+    elif target.kind == "mail":
+        for folder in ([target.key] if target.key else ["inbox", "sent"]):
+            jobs.enqueue_mail_sync(hub, account_id, folder, full=target.full)
+    elif target.kind == "channels":
+        jobs.enqueue_account_sync(hub, account_id)
