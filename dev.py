@@ -42,7 +42,7 @@ def install(test: bool) -> None:
     if stamp.exists() and all(s.stat().st_mtime < stamp.stat().st_mtime for s in sources):
         return
     sh(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
-    editable = ["--config-settings", "editable_mode=compat"]
+    editable: list[str] = []
     targets = ["-e", f"{ROOT}[test]" if test else str(ROOT)]
     for plugin in plugin_dirs():
         targets += ["-e", f"{plugin}[test]" if test and "[options.extras_require]" in (plugin / "setup.cfg").read_text() else str(plugin)]

@@ -89,9 +89,8 @@ def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
     hub = build_hub(create_keys=True)
     hub.db.upgrade()
     app = create_app(hub=hub)
-    procs = [] if no_worker else [_spawn_worker(hub.queues.redis_url) for _ in range(worker_count)]
-    ticker = threading.Thread(target=_tick_forever, args=(hub,), daemon=True)
-    ticker.start()
+    procs = [] if no_worker else [_spawn("worker", hub.queues.redis_url) for _ in range(worker_count)]
+    procs.append(_spawn("scheduler", hub.queues.redis_url))
     server = make_server(host, port, app, threaded=True)
     signal.signal(signal.SIGTERM, _stop_on_signal)
     click.echo(f"CRM hub serving on http://{host}:{port}/ (Redis: {hub.queues.redis_url}, workers: {len(procs)})")
@@ -111,23 +110,12 @@ def _stop_on_signal(signum, frame):
     raise KeyboardInterrupt  # one clean shutdown path for Ctrl-C and SIGTERM
 
 
-def _spawn_worker(redis_url: str):
+def _spawn(command: str, redis_url: str):
+    """Run another `hub` command as a child sharing this process's Redis (embedded or not)."""
     import subprocess
 
     env = {**os.environ, "HUB_REDIS_URL": redis_url}
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env)
-
-
-def _tick_forever(hub) -> None:
-    """Poll every account on the configured interval (the periodic fallback to push)."""
-    from hub import jobs
-
-    while True:
-        try:
-            hub.queues.enqueue("default", jobs.poll_all, job_id="tick-poll-all")
-        except Exception:
-            logging.getLogger(__name__).exception("scheduling the poll failed")
-        time.sleep(hub.settings.poll_seconds)
+    return subprocess.Popen([sys.executable, "-m", "hub.cli", command], env=env)
 
 
 @main.command()
@@ -144,6 +132,16 @@ def worker(burst: bool, queues: str) -> None:
     names = [q.strip() for q in queues.split(",") if q.strip()]
     w = Worker([hub.queues.by_name[n] for n in names], connection=hub.queues.connection)
     w.work(burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+@main.command()
+@friendly_errors
+def scheduler() -> None:
+    """Run the periodic jobs (polling, push-channel renewal). One is enough; more are harmless."""
+    from hub.schedule import build_scheduler
+
+    hub = build_hub()
+    build_scheduler(hub).start()
 
 
 @main.command()

@@ -83,6 +83,8 @@ def sync_account(account_id: int) -> str:
         if do_mail and provider.can("mail"):
             for folder in ("inbox", "sent"):
                 enqueue_mail_sync(hub, account_id, folder)
+        if provider.can("push"):
+            enqueue_unique(hub, "default", renew_channels, account_id, job_id=f"channels-{account_id}")
 
     return _run_for_account(account_id, "sync", work)
 
@@ -129,6 +131,29 @@ def poll_all() -> int:
         ids = [a.id for a in accounts if a.provider in hub.plugins.enabled_providers()]
     for account_id in ids:
         enqueue_account_sync(hub, account_id)
+    return len(ids)
+
+
+def renew_channels(account_id: int) -> str:
+    """Create or renew the account's push channels (see :mod:`hub.push_channels`)."""
+
+    def work(hub: Hub):
+        from hub.push_channels import ensure_channels
+
+        return ensure_channels(hub, account_id)
+
+    return _run_for_account(account_id, "push", work)
+
+
+def renew_all_channels() -> int:
+    """Periodic: enqueue channel renewal for every account whose provider pushes."""
+    hub = current_hub()
+    pushing = {name for name, info in hub.plugins.enabled_providers().items() if info.can("push")}
+    with hub.db.session() as s:
+        ids = s.scalars(select(Account.id).where(Account.provider.in_(pushing), Account.status.in_(
+            [AccountStatus.ENABLED, AccountStatus.ERROR]), Account.needs_reconnect.is_(False))).all()
+    for account_id in ids:
+        enqueue_unique(hub, "default", renew_channels, account_id, job_id=f"channels-{account_id}")
     return len(ids)
 
 

@@ -1,0 +1,27 @@
+"""Periodic work, run by ``hub scheduler`` (RQ's CronScheduler; ``hub serve`` starts one).
+
+Several schedulers on several machines are harmless: every periodic job fans out into per-account
+jobs with deterministic ids, so duplicates are dropped at enqueue time.
+"""
+
+from __future__ import annotations
+
+from rq.cron import CronScheduler
+
+from hub import jobs
+from hub.core import Hub
+
+
+def periodic_jobs(hub: Hub) -> list[tuple[object, str, int]]:
+    """``(function, queue, interval seconds)`` for everything that runs on a timer."""
+    return [
+        (jobs.poll_all, "default", hub.settings.poll_seconds),
+        (jobs.renew_all_channels, "default", 3600),
+    ]
+
+
+def build_scheduler(hub: Hub) -> CronScheduler:
+    scheduler = CronScheduler(connection=hub.queues.connection, name=f"hub-{id(hub):x}")
+    for func, queue, interval in periodic_jobs(hub):
+        scheduler.register(func, queue, interval=interval, result_ttl=600, job_timeout=600)
+    return scheduler
