@@ -3,7 +3,12 @@
 The core owns the parts every OAuth provider shares — making ``state`` and the PKCE pair
 (:func:`start`), refreshing an access token shortly before it expires and saving the new token
 (:class:`OAuthClient`) — so Google and Microsoft plugins only describe their endpoints, scopes and
-how their ``invalid_grant`` errors read. requests-oauthlib does the protocol work.
+how their ``invalid_grant`` errors read.
+
+The token calls are plain ``requests`` rather than requests-oauthlib's OAuth2Session (our fixed
+choice of library) for two reasons: oauthlib refuses plain-http endpoints, which loopback
+redirects (RFC 8252) and the local sandboxes need; and its exceptions drop the HTTP status, which
+is what tells a lost grant (reconnect) from a provider outage (retry later).
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 import requests
-from requests_oauthlib import OAuth2Session
 
 from hub import http
 from hub.exceptions import AuthExpired, AuthenticationFailed, ConfigError, ProviderError
@@ -76,18 +81,25 @@ class OAuthClient:
         self.label = provider_label
 
     def authorization_url(self, start: OAuthStart) -> str:
-        session = OAuth2Session(self.client_id, redirect_uri=start.redirect_uri, scope=self.endpoints.scopes)
-        params = dict(self.endpoints.authorize_params)
+        """The provider's consent URL with state, PKCE S256 challenge, scopes and extra parameters.
+
+        Built with urlencode rather than oauthlib: oauthlib refuses plain-http endpoints, and the
+        sandboxes (and RFC 8252 loopback redirects) legitimately use http on 127.0.0.1.
+        """
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": start.redirect_uri,
+            "scope": " ".join(self.endpoints.scopes),
+            "state": start.state,
+            "code_challenge": start.code_challenge,
+            "code_challenge_method": "S256",
+            **self.endpoints.authorize_params,
+        }
         if start.login_hint:
             params["login_hint"] = start.login_hint
-        url, _state = session.authorization_url(
-            self.endpoints.authorize_url,
-            state=start.state,
-            code_challenge=start.code_challenge,
-            code_challenge_method="S256",
-            **params,
-        )
-        return url
+        separator = "&" if "?" in self.endpoints.authorize_url else "?"
+        return self.endpoints.authorize_url + separator + urlencode(params)
 
     def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
         """Trade an authorization code for tokens; the result has ``expires_at``."""
@@ -139,11 +151,15 @@ class OAuthClient:
             data["client_secret"] = self.client_secret
         response = http.send(requests.Session(), "POST", self.endpoints.token_url, what=self.label, data=data,
                              headers={"Accept": "application/json"})
+        if response.status_code == 429 or response.status_code >= 500:
+            http.raise_for_status(response, self.label)  # transient: never mistaken for a lost grant
         try:
             body = response.json()
         except ValueError:
             body = {}
-        if response.status_code >= 400 and body.get("error"):
+        if not isinstance(body, dict):
+            body = {}
+        if response.status_code >= 400 and isinstance(body.get("error"), str):
             mapped = self.grant_error(body)
             if mapped is not None:
                 raise mapped

@@ -1,0 +1,1 @@
+"""Google Calendar and Gmail provider for the CRM integration hub."""
