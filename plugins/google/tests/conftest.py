@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from google_discovery import Discovery
+from hub_google.sandbox.discovery_check import Discovery
 
 from hub.types import AccountHandle, ProviderContext
 

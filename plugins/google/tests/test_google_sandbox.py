@@ -311,7 +311,7 @@ def test_demo_seed_is_served_within_the_contract(monkeypatch):
         for ref in listed["messages"]:
             session.get(f"{server.url}/gmail/v1/users/me/messages/{ref['id']}")
         session.get(f"{server.url}/gmail/v1/users/me/labels")
-    from google_discovery import Discovery
+    from hub_google.sandbox.discovery_check import Discovery
 
     checker = Discovery()
     problems = [p for method, _, body in state.responses for p in checker.validate(method, body)]

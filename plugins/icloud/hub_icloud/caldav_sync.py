@@ -1,0 +1,217 @@
+"""Incremental CalDAV sync of one calendar: ``hub_fetch_events``' algorithm.
+
+Full sync (no cursor):
+    1. read the calendar's state first (``DAV:sync-token``, ``CS:getctag``; without a sync token,
+       the href→etag listing of every member) — taken *before* the data, so a change racing with
+       the import shows up again next time instead of being lost;
+    2. import the window with one ``calendar-query`` time-range REPORT (calendar data included).
+
+Incremental, on servers with sync tokens (RFC 6578):
+    ``sync-collection`` from the stored token with the data in the same reply. Removed members come
+    back deleted; a 403 ``valid-sync-token`` is :class:`CursorExpired` (the engine full-syncs);
+    a 507-truncated reply is one page (``done=False``), the next call continues from its token.
+
+Incremental, on servers without sync tokens (the fallback):
+    nothing to do while ``CS:getctag`` is unchanged; otherwise list href→etag (Depth-1 PROPFIND),
+    ``calendar-multiget`` what is new or changed, report what vanished as deleted.
+
+In both modes, when the window's end moved forward since the last sync, the newly covered days are
+imported with a ``calendar-query`` (old events that were never changed come into view); an object
+that changed and no longer touches the window is reported deleted; events are never reported
+deleted only because time passed.
+
+The cursor is JSON (:class:`SyncState`). It also remembers which occurrences of each series were
+reported on their own (overrides, cancellations) so that one that disappears is reported deleted.
+An object the hub cannot read is logged and skipped; the rest of the page goes on.
+
+Public API: :func:`fetch_events`, :class:`SyncState`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone, tzinfo
+
+from hub.exceptions import CursorExpired, NotSupported
+from hub.types import EventPage, RemoteEvent, Window
+from hub_icloud import queries
+from hub_icloud.connection import CalDAVConnection
+from hub_icloud.discovery import calendar_state
+from hub_icloud.ical import CalendarObject, MalformedObject, exception_id, resolve_zone
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+
+
+@dataclass
+class SyncState:
+    """What the cursor of one calendar holds."""
+
+    mode: str  # "token" (RFC 6578) or "etag" (ctag + href→etag comparison)
+    until: str  # ISO end of the window already imported
+    token: str | None = None
+    ctag: str | None = None
+    etags: dict[str, str] = field(default_factory=dict)
+    #: href → keys of the occurrences reported as separate events
+    series: dict[str, list[str]] = field(default_factory=dict)
+    zone: str | None = None
+    v: int = VERSION
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def load(cls, cursor: str) -> "SyncState":
+        """Read a cursor; one this plugin cannot read means a full sync.
+
+        :raises CursorExpired: the cursor is from another version or damaged.
+        """
+        try:
+            data = json.loads(cursor)
+            if data.get("v") != VERSION:
+                raise ValueError("version")
+            return cls(**data)
+        except (ValueError, TypeError, AttributeError):
+            raise CursorExpired("The calendar's sync cursor is from an older version.") from None
+
+
+@dataclass
+class Fetched:
+    """One object as a REPORT returned it."""
+
+    href: str
+    etag: str | None
+    data: str | None
+
+
+class _Page:
+    """Collects one page: events, deletions and the series bookkeeping of ``state``."""
+
+    def __init__(self, state: SyncState, calendar_href: str, zone: tzinfo):
+        self.state, self.calendar_href, self.zone = state, calendar_href, zone
+        self.events: list[RemoteEvent] = []
+        self.deleted: list[str] = []
+        self.skipped = 0
+
+    def upsert(self, objects: list[Fetched], window: Window | None = None) -> None:
+        """Add ``objects``; with ``window``, those that left it are reported deleted instead."""
+        for item in objects:
+            if item.href.rstrip("/") == self.calendar_href.rstrip("/") or item.data is None:
+                continue  # iCloud lists the collection itself among the results
+            try:
+                obj = CalendarObject.parse(item.data, item.href, item.etag, self.zone)
+                if window is not None and not obj.occurs_between(window.start, window.end):
+                    self.remove(item.href)
+                    continue
+                events = obj.events()
+            except MalformedObject as exc:
+                self.skipped += 1
+                log.warning("skipping the unreadable calendar object %s: %s", item.href, exc)
+                continue
+            old = set(self.state.series.pop(item.href, []))
+            new = obj.exception_keys()
+            if new:
+                self.state.series[item.href] = sorted(new)
+            self.deleted.extend(exception_id(item.href, key) for key in sorted(old - new))
+            self.events.extend(events)
+
+    def remove(self, href: str) -> None:
+        """Report ``href`` and every occurrence reported for it as deleted."""
+        self.deleted.append(href)
+        self.deleted.extend(exception_id(href, key) for key in self.state.series.pop(href, []))
+
+    def result(self, done: bool = True) -> EventPage:
+        if self.skipped:
+            log.warning("%d unreadable object(s) skipped in calendar %s", self.skipped, self.calendar_href)
+        return EventPage(events=self.events, deleted=self.deleted, next_cursor=self.state.dump(), done=done)
+
+
+def fetch_events(connection: CalDAVConnection, calendar_href: str, cursor: str | None, window: Window) -> EventPage:
+    """One page of changes of the calendar at ``calendar_href`` (see the module docstring)."""
+    if cursor is None:
+        return _full(connection, calendar_href, window)
+    state = SyncState.load(cursor)
+    zone = resolve_zone(state.zone) or timezone.utc
+    if state.mode == "token":
+        return _by_token(connection, calendar_href, state, window, zone)
+    return _by_etag(connection, calendar_href, state, window, zone)
+
+
+def _full(connection: CalDAVConnection, calendar_href: str, window: Window) -> EventPage:
+    info = calendar_state(connection, calendar_href)
+    state = SyncState(mode="token" if info.sync_token else "etag", until=window.end.isoformat(),
+                      token=info.sync_token, ctag=info.ctag, zone=info.timezone)
+    if state.mode == "etag":
+        state.etags = _etags(connection, calendar_href)
+    page = _Page(state, calendar_href, resolve_zone(info.timezone) or timezone.utc)
+    page.upsert(_query(connection, calendar_href, window.start, window.end))
+    return page.result()
+
+
+def _by_token(connection: CalDAVConnection, calendar_href: str, state: SyncState, window: Window,
+              zone: tzinfo) -> EventPage:
+    try:
+        response = connection.report(calendar_href, queries.sync_collection(state.token), depth=0)
+    except NotSupported:
+        raise CursorExpired("The calendar server stopped offering sync tokens.") from None
+    with connection.translating():
+        result = response.parse_sync_collection()
+    fetched = [Fetched(c.href, c.etag, c.calendar_data) for c in result.changed]
+    missing = [f.href for f in fetched if f.data is None and f.href.rstrip("/") != calendar_href.rstrip("/")]
+    if missing:  # servers may send etags only: fetch the data in one multiget
+        fetched = [f for f in fetched if f.data is not None] + _multiget(connection, calendar_href, missing)
+    page = _Page(state, calendar_href, zone)
+    page.upsert(fetched, window)
+    for href in result.deleted:
+        page.remove(href)
+    state.token = result.sync_token or state.token
+    if result.truncated:
+        return page.result(done=False)
+    _extend(connection, calendar_href, page, window)
+    return page.result()
+
+
+def _by_etag(connection: CalDAVConnection, calendar_href: str, state: SyncState, window: Window,
+             zone: tzinfo) -> EventPage:
+    info = calendar_state(connection, calendar_href)
+    page = _Page(state, calendar_href, zone)
+    if not (info.ctag and info.ctag == state.ctag):
+        current = _etags(connection, calendar_href)
+        changed = [href for href, etag in current.items() if state.etags.get(href) != etag]
+        for href in state.etags.keys() - current.keys():
+            page.remove(href)
+        if changed:
+            page.upsert(_multiget(connection, calendar_href, changed), window)
+        state.etags, state.ctag = current, info.ctag
+    _extend(connection, calendar_href, page, window)
+    return page.result()
+
+
+def _extend(connection: CalDAVConnection, calendar_href: str, page: _Page, window: Window) -> None:
+    """Import the days the window gained since the last sync."""
+    until = datetime.fromisoformat(page.state.until)
+    if window.end > until:
+        page.upsert(_query(connection, calendar_href, until, window.end))
+        page.state.until = window.end.isoformat()
+
+
+def _query(connection: CalDAVConnection, calendar_href: str, start: datetime, end: datetime) -> list[Fetched]:
+    response = connection.report(calendar_href, queries.calendar_query(start, end), depth=1)
+    with connection.translating():
+        return [Fetched(r.href, r.etag, r.calendar_data) for r in response.parse_calendar_query() if r.status == 200]
+
+
+def _multiget(connection: CalDAVConnection, calendar_href: str, hrefs: list[str]) -> list[Fetched]:
+    response = connection.report(calendar_href, queries.multiget(hrefs), depth=None)
+    with connection.translating():
+        return [Fetched(r.href, r.etag, r.calendar_data) for r in response.parse_calendar_query() if r.status == 200]
+
+
+def _etags(connection: CalDAVConnection, calendar_href: str) -> dict[str, str]:
+    """href → etag of every object in the calendar (no data: a cheap Depth-1 PROPFIND)."""
+    results = connection.propfind(calendar_href, ["{DAV:}getetag"], depth=1)
+    return {r.href: str(r.properties.get("{DAV:}getetag") or "") for r in results
+            if r.href.rstrip("/") != calendar_href.rstrip("/")}

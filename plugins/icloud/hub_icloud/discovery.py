@@ -1,0 +1,153 @@
+"""Finding an account's calendars: principal, calendar home (often on another host), collections.
+
+iCloud answers ``current-user-principal`` on ``caldav.icloud.com`` and names a calendar home on a
+partition host (``pNN-caldav.icloud.com``); the ``caldav`` library follows that move. The home is
+then listed with one Depth-1 PROPFIND, keeping only collections that hold events (iCloud's
+Reminders lists are VTODO-only calendars).
+
+Public API: :func:`discover`, :func:`list_calendars`, :func:`calendar_state`, :func:`remote_calendars`,
+:class:`Discovery`, :class:`CalendarInfo`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import icalendar
+from caldav import Principal
+
+from hub.types import RemoteCalendar
+from hub_icloud.connection import CalDAVConnection
+
+DAV, CALDAV = "{DAV:}", "{urn:ietf:params:xml:ns:caldav}"
+CS, APPLE = "{http://calendarserver.org/ns/}", "{http://apple.com/ns/ical/}"
+
+CALENDAR_PROPS = [
+    f"{DAV}resourcetype", f"{DAV}displayname", f"{CALDAV}supported-calendar-component-set",
+    f"{DAV}current-user-privilege-set", f"{CALDAV}calendar-timezone", f"{APPLE}calendar-color",
+    f"{CS}getctag", f"{DAV}sync-token",
+]
+_WRITE = {f"{DAV}all", f"{DAV}write", f"{DAV}write-content", f"{DAV}bind"}
+
+
+@dataclass
+class Discovery:
+    """Where an account's calendars live."""
+
+    principal_url: str
+    home_url: str
+
+
+@dataclass
+class CalendarInfo:
+    """One calendar collection as the home listing describes it."""
+
+    href: str
+    name: str
+    writable: bool
+    components: list[str] | None
+    timezone: str | None = None
+    color: str | None = None
+    ctag: str | None = None
+    sync_token: str | None = None
+    #: someone else's calendar shared with this account
+    shared: bool = False
+
+    @property
+    def holds_events(self) -> bool:
+        # no supported-calendar-component-set means "any component" (RFC 4791 §5.2.3)
+        return self.components is None or "VEVENT" in self.components
+
+
+def discover(connection: CalDAVConnection) -> Discovery:
+    """Find the principal and its calendar home, following the home to another host if needed."""
+    with connection.translating():
+        principal = Principal(client=connection.client)
+        home = principal.calendar_home_set
+    home_url = connection.url(str(home.url))  # absolute, and HTTPS unless private hosts are allowed
+    if not home_url.endswith("/"):
+        home_url += "/"
+    return Discovery(principal_url=str(principal.url), home_url=home_url)
+
+
+def list_calendars(connection: CalDAVConnection, home_url: str) -> list[CalendarInfo]:
+    """Every calendar collection in the home that holds events, in the server's order."""
+    home_path = unquote(urlsplit(home_url).path)  # hrefs come back decoded
+    results = connection.propfind(home_url, CALENDAR_PROPS, depth=1)
+    calendars = []
+    for result in results:
+        props = result.properties
+        types = props.get(f"{DAV}resourcetype") or []
+        types = types if isinstance(types, list) else [types]
+        if f"{CALDAV}calendar" not in types:
+            continue
+        if result.href.rstrip("/") == home_path.rstrip("/"):
+            continue
+        info = CalendarInfo(
+            href=result.href if result.href.endswith("/") else result.href + "/",
+            name=str(props.get(f"{DAV}displayname") or result.href.rstrip("/").rsplit("/", 1)[-1]),
+            writable=_writable(props.get(f"{DAV}current-user-privilege-set")),
+            components=_components(props.get(f"{CALDAV}supported-calendar-component-set")),
+            timezone=_tzid(props.get(f"{CALDAV}calendar-timezone")),
+            color=_color(props.get(f"{APPLE}calendar-color")),
+            ctag=props.get(f"{CS}getctag"),
+            sync_token=props.get(f"{DAV}sync-token"),
+            shared=f"{CS}shared" in types,
+        )
+        if info.holds_events:
+            calendars.append(info)
+    return calendars
+
+
+def calendar_state(connection: CalDAVConnection, href: str) -> CalendarInfo:
+    """One calendar's current ctag and sync token (a Depth-0 PROPFIND)."""
+    results = connection.propfind(href, [f"{DAV}sync-token", f"{CS}getctag", f"{CALDAV}calendar-timezone"])
+    props = results[0].properties if results else {}
+    return CalendarInfo(href=href, name="", writable=True, components=None,
+                        timezone=_tzid(props.get(f"{CALDAV}calendar-timezone")),
+                        ctag=props.get(f"{CS}getctag"), sync_token=props.get(f"{DAV}sync-token"))
+
+
+def remote_calendars(calendars: list[CalendarInfo]) -> list[RemoteCalendar]:
+    """The hub's view: the account's first own writable calendar is the primary one."""
+    out, primary_seen = [], False
+    for info in calendars:
+        primary = info.writable and not info.shared and not primary_seen
+        primary_seen = primary_seen or primary
+        role = "reader"
+        if info.writable:
+            role = "writer" if info.shared else "owner"
+        out.append(RemoteCalendar(remote_id=info.href, name=info.name, access_role=role, is_primary=primary,
+                                  timezone=info.timezone, color=info.color))
+    return out
+
+
+def _writable(privileges) -> bool:
+    if privileges is None:  # the server does not say: assume the owner's own calendar
+        return True
+    names = privileges if isinstance(privileges, list) else [privileges]
+    return bool(_WRITE & set(names))
+
+
+def _components(value) -> list[str] | None:
+    if value is None:
+        return None
+    return [str(v).upper() for v in (value if isinstance(value, list) else [value])]
+
+
+def _tzid(value) -> str | None:
+    """The TZID of a ``calendar-timezone`` property (a VCALENDAR holding one VTIMEZONE)."""
+    if not isinstance(value, str) or "VTIMEZONE" not in value:
+        return None
+    try:
+        zones = icalendar.Calendar.from_ical(value).walk("VTIMEZONE")
+    except Exception:
+        return None
+    return str(zones[0]["TZID"]) if zones and "TZID" in zones[0] else None
+
+
+def _color(value) -> str | None:
+    if isinstance(value, str) and value.startswith("#") and len(value) >= 7:
+        return value[:7]
+    return None

@@ -1,0 +1,346 @@
+"""iCalendar objects ⇄ :class:`hub.types.RemoteEvent`, with the ``icalendar`` library.
+
+A CalDAV resource holds one UID: the recurring master and its overrides (VEVENTs with a
+RECURRENCE-ID) live together. The hub sees them as separate events:
+
+* the master (or a single event) gets the resource's href as remote id;
+* each override gets ``"<href>#<occurrence key>"`` with ``recurring_event_id`` = the href and
+  ``original_start`` = its RECURRENCE-ID;
+* each EXDATE of the master becomes a cancelled occurrence with the same kind of id, so the hub
+  learns about cancelled occurrences the way Google and Microsoft report them.
+
+Objects the hub cannot read (no start, an end before the start, a time zone nobody defines) raise
+:class:`MalformedObject`; the sync logs and skips them.
+
+Public API: :class:`CalendarObject`, :class:`MalformedObject`, :func:`occurrence_key`,
+:func:`parse_key`, :func:`exception_id`, :func:`split_id`, :data:`MARKER`, :func:`resolve_zone`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
+import recurring_ical_events
+
+from hub.types import Participant, RemoteEvent
+
+#: the property that marks an event the hub wrote (its value is the change's client id)
+MARKER = "X-CRM-HUB-MARKER"
+
+_STATUS = {"CONFIRMED": "confirmed", "TENTATIVE": "tentative", "CANCELLED": "cancelled"}
+_PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
+
+
+class MalformedObject(ValueError):
+    """An iCalendar object the hub cannot read; the message says why (never the data itself)."""
+
+
+def occurrence_key(value: date | datetime) -> str:
+    """A stable text key for a RECURRENCE-ID / EXDATE value (UTC for aware times)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        return value.strftime("%Y%m%dT%H%M%S")
+    return value.strftime("%Y%m%d")
+
+
+def parse_key(key: str) -> date | datetime:
+    """The value an :func:`occurrence_key` was made from (floating times stay naive).
+
+    :raises ValueError: not a key.
+    """
+    if key.endswith("Z"):
+        return datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    if "T" in key:
+        return datetime.strptime(key, "%Y%m%dT%H%M%S")
+    return datetime.strptime(key, "%Y%m%d").date()
+
+
+def exception_id(href: str, key: str) -> str:
+    """The remote id of one occurrence (override or cancellation) of the series at ``href``."""
+    return f"{href}#{key}"
+
+
+def split_id(remote_id: str) -> tuple[str, str | None]:
+    """``"<href>#<key>"`` → ``(href, key)``; a plain href → ``(href, None)``."""
+    href, _, key = remote_id.partition("#")
+    return href, key or None
+
+
+def resolve_zone(name: str | None) -> tzinfo | None:
+    """The IANA zone called ``name``, or ``None`` when there is no such zone."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+@dataclass
+class CalendarObject:
+    """One parsed CalDAV resource: its master VEVENT and overrides, keyed by occurrence."""
+
+    href: str
+    etag: str | None
+    calendar: icalendar.Calendar
+    uid: str
+    master: icalendar.Event | None
+    overrides: dict[str, icalendar.Event] = field(default_factory=dict)
+    #: zone for floating times and all-day busy time (the calendar's zone, else UTC)
+    default_zone: tzinfo = timezone.utc
+
+    @classmethod
+    def parse(cls, data: str | bytes, href: str, etag: str | None = None,
+              default_zone: tzinfo | None = None) -> "CalendarObject":
+        """Parse one resource's iCalendar text.
+
+        :raises MalformedObject: not iCalendar, no VEVENT, VEVENTs with different UIDs, or a VEVENT
+            without a usable start and end.
+        """
+        try:
+            calendar = icalendar.Calendar.from_ical(data)
+        except Exception as exc:  # icalendar raises ValueError and friends for broken text
+            raise MalformedObject(f"not valid iCalendar ({type(exc).__name__}: {str(exc)[:120]})") from None
+        if not isinstance(calendar, icalendar.Calendar):
+            raise MalformedObject("not a VCALENDAR")
+        vevents = [c for c in calendar.walk("VEVENT")]
+        if not vevents:
+            raise MalformedObject("holds no VEVENT")
+        uids = {str(v.get("UID", "")) for v in vevents}
+        if len(uids) != 1 or not next(iter(uids)):
+            raise MalformedObject("VEVENTs without a UID or with different UIDs in one resource")
+        obj = cls(href=href, etag=etag, calendar=calendar, uid=uids.pop(), master=None,
+                  default_zone=default_zone or timezone.utc)
+        for vevent in vevents:
+            if "RECURRENCE-ID" in vevent:
+                obj.overrides[occurrence_key(obj._when(vevent, "RECURRENCE-ID"))] = vevent
+            elif obj.master is None:
+                obj.master = vevent
+            else:
+                raise MalformedObject("two VEVENTs without RECURRENCE-ID for one UID")
+            obj._span(vevent)  # every consumer (sync, free/busy, writer) sees the same verdict
+        return obj
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def events(self) -> list[RemoteEvent]:
+        """The master, its overrides and its cancelled occurrences as hub events.
+
+        :raises MalformedObject: a VEVENT has no usable start or end.
+        """
+        out: list[RemoteEvent] = []
+        master_event = None
+        if self.master is not None:
+            master_event = self._event(self.master, self.href)
+            out.append(master_event)
+        for key, vevent in self.overrides.items():
+            event = self._event(vevent, exception_id(self.href, key))
+            event.recurring_event_id = self.href
+            event.original_start = self._when(vevent, "RECURRENCE-ID")
+            out.append(event)
+        if master_event is not None:
+            out.extend(self._cancelled_occurrences(master_event))
+        return out
+
+    def exception_keys(self) -> set[str]:
+        """Keys of every occurrence reported on its own (overrides and EXDATEs)."""
+        keys = set(self.overrides)
+        if self.master is not None:
+            keys.update(occurrence_key(v) for v in self._exdates(self.master))
+        return keys
+
+    def occurs_between(self, start: datetime, end: datetime) -> bool:
+        """Whether any occurrence of this resource overlaps ``[start, end)``."""
+        try:
+            return bool(recurring_ical_events.of(self.calendar).between(start, end))
+        except Exception as exc:  # a rule dateutil cannot expand
+            raise MalformedObject(f"recurrence cannot be expanded ({type(exc).__name__})") from None
+
+    def busy_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Busy ``(start, end)`` pairs of the occurrences overlapping ``[start, end)``.
+
+        Transparent and cancelled occurrences are free; all-day ones are busy from midnight to
+        midnight in the default zone.
+        """
+        try:
+            occurrences = recurring_ical_events.of(self.calendar).between(start, end)
+        except Exception as exc:
+            raise MalformedObject(f"recurrence cannot be expanded ({type(exc).__name__})") from None
+        busy = []
+        for occurrence in occurrences:
+            if str(occurrence.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+                continue
+            if str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
+                continue
+            begin, finish = self._span(occurrence)
+            busy.append((self._instant(begin), self._instant(finish)))
+        return busy
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _when(self, vevent: icalendar.Event, name: str) -> date | datetime:
+        """A date or aware datetime property; floating times take the default zone."""
+        prop = vevent.get(name)
+        try:
+            value = vevent.decoded(name)
+        except Exception:
+            raise MalformedObject(f"{name} is not a date or time") from None
+        if isinstance(value, list):  # a multi-valued property used where one value belongs
+            value = value[0]
+        if isinstance(value, datetime) and value.tzinfo is None:
+            tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+            if tzid:
+                raise MalformedObject(f"{name} uses the time zone {tzid!r}, which the object does not define")
+            value = value.replace(tzinfo=self.default_zone)
+        if not isinstance(value, date):
+            raise MalformedObject(f"{name} is not a date or time")
+        return value
+
+    def _span(self, vevent: icalendar.Event) -> tuple[date | datetime, date | datetime]:
+        if "DTSTART" not in vevent:
+            raise MalformedObject("a VEVENT has no DTSTART")
+        start = self._when(vevent, "DTSTART")
+        all_day = not isinstance(start, datetime)
+        if "DTEND" in vevent:
+            end = self._when(vevent, "DTEND")
+        elif "DURATION" in vevent:
+            duration = vevent.decoded("DURATION")
+            if not isinstance(duration, timedelta):
+                raise MalformedObject("DURATION is not a duration")
+            end = start + duration
+        else:  # RFC 5545 §3.6.1: a date lasts one day, a date-time no time at all
+            end = start + timedelta(days=1) if all_day else start
+        if isinstance(end, datetime) != (not all_day):
+            raise MalformedObject("DTSTART and DTEND mix a date with a date-time")
+        if end < start:
+            raise MalformedObject("the event ends before it starts")
+        return start, end
+
+    def _instant(self, value: date | datetime) -> datetime:
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=self.default_zone)
+        return datetime.combine(value, datetime.min.time(), self.default_zone)
+
+    def _event(self, vevent: icalendar.Event, remote_id: str) -> RemoteEvent:
+        start, end = self._span(vevent)
+        all_day = not isinstance(start, datetime)
+        return RemoteEvent(
+            remote_id=remote_id,
+            start=start,
+            end=end,
+            summary=str(vevent.get("SUMMARY", "")),
+            ical_uid=self.uid,
+            etag=self.etag,
+            status=_STATUS.get(str(vevent.get("STATUS", "CONFIRMED")).upper(), "confirmed"),
+            description=str(vevent.get("DESCRIPTION", "")),
+            location=str(vevent.get("LOCATION", "")),
+            all_day=all_day,
+            timezone=None if all_day else _zone_name(vevent.get("DTSTART"), start),
+            recurrence=_recurrence_lines(vevent),
+            organizer=_participant(vevent.get("ORGANIZER"), organizer=True),
+            attendees=[p for p in (_participant(a) for a in _as_list(vevent.get("ATTENDEE"))) if p],
+            transparent=str(vevent.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
+            video_url=_conference_url(vevent),
+            hub_marker=str(vevent[MARKER]) if MARKER in vevent else None,
+            updated=self._updated(vevent),
+            sequence=_int(vevent.get("SEQUENCE")),
+        )
+
+    def _updated(self, vevent: icalendar.Event) -> datetime | None:
+        for name in ("LAST-MODIFIED", "DTSTAMP"):
+            if name in vevent:
+                try:
+                    value = self._when(vevent, name)
+                except MalformedObject:
+                    continue
+                if isinstance(value, datetime):
+                    return value
+        return None
+
+    def _exdates(self, vevent: icalendar.Event) -> list[date | datetime]:
+        values: list[date | datetime] = []
+        for prop in _as_list(vevent.get("EXDATE")):
+            for item in getattr(prop, "dts", []):
+                value = item.dt
+                if isinstance(value, datetime) and value.tzinfo is None:
+                    value = value.replace(tzinfo=self.default_zone)
+                values.append(value)
+        return values
+
+    def _cancelled_occurrences(self, master: RemoteEvent) -> list[RemoteEvent]:
+        length = master.end - master.start
+        out = []
+        for value in self._exdates(self.master):
+            key = occurrence_key(value)
+            if key in self.overrides:
+                continue
+            out.append(master.replace(
+                remote_id=exception_id(self.href, key), start=value, end=value + length, status="cancelled",
+                recurrence=[], recurring_event_id=self.href, original_start=value, attendees=[],
+            ))
+        return out
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _zone_name(prop, start: datetime) -> str | None:
+    """The IANA name of the zone ``start`` is in, else the TZID as written, else None (UTC)."""
+    key = getattr(start.tzinfo, "key", None)
+    if key:
+        return key
+    tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+    if tzid:
+        return str(tzid)
+    return "UTC" if start.utcoffset() == timedelta(0) else None
+
+
+def _recurrence_lines(vevent: icalendar.Event) -> list[str]:
+    """RRULE/RDATE/EXDATE as content lines (``"RRULE:FREQ=WEEKLY;COUNT=3"``), as Google lists them."""
+    lines = []
+    for name in ("RRULE", "RDATE", "EXDATE"):
+        for prop in _as_list(vevent.get(name)):
+            lines.append(vevent.content_line(name, prop).to_ical().decode())
+    return lines
+
+
+def _participant(prop, organizer: bool = False) -> Participant | None:
+    if prop is None:
+        return None
+    address = str(prop)
+    if address.lower().startswith("mailto:"):
+        address = address[7:]
+    if "@" not in address:
+        return None
+    params = getattr(prop, "params", {})
+    cutype = str(params.get("CUTYPE", "")).upper()
+    return Participant(
+        email=address,
+        name=str(params.get("CN", "")),
+        response=_PARTSTAT.get(str(params.get("PARTSTAT", "")).upper(), "needsAction"),
+        organizer=organizer,
+        optional=str(params.get("ROLE", "")).upper() == "OPT-PARTICIPANT",
+        resource=cutype in ("RESOURCE", "ROOM"),
+    )
+
+
+def _conference_url(vevent: icalendar.Event) -> str | None:
+    for prop in _as_list(vevent.get("CONFERENCE")):
+        value = str(prop)
+        if value.startswith("https://"):
+            return value
+    return None
