@@ -56,6 +56,11 @@ def enqueue_account_sync(hub: Hub, account_id: int):
     return enqueue_unique(hub, "sync", sync_account, account_id, job_id=f"sync-account-{account_id}")
 
 
+def enqueue_channel_renewal(hub: Hub, account_id: int, force_key: str | None = None):
+    return enqueue_unique(hub, "default", renew_channels, account_id, force_key,
+                          job_id=f"channels-{account_id}" + ("-forced" if force_key is not None else ""))
+
+
 def enqueue_push(hub: Hub, account_id: int):
     return enqueue_unique(hub, "push", push_outbox, account_id, job_id=f"push-{account_id}")
 
@@ -84,7 +89,7 @@ def sync_account(account_id: int) -> str:
             for folder in ("inbox", "sent"):
                 enqueue_mail_sync(hub, account_id, folder)
         if provider.can("push"):
-            enqueue_unique(hub, "default", renew_channels, account_id, job_id=f"channels-{account_id}")
+            enqueue_channel_renewal(hub, account_id)
 
     return _run_for_account(account_id, "sync", work)
 
@@ -134,13 +139,16 @@ def poll_all() -> int:
     return len(ids)
 
 
-def renew_channels(account_id: int) -> str:
-    """Create or renew the account's push channels (see :mod:`hub.push_channels`)."""
+def renew_channels(account_id: int, force_key: str | None = None) -> str:
+    """Create or renew the account's push channels (see :mod:`hub.push_channels`).
+
+    ``force_key`` renews the channels on that key ("" = all) even if they look fresh.
+    """
 
     def work(hub: Hub):
         from hub.push_channels import ensure_channels
 
-        return ensure_channels(hub, account_id)
+        return ensure_channels(hub, account_id, force_keys=() if force_key is None else (force_key,))
 
     return _run_for_account(account_id, "push", work)
 
@@ -153,7 +161,7 @@ def renew_all_channels() -> int:
         ids = s.scalars(select(Account.id).where(Account.provider.in_(pushing), Account.status.in_(
             [AccountStatus.ENABLED, AccountStatus.ERROR]), Account.needs_reconnect.is_(False))).all()
     for account_id in ids:
-        enqueue_unique(hub, "default", renew_channels, account_id, job_id=f"channels-{account_id}")
+        enqueue_channel_renewal(hub, account_id)
     return len(ids)
 
 

@@ -29,8 +29,13 @@ def webhook_address(hub: Hub, provider: str, account_id: int) -> str:
     return f"{hub.settings.base_url.rstrip('/')}/webhooks/{provider}/{account_id}"
 
 
-def ensure_channels(hub: Hub, account_id: int) -> int:
-    """Create missing channels and renew those close to expiry; returns how many were (re)made."""
+def ensure_channels(hub: Hub, account_id: int, force_keys: tuple[str, ...] = ()) -> int:
+    """Create missing channels and renew those close to expiry; returns how many were (re)made.
+
+    :param force_keys: channels on these keys (calendar ids / folders; "" = every channel) are
+        renewed however fresh they look — the provider said the channel is gone or needs
+        reauthorizing (Graph ``subscriptionRemoved``, ``reauthorizationRequired``).
+    """
     with hub.db.session() as s:
         account = s.get(Account, account_id)
         provider = hub.plugins.provider(account.provider)
@@ -43,8 +48,9 @@ def ensure_channels(hub: Hub, account_id: int) -> int:
         existing = {(c.kind, c.key): c for c in s.scalars(
             select(PushChannelRecord).where(PushChannelRecord.account_id == account_id))}
         stale = [to_channel(c) for k, c in existing.items() if k not in wanted]
-        current = {k: (to_channel(c) if c.expires_at - RENEW_BEFORE > utcnow() else None, to_channel(c))
-                   for k, c in existing.items()}
+        forced = {k for k in existing if k[1] in force_keys or "" in force_keys}
+        current = {k: (to_channel(c) if c.expires_at - RENEW_BEFORE > utcnow() and k not in forced else None,
+                       to_channel(c)) for k, c in existing.items()}
         address = webhook_address(hub, account.provider, account_id)
     handle = hub.account_handle(account_id)
     made = 0

@@ -108,3 +108,16 @@ def test_disconnect_stops_channels_revokes_and_forgets_credentials(hub, backend,
     with hub.db.session() as s:
         account = s.get(Account, account_id)
         assert account.status == AccountStatus.DISCONNECTED and account.credentials is None
+
+
+def test_a_channel_the_provider_dropped_is_remade_even_if_it_looks_fresh(hub, backend, account_id, worker):
+    from hub import jobs
+
+    ensure_channels(hub, account_id)
+    [old] = channels(hub, account_id)
+    backend.unwatch("ann@corp.test", old.channel_id)  # e.g. Graph subscriptionRemoved
+    assert ensure_channels(hub, account_id) == 0  # by the clock it is fresh…
+    jobs.enqueue_channel_renewal(hub, account_id, force_key="primary")
+    worker.drain(("default",))
+    [new] = channels(hub, account_id)
+    assert new.channel_id in backend.accounts["ann@corp.test"].channels

@@ -1,0 +1,235 @@
+"""The sandbox's Graph endpoints behave as Graph documents them (raw HTTP, no plugin involved)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from hub.types import WebhookResult
+from hub_office365.sandbox.state import Grant
+from hub_office365.testing import USER
+
+
+@pytest.fixture
+def graph(office365_sandbox):
+    """A requests session with a live bearer token for alice, and the Graph base URL."""
+    state = office365_sandbox.state
+    grant = Grant(id=str(uuid.uuid4()), email=USER, client_id="sandbox-client", scopes=["User.Read"])
+    state.grants[grant.id] = grant
+    session = requests.Session()
+    session.headers["Authorization"] = "Bearer " + state.issue_tokens(grant)["access_token"]
+    session.base = office365_sandbox.graph_base
+    return session
+
+
+def _when(days: int, hour: int) -> dict:
+    day = (datetime.now(timezone.utc) + timedelta(days=days)).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return {"dateTime": day.replace(tzinfo=None).isoformat(), "timeZone": "UTC"}
+
+
+def _window(days: int = 30) -> dict:
+    now = datetime.now(timezone.utc)
+    return {"startDateTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "endDateTime": (now + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _delta_all(graph, url, params=None, page=2):
+    pages, body = [], graph.get(url, params=params, headers={"Prefer": f"odata.maxpagesize={page}"}).json()
+    while True:
+        pages.append(body)
+        assert not ("@odata.nextLink" in body and "@odata.deltaLink" in body), "never both on one page"
+        if "@odata.deltaLink" in body:
+            return pages, body["@odata.deltaLink"]
+        body = graph.get(body["@odata.nextLink"], headers={"Prefer": f"odata.maxpagesize={page}"}).json()
+
+
+def test_calendar_view_delta_pages_then_reports_changes(graph, state):
+    ids = [state.add_event(USER, {"subject": f"e{i}", "start": _when(2, 8 + i), "end": _when(2, 9 + i)})["id"]
+           for i in range(5)]
+    url = graph.base + "/me/calendarView/delta"
+    pages, delta_link = _delta_all(graph, url, _window())
+    assert len(pages) == 3 and all(len(p["value"]) <= 2 for p in pages)
+    assert sorted(i["id"] for p in pages for i in p["value"]) == sorted(ids)
+
+    state.update_event(USER, ids[0], {"subject": "moved"})
+    state.delete_event(USER, ids[1])
+    pages, delta_link = _delta_all(graph, delta_link)
+    items = [i for p in pages for i in p["value"]]
+    assert {"id": ids[1], "@removed": {"reason": "deleted"}} in items
+    assert [i["subject"] for i in items if i["id"] == ids[0]] == ["moved"]
+    assert len(items) == 2
+
+    pages, _ = _delta_all(graph, delta_link)
+    assert not [i for p in pages for i in p["value"]]
+
+
+def test_same_next_link_gives_the_same_page(graph, state):
+    for i in range(3):
+        state.add_event(USER, {"subject": f"e{i}", "start": _when(3, 8 + i), "end": _when(3, 9 + i)})
+    first = graph.get(graph.base + "/me/calendarView/delta", params=_window(),
+                      headers={"Prefer": "odata.maxpagesize=1"}).json()
+    again = [graph.get(first["@odata.nextLink"]).json()["value"] for _ in range(2)]
+    assert again[0] == again[1]
+
+
+def test_delta_needs_a_window_and_expires(graph, state):
+    missing = graph.get(graph.base + "/me/calendarView/delta")
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "ErrorInvalidParameter"
+    _, delta_link = _delta_all(graph, graph.base + "/me/calendarView/delta", _window())
+    state.expire_delta_tokens()
+    gone = graph.get(delta_link)
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "syncStateNotFound"
+    state.knobs.delta_expiry_style = "invalid"
+    invalid = graph.get(delta_link)
+    assert invalid.status_code == 400 and invalid.json()["error"]["code"] == "syncStateInvalid"
+
+
+def test_series_expands_into_occurrences_exceptions_and_cancellations(graph, state):
+    start = datetime.now(timezone.utc).date() + timedelta(days=1)
+    master = state.add_event(USER, {
+        "subject": "standup", "start": {"dateTime": f"{start}T09:00:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": f"{start}T09:15:00", "timeZone": "Europe/Berlin"},
+        "recurrence": {"pattern": {"type": "daily", "interval": 1},
+                       "range": {"type": "numbered", "numberOfOccurrences": 4, "startDate": str(start)}}})
+    items = graph.get(graph.base + "/me/calendarView", params=_window()).json()["value"]
+    assert [i["type"] for i in items] == ["occurrence"] * 4
+    assert {i["seriesMasterId"] for i in items} == {master["id"]}
+    state.update_event(USER, items[1]["id"], {"subject": "standup (late)"})
+    state.delete_event(USER, items[2]["id"])
+    after = graph.get(graph.base + "/me/calendarView", params=_window()).json()["value"]
+    assert [i["type"] for i in after] == ["occurrence", "exception", "occurrence"]
+    assert after[1]["id"] == items[1]["id"] and after[1]["subject"] == "standup (late)"
+    assert after[1]["originalStart"] == items[1]["originalStart"]
+    series = graph.get(graph.base + f"/me/events/{master['id']}").json()
+    assert series["type"] == "seriesMaster" and series["recurrence"]["pattern"]["type"] == "daily"
+    # 09:00 in Berlin, whatever the offset that day
+    assert all(i["start"]["dateTime"][11:16] in ("07:00", "08:00") for i in after)
+
+
+def test_transaction_id_dedupes_and_if_match_guards(graph, state):
+    body = {"subject": "once", "start": _when(4, 9), "end": _when(4, 10), "transactionId": "tx-1"}
+    first = graph.post(graph.base + "/me/events", json=body)
+    second = graph.post(graph.base + "/me/events", json=body)
+    assert first.status_code == 201 and second.json()["id"] == first.json()["id"]
+    stale = first.json()["@odata.etag"]
+    graph.patch(graph.base + f"/me/events/{first.json()['id']}", json={"subject": "twice"})
+    conflict = graph.patch(graph.base + f"/me/events/{first.json()['id']}", json={"subject": "x"},
+                           headers={"If-Match": stale})
+    assert conflict.status_code == 412 and conflict.json()["error"]["code"] == "ErrorIrresolvableConflict"
+
+
+def test_teams_link_and_show_as(graph):
+    made = graph.post(graph.base + "/me/events", json={
+        "subject": "call", "start": _when(5, 9), "end": _when(5, 10), "isOnlineMeeting": True,
+        "onlineMeetingProvider": "teamsForBusiness", "showAs": "workingElsewhere"}).json()
+    assert made["onlineMeeting"]["joinUrl"].startswith("https://teams.microsoft.com/l/meetup-join/")
+    assert made["showAs"] == "workingElsewhere"
+    bad = graph.post(graph.base + "/me/events", json={"subject": "x", "start": _when(5, 9), "end": _when(5, 10),
+                                                      "showAs": "sleeping"})
+    assert bad.status_code == 400
+
+
+def test_get_schedule(graph, state):
+    start = _when(6, 0)
+    state.add_event(USER, {"subject": "busy", "start": _when(6, 1), "end": _when(6, 2)})
+    state.add_event(USER, {"subject": "away", "showAs": "workingElsewhere", "start": _when(6, 3), "end": _when(6, 4)})
+    answer = graph.post(graph.base + "/me/calendar/getSchedule", json={
+        "schedules": [USER, "nobody@else.example"], "startTime": start, "endTime": _when(6, 5),
+        "availabilityViewInterval": 60}).json()["value"]
+    assert answer[0]["availabilityView"] == "02040"
+    assert [i["status"] for i in answer[0]["scheduleItems"]] == ["busy", "workingElsewhere"]
+    assert answer[1]["error"]["responseCode"] == "ErrorMailRecipientNotFound"
+
+
+def test_send_mail_lands_in_sent_items(graph, state):
+    answer = graph.post(graph.base + "/me/sendMail", json={"message": {
+        "subject": "hi", "body": {"contentType": "Text", "content": "hello"},
+        "toRecipients": [{"emailAddress": {"address": "bob@example.org"}}]}})
+    assert answer.status_code == 202 and not answer.content
+    sent = graph.get(graph.base + "/me/mailFolders/sentitems/messages",
+                     params={"$select": "subject,toRecipients"}).json()["value"]
+    assert [m["subject"] for m in sent] == ["hi"]
+    assert set(sent[0]) == {"@odata.etag", "id", "subject", "toRecipients"}, "$select is honoured"
+    refused = graph.post(graph.base + "/me/sendMail", json={"message": {
+        "subject": "x", "toRecipients": [{"emailAddress": {"address": "b@example.org"}}],
+        "internetMessageHeaders": [{"name": "In-Reply-To", "value": "<a@b>"}]}})
+    assert refused.status_code == 400, "Graph only accepts X- headers from clients"
+
+
+def test_messages_delta_filters_and_removes(graph, state):
+    old = state.deliver_mail(USER, "inbox", subject="old", received=datetime.now(timezone.utc) - timedelta(days=40))
+    new = state.deliver_mail(USER, "inbox", subject="new")
+    since = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pages, link = _delta_all(graph, graph.base + "/me/mailFolders/inbox/messages/delta",
+                             {"$select": "subject", "$filter": f"receivedDateTime ge {since}"})
+    assert [m["id"] for p in pages for m in p["value"]] == [new["id"]]
+    state.delete_message(USER, new["id"])
+    pages, _ = _delta_all(graph, link)
+    assert [m for p in pages for m in p["value"]] == [{"id": new["id"], "@removed": {"reason": "deleted"}}]
+    assert old["id"] not in str(pages)
+
+
+def test_throttling_and_faults(graph, state):
+    state.inject_fault(429, retry_after=7, path="/me/calendars")
+    throttled = graph.get(graph.base + "/me/calendars")
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "7"
+    assert throttled.json()["error"]["code"] == "TooManyRequests"
+    assert graph.get(graph.base + "/me/calendars").status_code == 200
+    state.inject_fault(503, times=2)
+    assert [graph.get(graph.base + "/me").status_code for _ in range(3)] == [503, 503, 200]
+
+
+def test_on_premises_mailbox(graph, office365_sandbox):
+    state = office365_sandbox.state
+    state.mailbox(USER).on_premises = True
+    assert graph.get(graph.base + "/me").status_code == 200, "/me is a directory object"
+    answer = graph.get(graph.base + "/me/calendars")
+    assert answer.status_code == 404
+    error = answer.json()["error"]
+    assert (error["code"], error["message"]) == ("MailboxNotEnabledForRESTAPI",
+                                                 "REST API is not yet supported for this mailbox.")
+
+
+def test_subscription_validation_handshake(graph, state, office365_webhook_receiver):
+    expires = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {"changeType": "created,updated", "notificationUrl": office365_webhook_receiver.url + "/hook",
+            "resource": "me/events", "expirationDateTime": expires, "clientState": "secret-1"}
+    created = graph.post(graph.base + "/subscriptions", json=body)
+    assert created.status_code == 201
+    [handshake] = office365_webhook_receiver.requests
+    assert handshake.args["validationToken"] and handshake.path == "/hook"
+
+    office365_webhook_receiver.handler = lambda req: WebhookResult(status=200, body="wrong")
+    refused = graph.post(graph.base + "/subscriptions", json=body)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "ValidationError"
+    office365_webhook_receiver.handler = None
+
+    sub = created.json()
+    state.add_event(USER, {"subject": "ping", "start": _when(1, 9), "end": _when(1, 10)})
+    state.wait_for_deliveries()
+    [note] = [r for r in office365_webhook_receiver.notifications()]
+    payload = json.loads(note.body)["value"][0]
+    assert payload["subscriptionId"] == sub["id"] and payload["clientState"] == "secret-1"
+    assert payload["changeType"] == "created" and payload["resource"].startswith("Users/")
+
+    too_long = (datetime.now(timezone.utc) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert graph.patch(graph.base + f"/subscriptions/{sub['id']}",
+                       json={"expirationDateTime": too_long}).status_code == 400
+    assert graph.delete(graph.base + f"/subscriptions/{sub['id']}").status_code == 204
+    assert graph.delete(graph.base + f"/subscriptions/{sub['id']}").status_code == 404
+
+
+def test_knobs_over_http(graph, office365_sandbox, state):
+    base = office365_sandbox.url + "/_sandbox"
+    assert requests.post(base + "/knobs", json={"delta_expiry_style": "invalid"}, timeout=5).ok
+    assert state.knobs.delta_expiry_style == "invalid"
+    assert requests.post(base + "/knobs", json={"no_such_knob": 1}, timeout=5).status_code == 400
+    requests.post(base + "/fault", json={"status": 429, "retry_after": 4, "path": "/me"}, timeout=5)
+    assert graph.get(graph.base + "/me").headers["Retry-After"] == "4"
+    requests.post(base + "/revoke", json={"email": USER, "code": 700082}, timeout=5)
+    assert graph.get(graph.base + "/me").status_code == 401
+    assert all(g.failure == 700082 for g in state.grants.values())
