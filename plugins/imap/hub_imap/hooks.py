@@ -1,0 +1,99 @@
+"""The IMAP/SMTP provider's hook implementations — thin: each checks the provider name and delegates.
+
+Registered through the entry point ``crm_hub = imap = hub_imap.hooks``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from hub.plugins import hookimpl
+from hub.types import (
+    MAIL,
+    SEND,
+    AccountHandle,
+    ConfigField,
+    ConnectResult,
+    MailPage,
+    OutgoingMessage,
+    ProviderContext,
+    ProviderInfo,
+    SentMessage,
+)
+
+from hub_imap import connect, session, smtp
+from hub_imap.config import MailboxConfig
+from hub_imap.errors import translated
+from hub_imap.sync import sync_page
+
+NAME = "imap"
+
+PROVIDER = ProviderInfo(
+    name=NAME,
+    label="IMAP/SMTP",
+    capabilities=frozenset({MAIL, SEND}),
+    connect_kind="form",
+    config_schema=(
+        ConfigField(
+            "ca_certificates", "Extra trusted CA certificates (PEM)",
+            help="For on-premises mail servers whose certificate comes from your company's own CA: paste the "
+                 "CA certificate(s) in PEM form, or the path of a PEM file on the hub's server.",
+        ),
+    ),
+    connect_form=connect.CONNECT_FORM,
+    description="Any mailbox over IMAP and SMTP: Gmail, Outlook.com, iCloud, Yahoo, Fastmail or your own server. "
+                "New mail arrives through IMAP IDLE where the server offers it.",
+)
+
+
+@hookimpl
+def hub_register_providers(register: Callable[[ProviderInfo], None]) -> None:
+    register(PROVIDER)
+
+
+@hookimpl
+def hub_connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult | None:
+    if context.name != NAME:
+        return None
+    return connect.connect(context, params)
+
+
+@hookimpl
+def hub_sync_mail(
+    account: AccountHandle, folder: str, cursor: str | None, limit: int, since: datetime
+) -> MailPage | None:
+    if account.provider != NAME:
+        return None
+    return sync_mail(account, folder, cursor, limit, since)
+
+
+@hookimpl
+def hub_send_mail(account: AccountHandle, message: OutgoingMessage) -> SentMessage | None:
+    if account.provider != NAME:
+        return None
+    return smtp.send_mail(account, message)
+
+
+@hookimpl
+def hub_disconnect(account: AccountHandle) -> bool | None:
+    if account.provider != NAME:
+        return None
+    # a password cannot be revoked from here; dropping our connections is all there is to release
+    session.release(account.id)
+    return True
+
+
+def sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit: int, since: datetime | None,
+              config: MailboxConfig | None = None) -> MailPage:
+    """One page of mail for ``folder`` over the account's reused connection (closed when the folder is done).
+
+    Also the entry point for plugins that reuse IMAP (iCloud) with their own ``config``.
+    """
+    config = config or MailboxConfig.for_account(account)
+    with translated(config, config.imap, "IMAP"):
+        with session.imap_session(account.id, config, account.context) as client:
+            page = sync_page(client, folder, cursor, limit, since)
+    if page.done:
+        session.release(account.id)
+    return page
