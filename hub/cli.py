@@ -90,7 +90,8 @@ def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
     hub.db.upgrade()
     app = create_app(hub=hub)
     procs = [] if no_worker else [_spawn("worker", hub.queues.redis_url) for _ in range(worker_count)]
-    procs.append(_spawn("scheduler", hub.queues.redis_url))
+    procs += [_spawn("scheduler", hub.queues.redis_url), _spawn("idle", hub.queues.redis_url)]
+    smtp = _start_bcc_receiver(hub)
     server = make_server(host, port, app, threaded=True)
     signal.signal(signal.SIGTERM, _stop_on_signal)
     click.echo(f"CRM hub serving on http://{host}:{port}/ (Redis: {hub.queues.redis_url}, workers: {len(procs)})")
@@ -99,11 +100,24 @@ def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        if smtp is not None:
+            smtp.stop()
         for proc in procs:
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=10)
         hub.close()
+
+
+def _start_bcc_receiver(hub):
+    """The BCC logging address's SMTP receiver, when its port is free (one per machine is enough)."""
+    from hub.bcc import start_bcc_server
+
+    try:
+        return start_bcc_server(hub, host="127.0.0.1")
+    except OSError as exc:
+        logging.getLogger(__name__).warning("BCC receiver not started on port %s: %s", hub.settings.smtp_port, exc)
+        return None
 
 
 def _stop_on_signal(signum, frame):
@@ -142,6 +156,46 @@ def scheduler() -> None:
 
     hub = build_hub()
     build_scheduler(hub).start()
+
+
+@main.command()
+@friendly_errors
+def idle() -> None:
+    """Hold push connections (IMAP IDLE) for every account whose provider offers them."""
+    from hub.listeners import start_listeners, stop_listeners
+
+    hub = build_hub()
+    hub.refresh_disabled_providers()
+    listeners = start_listeners(hub)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_listeners(listeners)
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", type=int, help="Defaults to HUB_SMTP_PORT (2525).")
+@friendly_errors
+def smtp(host: str, port: int | None) -> None:
+    """Receive mail for the BCC logging addresses (log+<token>@HUB_MAIL_DOMAIN)."""
+    from hub.bcc import start_bcc_server
+
+    hub = build_hub()
+    controller = start_bcc_server(hub, host=host, port=port)
+    click.echo(f"Logging SMTP receiver on {host}:{controller.port} for *@{hub.settings.mail_domain}")
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
 
 
 @main.command()

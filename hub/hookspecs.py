@@ -37,6 +37,7 @@ from hub.types import (
     ProviderContext,
     ProviderInfo,
     PushChannel,
+    PushListener,
     PushResult,
     RemoteCalendar,
     SentMessage,
@@ -274,6 +275,21 @@ def hub_handle_webhook(
     Stops at first non-None result.
 
     :raises WebhookRejected: the token did not match; the core logs it and answers 403.
+    """
+
+
+@hookspec
+def hub_push_listeners(
+    accounts: Callable[[str], list[AccountHandle]], on_change: Callable[[int, str, str], None]
+) -> list[PushListener] | None:
+    """Long-running listeners for providers that push over a held connection (IMAP IDLE).
+
+    Called once by ``hub idle`` (which ``hub serve`` starts). ``accounts(provider)`` returns the
+    handles of that provider's accounts that may sync right now (call it again to follow
+    connects and disconnects); ``on_change(account_id, kind, key)`` asks the core for a sync
+    (``kind`` "mail" or "calendar", ``key`` the folder or calendar id). Return listeners not yet
+    started, or ``None`` when the plugin has none; the core calls ``start()`` and, on exit,
+    ``stop()``. Every implementation is called (not firstresult).
     """
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Protocol
 
 # --- capabilities a provider can declare --------------------------------------------------------
 
@@ -279,6 +279,14 @@ class PushChannel:
     token: str | None = None
     calendar_id: str | None = None
     folder: str | None = None
+
+
+class PushListener(Protocol):
+    """A background listener a plugin hands to the core (``hub_push_listeners``)."""
+
+    def start(self) -> object: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
 
 
 # --- mail ------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from hub.types import (
 )
 
 EMAIL = "alice@example.com"
-BROADCAST = {"hub_account_connected", "hub_sync_finished"}
+BROADCAST = {"hub_account_connected", "hub_sync_finished", "hub_push_listeners"}
 
 
 class Recorder:

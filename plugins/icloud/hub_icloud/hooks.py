@@ -103,3 +103,14 @@ def hub_send_mail(account: AccountHandle, message: OutgoingMessage) -> SentMessa
     if not _mine(account):
         return None
     return mail.send_mail(account, message)
+
+
+@hookimpl
+def hub_push_listeners(accounts, on_change):
+    """iCloud Mail pushes over IMAP IDLE: the IMAP plugin's listener with iCloud's hosts."""
+    from hub_imap.idle import IdleListener
+
+    from hub_icloud.mail import mailbox_config
+
+    return [IdleListener(lambda: accounts(NAME), lambda account_id, folder: on_change(account_id, "mail", folder),
+                         config_for=mailbox_config)]

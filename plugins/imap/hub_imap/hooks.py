@@ -97,3 +97,11 @@ def sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit: in
     if page.done:
         session.release(account.id)
     return page
+
+
+@hookimpl
+def hub_push_listeners(accounts, on_change):
+    """One IDLE listener watching every IMAP account's inbox; new mail asks the core for a sync."""
+    from hub_imap.idle import IdleListener
+
+    return [IdleListener(lambda: accounts(NAME), lambda account_id, folder: on_change(account_id, "mail", folder))]

@@ -1,0 +1,64 @@
+"""Held-connection push: the IMAP plugin's IDLE listener, run by the core, turns new mail into a sync job."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hub_imap.testing import connect_params, trusted
+
+from hub.connections import connect_account
+from hub.listeners import start_listeners, stop_listeners
+from hub.models import ProviderSetting
+
+RAW = b"From: bob@acme.test\r\nTo: ann@corp.test\r\nSubject: hi\r\nMessage-ID: <l1@acme.test>\r\n\r\nhello\r\n"
+
+
+@pytest.fixture
+def hub_load_plugins():
+    return "imap"
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_hook_hub_push_listeners(hub, make_user, dovecot, smtp_server):
+    mail_user = dovecot.add_user()
+    with hub.db.session() as s:
+        s.add(ProviderSetting(name="imap", config={"ca_certificates": trusted(dovecot, smtp_server)}))
+    account_id = connect_account(hub, make_user("ann@corp.test"), "imap",
+                                 connect_params(dovecot, mail_user, smtp_server, imap_security="ssl",
+                                                smtp_security="starttls"))
+    sync_queue = hub.queues.by_name["sync"]
+    sync_queue.empty()  # drop the initial sync the connect queued: only the listener's job counts here
+    listeners = start_listeners(hub)
+    try:
+        assert listeners and all(l.wait_until_listening(20) for l in listeners)
+        wait_for(lambda: f"sync-mail-{account_id}-inbox" in sync_queue.get_job_ids(), timeout=3)
+        sync_queue.empty()  # a (re)connect may ask for one catch-up sync; start from a quiet queue
+        dovecot.append(mail_user, "INBOX", RAW)
+        assert wait_for(lambda: sync_queue.get_job_ids() == [f"sync-mail-{account_id}-inbox"])
+    finally:
+        stop_listeners(listeners)
+
+
+def test_disabled_providers_get_no_accounts_to_watch(hub, make_user, dovecot, smtp_server):
+    from hub.listeners import watched_accounts
+
+    mail_user = dovecot.add_user()
+    with hub.db.session() as s:
+        s.add(ProviderSetting(name="imap", config={"ca_certificates": trusted(dovecot, smtp_server)}))
+    connect_account(hub, make_user("ann@corp.test"), "imap",
+                    connect_params(dovecot, mail_user, smtp_server, imap_security="ssl", smtp_security="starttls"))
+    assert [a.email for a in watched_accounts(hub, "imap")] == [mail_user.email]
+    with hub.db.session() as s:
+        s.get(ProviderSetting, "imap").enabled = False
+    hub.refresh_disabled_providers()
+    listeners = start_listeners(hub)
+    assert listeners == []  # a disabled plugin's hooks do not run
