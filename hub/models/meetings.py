@@ -16,6 +16,7 @@ class Meeting(IdMixin, TimestampMixin, Base):
     """A CRM meeting. The same meeting seen on several users' calendars is one row."""
 
     __tablename__ = "meetings"
+    __table_args__ = (sa.Index("ix_meetings_ical_uid_organizer", "ical_uid", "organizer_email"),)
 
     owner_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -28,6 +29,8 @@ class Meeting(IdMixin, TimestampMixin, Base):
     #: iCalendar UID shared with the remote events; unique per organizer series
     ical_uid: Mapped[str | None] = mapped_column(sa.String(1024), index=True)
     recurrence: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+    #: the organizer's address, lower case; with ``ical_uid`` it identifies one meeting across calendars
+    organizer_email: Mapped[str | None] = mapped_column(sa.String(320))
     appointment_type: Mapped[str | None] = mapped_column(sa.String(64))
     video_url: Mapped[str | None] = mapped_column(sa.String(1024))
     want_video: Mapped[bool] = mapped_column(default=False)

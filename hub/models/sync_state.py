@@ -31,13 +31,21 @@ class SyncCursor(IdMixin, Base):
     finished_at: Mapped[datetime | None] = mapped_column()
     progress_done: Mapped[int] = mapped_column(default=0)
     progress_total: Mapped[int | None] = mapped_column()
+    #: bumped when a full sync starts; items seen by it carry this number (mark and sweep)
+    generation: Mapped[int] = mapped_column(default=0)
+    #: a full sync is under way (``cursor`` then resumes it); its last page sweeps unseen items
+    full_pass: Mapped[bool] = mapped_column(default=False)
 
 
 class OutboxEntry(IdMixin, Base):
     """A CRM change waiting to be pushed to a calendar; written with the change itself."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_pending", "account_id", "done_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_pending", "account_id", "done_at"),
+        sa.Index("ix_outbox_client_id", "client_id"),
+        sa.Index("ix_outbox_meeting", "meeting_id"),
+    )
 
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
     calendar_id: Mapped[int] = mapped_column(sa.ForeignKey("calendars.id", ondelete="CASCADE"))

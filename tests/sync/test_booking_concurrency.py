@@ -1,0 +1,64 @@
+"""Never a double booking: 20 guests racing for overlapping slots of one host, each in its own thread and
+session, against the test database (SQLite, or PostgreSQL with HUB_TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from hub.exceptions import SlotUnavailable
+from hub.models import Booking, Meeting, OutboxEntry
+from hub.sync.booking import book
+from tests.sync.calendar_world import acme, backend, hub_plugins, local, meeting_type, next_weekday, sync  # noqa: F401
+
+RACERS = 20
+
+
+def race(hub, starts):
+    """Start ``book`` for each start at the same moment; return (booking ids, SlotUnavailable count, other errors)."""
+    barrier = threading.Barrier(len(starts))
+    won, lost, errors = [], [], []
+
+    def guest(i, start):
+        barrier.wait()
+        try:
+            won.append(book(hub, "alice-60", start, f"Guest {i}", f"guest{i}@example.org"))
+        except SlotUnavailable:
+            lost.append(i)
+        except Exception as exc:  # anything else is a bug the test must show
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=guest, args=(i, s)) for i, s in enumerate(starts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return won, lost, errors
+
+
+def test_twenty_concurrent_bookings_of_overlapping_slots_make_exactly_one(hub, acme):
+    monday = next_weekday(0)
+    meeting_type(hub, acme.alice, slug="alice-60", duration_minutes=60, slot_step_minutes=15,
+                 weekly_hours={"mon": [["09:00", "13:00"]]})
+    sync(hub, acme.alice_account)
+    # every start lies within 45 minutes of the others, so any two of these hour-long slots overlap
+    starts = [local(monday, 10) + timedelta(minutes=15 * (i % 4)) for i in range(RACERS)]
+    won, lost, errors = race(hub, starts)
+    assert errors == []
+    assert len(won) == 1 and len(lost) == RACERS - 1
+    with hub.db.session() as s:
+        assert s.scalar(sa.select(sa.func.count(Booking.id))) == 1
+        assert s.scalar(sa.select(sa.func.count(Meeting.id))) == 1
+        assert s.scalar(sa.select(sa.func.count(OutboxEntry.id))) == 1
+
+
+def test_concurrent_bookings_of_separate_slots_all_succeed(hub, acme):
+    monday = next_weekday(0)
+    meeting_type(hub, acme.alice, slug="alice-60", duration_minutes=60, slot_step_minutes=60,
+                 weekly_hours={"mon": [["08:00", "18:00"]]})
+    sync(hub, acme.alice_account)
+    starts = [local(monday, 8 + i) for i in range(10)]
+    won, lost, errors = race(hub, starts)
+    assert errors == [] and lost == [] and len(won) == 10
