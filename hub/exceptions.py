@@ -26,6 +26,7 @@ CLI render a HubError as ``message`` + ``fix`` without a traceback.
         │   ├── WrongEtag
         │   └── AlreadyExists
         ├── NotFound              the remote object does not exist
+        ├── UnreadableItem        one event or message could not be read; it was skipped
         ├── NotSupported          the provider cannot do this (e.g. on-premises Exchange)
         └── WebhookRejected       a push notification failed verification
 
@@ -171,6 +172,12 @@ class AlreadyExists(PreconditionFailed):
 
 class NotFound(ProviderError):
     """The remote object does not exist."""
+
+
+class UnreadableItem(ProviderError):
+    """An item could not be read and was skipped."""
+
+    default_fix = "The rest syncs normally. Fix or delete the item in the calendar or mail app to sync it."
 
 
 class NotSupported(ProviderError):

@@ -223,6 +223,9 @@ class EventPage:
     deleted: list[str] = field(default_factory=list)
     next_cursor: Cursor | None = None
     done: bool = True
+    #: items the provider holds but could not read (malformed iCalendar): ``(remote id, reason)``.
+    #: They are skipped — the page goes on — and the core writes them to the account's error log.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass

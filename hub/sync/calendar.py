@@ -57,7 +57,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.core import Hub
-from hub.exceptions import AlreadyExists, CursorExpired, HubError, NotFound, ProviderError, WrongEtag
+from hub.account_status import log_error
+from hub.exceptions import (
+    AlreadyExists, CursorExpired, HubError, NotFound, ProviderError, UnreadableItem, WrongEtag,
+)
 from hub.models import (
     Account, BusyBlock, Calendar, CalendarEvent, Meeting, OutboxEntry, SyncCursor, SyncDirection, utcnow,
 )
@@ -411,6 +414,8 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
         with hub.db.session() as s:
             ctx = load_context(s, calendar_id, days, ctx.now)
             stats.update(apply_page(s, ctx, page))
+            _log_unreadable(s, account_id, ctx.remote_id, page.unreadable)
+            stats["unreadable"] += len(page.unreadable)
             row = _cursor_row(s, account_id, ctx.remote_id)
             row.cursor = page.next_cursor
             row.progress_done += len(page.events)
@@ -418,7 +423,6 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
                 full_pass = row.full_pass
                 if full_pass:
                     stats["deleted"] += _sweep(s, ctx, stats)
-                    stats += Counter()
                     row.full_pass = False
                     row.initial_done = True
                 row.finished_at = utcnow()
@@ -437,6 +441,14 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
     result = dict(stats)
     hub.plugins.hook.hub_sync_finished(account_id=account_id, kind="calendar", key=ctx.remote_id, stats=result)
     return result
+
+
+def _log_unreadable(s: Session, account_id: int, calendar_key: str, items: list[tuple[str, str]]) -> None:
+    """Skipped items go to the account's error log (the status stays as it is: the rest synced)."""
+    account = s.get(Account, account_id) if items else None
+    for remote_id, reason in items[:20]:  # a calendar full of junk must not flood the log
+        log_error(s, account, UnreadableItem(
+            f"An event in calendar {calendar_key} could not be read and was skipped ({remote_id}): {reason}"), "calendar")
 
 
 def _pull_free_busy(hub: Hub, handle, ctx: CalendarContext) -> dict[str, int]:

@@ -109,6 +109,7 @@ class FetchResult:
     deleted: set[str] = field(default_factory=set)
     cursor: str | None = None
     pages: int = 0
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
 def fetch_all(hooks, account: AccountHandle, calendar_id: str, cursor: str | None, window: Window) -> FetchResult:
@@ -124,6 +125,7 @@ def fetch_all(hooks, account: AccountHandle, calendar_id: str, cursor: str | Non
         for remote_id in page.deleted:
             result.events.pop(remote_id, None)
             result.deleted.add(remote_id)
+        result.unreadable.extend(page.unreadable)
         assert page.next_cursor is not None, "every page needs a next_cursor (to resume or to go on from)"
         result.cursor = page.next_cursor
         if page.done:

@@ -22,7 +22,8 @@ deleted only because time passed.
 
 The cursor is JSON (:class:`SyncState`). It also remembers which occurrences of each series were
 reported on their own (overrides, cancellations) so that one that disappears is reported deleted.
-An object the hub cannot read is logged and skipped; the rest of the page goes on.
+An object the hub cannot read is skipped and reported in ``EventPage.unreadable`` (the core logs it
+for the user); the rest of the page goes on.
 
 Public API: :func:`fetch_events`, :class:`SyncState`.
 """
@@ -94,7 +95,7 @@ class _Page:
         self.state, self.calendar_href, self.zone = state, calendar_href, zone
         self.events: list[RemoteEvent] = []
         self.deleted: list[str] = []
-        self.skipped = 0
+        self.unreadable: list[tuple[str, str]] = []
 
     def upsert(self, objects: list[Fetched], window: Window | None = None) -> None:
         """Add ``objects``; with ``window``, those that left it are reported deleted instead."""
@@ -108,7 +109,7 @@ class _Page:
                     continue
                 events = obj.events()
             except MalformedObject as exc:
-                self.skipped += 1
+                self.unreadable.append((item.href, str(exc)))
                 log.warning("skipping the unreadable calendar object %s: %s", item.href, exc)
                 continue
             old = set(self.state.series.pop(item.href, []))
@@ -124,9 +125,8 @@ class _Page:
         self.deleted.extend(exception_id(href, key) for key in self.state.series.pop(href, []))
 
     def result(self, done: bool = True) -> EventPage:
-        if self.skipped:
-            log.warning("%d unreadable object(s) skipped in calendar %s", self.skipped, self.calendar_href)
-        return EventPage(events=self.events, deleted=self.deleted, next_cursor=self.state.dump(), done=done)
+        return EventPage(events=self.events, deleted=self.deleted, next_cursor=self.state.dump(), done=done,
+                         unreadable=self.unreadable)
 
 
 def fetch_events(connection: CalDAVConnection, calendar_href: str, cursor: str | None, window: Window) -> EventPage:

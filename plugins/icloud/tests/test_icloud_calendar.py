@@ -261,6 +261,7 @@ def test_unreadable_objects_are_logged_and_skipped(hooks, account, radicale, use
         full = fetch_all(hooks, account, calendar, None, SERIES_WINDOW)
     assert set(full.events) == {calendar + "good-1.ics"}
     assert all(any(name in r.getMessage() for r in caplog.records) for name in BROKEN)
+    assert sorted(href.rsplit("/", 1)[-1] for href, _reason in full.unreadable) == sorted(BROKEN)
 
     radicale.put_object(user, calendar + "good-2.ics", good_event("good-2", 5))
     radicale.put_object(user, calendar + "broken-3.ics", BROKEN["ends-before-start.ics"].replace("broken-1", "b3"))
