@@ -292,5 +292,19 @@ def new_provider(name: str, dest: Path) -> None:
     click.echo(f"Created {path}. Next: pip install -e {path} && pytest {path}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--instance", type=click.Path(path_type=Path), default=None,
+              help="Folder for the demo's data (default ./hub-demo); it is emptied first.")
+@click.option("--workers", "worker_count", default=2, show_default=True, type=int)
+@friendly_errors
+def demo(host: str, port: int, instance: Path | None, worker_count: int) -> None:
+    """Run the whole product offline: provider sandboxes, IMAP, CalDAV, SMTP, demo users and data."""
+    from hub.demo import run_demo
+
+    run_demo(host=host, port=port, instance=instance, workers=worker_count)
+
+
 if __name__ == "__main__":
     main()

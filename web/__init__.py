@@ -1,19 +1,56 @@
-"""The web UI and JSON API: Flask blueprints over the hub core, one per area."""
+"""The web UI and JSON API: Flask blueprints over the hub core, one per area.
+
+Every route declares who may use it (:mod:`web.access`); the matrix behind it is
+:mod:`hub.permissions`. Forms carry CSRF tokens (Flask-WTF); the API checks its own (token auth, or
+the session plus an ``X-CSRFToken`` header).
+"""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from flask import Flask
+
+#: how often a web process re-reads which providers an administrator disabled (another process may
+#: have changed it); the process that changed it applies the change at once
+PROVIDER_REFRESH_SECONDS = 15
 
 
 def init_web(app: Flask) -> None:
-    """Attach extensions, error rendering and every blueprint to ``app``."""
-    from web import api, auth, connect, errors, home, webhooks
+    """Attach extensions, error rendering, security settings and every blueprint to ``app``."""
+    from web import admin, api, auth, booking, calendars, connect, contacts, errors, home, mail, meetings, settings, webhooks
     from web.extensions import csrf, login_manager
 
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=14))
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
     login_manager.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
-    for module in (auth, home, connect, webhooks, api):
+    for module in (auth, home, connect, calendars, mail, meetings, booking, contacts, settings, admin, webhooks, api):
         app.register_blueprint(module.bp)
+    # the API checks tokens, or CSRF itself for session calls; webhooks are verified by the plugin
     csrf.exempt(api.bp)
     csrf.exempt(webhooks.bp)
+    _refresh_providers_now_and_then(app)
+    _security_headers(app)
+
+
+def _refresh_providers_now_and_then(app: Flask) -> None:
+    last = {"at": time.monotonic()}
+
+    @app.before_request
+    def refresh_providers():
+        if time.monotonic() - last["at"] > PROVIDER_REFRESH_SECONDS:
+            last["at"] = time.monotonic()
+            app.extensions["hub"].refresh_disabled_providers()
+
+
+def _security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

@@ -1,56 +1,89 @@
-"""Sign-in and sign-out (Flask-Login), and loading the signed-in user."""
+"""Sign-in and sign-out (Flask-Login), with rate limiting, and loading the signed-in user."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import UserMixin, login_required, login_user, logout_user
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
 from hub.core import current_hub
 from hub.models import User
+from web.access import Actor, public, requires
 from web.extensions import login_manager
+from web.login_throttle import LoginThrottle
 
 bp = Blueprint("auth", __name__)
 
-
-class SignedInUser(UserMixin):
-    """What Flask-Login keeps for a request: plain values, no live ORM object."""
-
-    def __init__(self, user: User):
-        self.id = user.id
-        self.email = user.email
-        self.name = user.name
-        self.role = user.role
-
-    def get_id(self) -> str:
-        return str(self.id)
+#: compared against when the address is unknown, so both cases take the same time
+_DUMMY_HASH = "scrypt:32768:8:1$hubdummysalt0000$" + "0" * 128
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
+def load_user(user_id: str) -> Actor | None:
     with current_hub().db.session() as s:
-        user = s.get(User, int(user_id))
-        return SignedInUser(user) if user and user.active else None
+        user = s.get(User, int(user_id)) if user_id.isdigit() else None
+        return Actor.of(user) if user and user.active else None
+
+
+def _throttle() -> LoginThrottle:
+    return LoginThrottle(current_hub().queues.connection)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to another host."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("home.index")
+
+
+def _check_password(email: str, password: str) -> Actor | None:
+    with current_hub().db.session() as s:
+        user = s.scalar(select(User).where(func.lower(User.email) == email))
+        stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+        try:
+            ok = check_password_hash(stored, password)
+        except ValueError:  # the dummy hash
+            ok = False
+        if ok and user is not None and user.active:
+            return Actor.of(user)
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():
+    """The sign-in form; five wrong passwords in 15 minutes pause the address for this client."""
+    status = 200
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()
-        with current_hub().db.session() as s:
-            user = s.query(User).filter(User.email == email).one_or_none()
-            ok = user is not None and user.active and user.password_hash and check_password_hash(
-                user.password_hash, request.form.get("password", ""))
-            signed_in = SignedInUser(user) if ok else None
-        if signed_in:
+        ip = request.remote_addr or "unknown"
+        throttle = _throttle()
+        wait = throttle.retry_after(ip, email)
+        if wait is not None:
+            minutes = max(1, round(wait / 60))
+            flash(f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}.", "error")
+            return render_template("login.html", email=email), 429
+        signed_in = _check_password(email, request.form.get("password", ""))
+        if signed_in is not None:
+            throttle.succeeded(ip, email)
+            target = _safe_next(request.args.get("next"))
+            session.clear()  # nothing from before sign-in carries over
             login_user(signed_in, remember=bool(request.form.get("remember")))
-            return redirect(request.args.get("next") or url_for("home.index"))
+            return redirect(target)
+        throttle.failed(ip, email)
         flash("Wrong email or password.", "error")
-    return render_template("login.html")
+        status = 401
+    return render_template("login.html", email=request.form.get("email", "")), status
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@requires()
 def logout():
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))

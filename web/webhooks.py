@@ -19,12 +19,14 @@ from hub.core import current_hub
 from hub.exceptions import WebhookRejected
 from hub.models import Account, Calendar, PushChannelRecord
 from hub.types import WebhookRequest
+from web.access import public
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
 @bp.route("/<provider>/<int:account_id>", methods=["POST", "GET"])
+@public
 def receive(provider: str, account_id: int):
     hub = current_hub()
     with hub.db.session() as s:
@@ -42,7 +44,7 @@ def receive(provider: str, account_id: int):
         result = hub.plugins.call("hub_handle_webhook", account=handle, request=req, channels=channels)
     except WebhookRejected as exc:
         log.warning("rejected webhook for account %s: %s", account_id, exc.message)
-        with hub.db.session() as s:
+        with hub.db.session(write_lock=True) as s:
             # logged for the user to see, but a forged notification must not change the account's status
             log_error(s, s.get(Account, account_id), exc, "webhook")
         return Response("rejected", status=403)
@@ -63,5 +65,5 @@ def _enqueue(hub, account_id: int, target) -> None:
     elif target.kind == "mail":
         for folder in ([target.key] if target.key else ["inbox", "sent"]):
             jobs.enqueue_mail_sync(hub, account_id, folder, full=target.full)
-    elif target.kind == "channels":
-        jobs.enqueue_account_sync(hub, account_id)
+    elif target.kind == "channels":  # the provider dropped or wants to reauthorize a channel
+        jobs.enqueue_channel_renewal(hub, account_id, force_key=target.key or "")

@@ -1,0 +1,102 @@
+"""``hub demo``: one command brings up the whole product offline, with demo users and data.
+
+The command runs as a real subprocess (stand-ins, web app, workers, scheduler); the test then uses it
+over HTTP as a person would: signs in with a printed login and finds the seeded data synced.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from hub.demo import IMAP_MESSAGES, PASSWORD, USERS, address, customer_addresses, demo_mailbox, welcome
+from hub.testing.peers.base import free_port, wait_for_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_demo_mailbox_has_a_few_hundred_messages_in_threads():
+    inbox, sent = demo_mailbox("jules@demo-corp.test", "Jules", IMAP_MESSAGES, "seed")
+    assert len(inbox) + len(sent) >= IMAP_MESSAGES >= 300
+    assert sent and any(b"In-Reply-To" in raw for raw in inbox + sent)
+    contacts = {email for _name, email in customer_addresses()}
+    assert sum(any(c.encode() in raw for c in contacts) for raw in inbox) > len(inbox) // 2
+
+
+def test_the_welcome_text_names_every_role_and_the_password():
+    text = welcome("http://127.0.0.1:5000", ["sam@demo-corp.test: Google connected"], [])
+    for login, _name, _role, _provider in USERS:
+        assert address(login) in text
+    for label in ("Administrator", "Company Manager", "Marketing Manager", "Sales Manager", "Salesperson",
+                  "Jr. Salesperson"):
+        assert label in text
+    assert PASSWORD in text and "http://127.0.0.1:5000/book/sam-intro" in text
+
+
+def _signed_in(base: str, email: str) -> requests.Session:
+    session = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(f"{base}/login", timeout=30).text).group(1)
+    answer = session.post(f"{base}/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
+                          timeout=30)
+    assert answer.url == f"{base}/", answer.text[:500]
+    return session
+
+
+def _wait_for(check, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(1)
+
+
+def test_hub_demo_runs_the_product(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    log = open(tmp_path / "demo.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "demo", "--port", str(port), "--instance",
+                             str(tmp_path / "demo")], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_port(port, timeout=120, proc=proc)
+        output = (tmp_path / "demo.log").read_text()
+        assert f"CRM hub demo: open {base}" in output and "sam@demo-corp.test" in output
+        for line in ("Google connected", "Microsoft 365 connected", "IMAP/SMTP connected", "iCloud connected"):
+            assert line in output, output[-3000:]
+
+        jules = _signed_in(base, "jules@demo-corp.test")
+        mailbox = _wait_for(lambda: "Initial sync complete" in jules.get(f"{base}/mail/", timeout=30).text
+                            and jules.get(f"{base}/mail/", timeout=30).text)
+        assert mailbox, "Jules' IMAP mailbox did not finish its initial sync"
+        synced = sum(int(n.replace(",", "")) for n in re.findall(r"Initial sync complete \(([\d,]+) messages\)", mailbox))
+        assert synced >= 300
+
+        sam = _signed_in(base, "sam@demo-corp.test")
+        assert _wait_for(lambda: "✓" in sam.get(f"{base}/calendars/", timeout=30).text)
+        booking = requests.get(f"{base}/book/sam-intro", timeout=30)
+        assert booking.status_code == 200 and "data-slot=" in booking.text
+        contacts = sam.get(f"{base}/contacts", timeout=30).text
+        assert "Maria Lopez" in contacts and "Acme Industries" in contacts
+
+        admin = _signed_in(base, "admin@demo-corp.test")
+        providers = admin.get(f"{base}/admin/providers", timeout=30).text
+        for name in ("google", "office365", "imap", "icloud"):
+            assert f'data-provider="{name}" data-enabled="yes"' in providers
+        users = admin.get(f"{base}/admin/users", timeout=30).text
+        assert users.count('<span class="badge enabled">Enabled</span>') >= 3
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -1,0 +1,47 @@
+"""API: contacts and the mail logged with them (only what the caller's role may read)."""
+
+from __future__ import annotations
+
+from flask import abort, g, jsonify
+from sqlalchemy.orm import selectinload
+
+from hub.core import current_hub
+from hub.models import Contact
+from hub.permissions import Permission
+from web.access import api_access
+from web.activity import contact_json, mail_threads, message_json
+from web.api import bp
+from web.contacts import search_contacts
+
+
+@bp.get("/contacts")
+@api_access(Permission.CONTACTS)
+def list_contacts():
+    with current_hub().db.session() as s:
+        return jsonify([contact_json(c) for c in search_contacts(s, (g.params.get("q") or "").strip())])
+
+
+def _contact(s, contact_id: int) -> Contact:
+    contact = s.get(Contact, contact_id, options=[selectinload(Contact.addresses)])
+    if contact is None:
+        abort(404)
+    return contact
+
+
+@bp.get("/contacts/<int:contact_id>")
+@api_access(Permission.CONTACTS)
+def get_contact(contact_id: int):
+    with current_hub().db.session() as s:
+        return jsonify(contact_json(_contact(s, contact_id)))
+
+
+@bp.get("/contacts/<int:contact_id>/messages")
+@api_access(Permission.CONTACTS)
+def contact_messages(contact_id: int):
+    """The contact's logged mail by thread, newest thread first; colleagues' mail only with team_mail."""
+    with current_hub().db.session() as s:
+        _contact(s, contact_id)
+        threads = mail_threads(s, g.actor, contact_id=contact_id)
+        return jsonify([{"thread_id": t.thread_id, "subject": t.subject,
+                         "last_at": t.last_at.isoformat() if t.last_at else None,
+                         "messages": [message_json(m) for m in t.messages]} for t in threads])

@@ -1,0 +1,141 @@
+"""Meetings: the user's meeting types (booking pages) and their upcoming meetings and bookings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from hub.core import current_hub
+from hub.exceptions import ValidationError
+from hub.models import Booking, BookingStatus, Meeting, MeetingType
+from hub.permissions import Permission
+from web.access import actor, requires
+from web.home import needs_primary_meeting_type
+from web.meeting_types import (
+    DAY_LABELS,
+    DAYS,
+    DEFAULT_HOURS,
+    common_timezones,
+    has_usable_default,
+    hours_text,
+    parse_meeting_type,
+    save_meeting_type,
+)
+
+bp = Blueprint("meetings", __name__, url_prefix="/meetings")
+
+
+def _own_type(s, type_id: int) -> MeetingType:
+    mt = s.get(MeetingType, type_id)
+    if mt is None or mt.user_id != actor().id:
+        abort(404)
+    return mt
+
+
+@bp.route("/")
+@requires(Permission.MEETINGS)
+def index():
+    me = actor()
+    now = datetime.now(timezone.utc)
+    with current_hub().db.session() as s:
+        types = s.scalars(select(MeetingType).where(MeetingType.user_id == me.id).order_by(
+            MeetingType.is_primary.desc(), MeetingType.name)).all()
+        bookings = s.scalars(select(Booking).where(
+            Booking.host_user_id == me.id, Booking.end >= now, Booking.status == BookingStatus.CONFIRMED).order_by(
+            Booking.start).limit(50)).all()
+        names = {mt.id: mt.name for mt in types}
+        meetings = s.scalars(select(Meeting).where(
+            Meeting.owner_user_id == me.id, Meeting.end >= now, Meeting.cancelled.is_(False)).order_by(
+            Meeting.start).limit(50)).all()
+        can_book = has_usable_default(s, me.id)
+    return render_template("meetings.html", types=types, bookings=bookings, names=names, meetings=meetings,
+                           can_book=can_book, prompt=needs_primary_meeting_type(me),
+                           base_url=current_hub().settings.base_url.rstrip("/"))
+
+
+def _form_page(mt: MeetingType | None, values: dict, error: ValidationError | None = None, status: int = 200):
+    return render_template("meeting_type_form.html", mt=mt, values=values, error=error, days=DAYS,
+                           day_labels=DAY_LABELS, timezones=common_timezones()), status
+
+
+def _values_of(mt: MeetingType) -> dict:
+    values = {c: getattr(mt, c) for c in ("name", "slug", "timezone", "duration_minutes", "buffer_before_minutes",
+                                          "buffer_after_minutes", "min_notice_minutes", "horizon_days",
+                                          "slot_step_minutes", "want_video", "is_primary")}
+    values.update({f"hours_{d}": hours_text(mt.weekly_hours, d) for d in DAYS})
+    return values
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.MEETINGS)
+def new():
+    me = actor()
+    if request.method == "GET":
+        values = {"timezone": me.timezone, "duration_minutes": 30, "want_video": True, "min_notice_minutes": 60,
+                  "horizon_days": 60, "slot_step_minutes": 15, "buffer_before_minutes": 0,
+                  "buffer_after_minutes": 0, "is_primary": bool(request.args.get("primary")),
+                  "name": "Intro call" if request.args.get("primary") else "",
+                  **{f"hours_{d}": hours_text(DEFAULT_HOURS, d) for d in DAYS}}
+        return _form_page(None, values)
+    try:
+        fields = parse_meeting_type(request.form)
+        with current_hub().db.session() as s:
+            mt = save_meeting_type(s, me.id, fields)
+            active, slug = mt.active, mt.slug
+    except ValidationError as exc:
+        return _form_page(None, dict(request.form), exc, 400)
+    if active:
+        flash(f"Meeting type saved. Its booking page is live at /book/{slug}.", "success")
+    else:
+        flash("Meeting type saved. It becomes bookable once you choose a default calendar.", "success")
+    return redirect(url_for("meetings.index"))
+
+
+@bp.route("/<int:type_id>/edit", methods=["GET", "POST"])
+@requires(Permission.MEETINGS)
+def edit(type_id: int):
+    if request.method == "GET":
+        with current_hub().db.session() as s:
+            mt = _own_type(s, type_id)
+            return _form_page(mt, _values_of(mt))
+    try:
+        with current_hub().db.session() as s:
+            mt = _own_type(s, type_id)
+            save_meeting_type(s, mt.user_id, parse_meeting_type(request.form, current=mt), current=mt)
+    except ValidationError as exc:
+        with current_hub().db.session() as s:
+            return _form_page(_own_type(s, type_id), dict(request.form), exc, 400)
+    flash("Meeting type saved.", "success")
+    return redirect(url_for("meetings.index"))
+
+
+@bp.route("/<int:type_id>/active", methods=["POST"])
+@requires(Permission.MEETINGS)
+def set_active(type_id: int):
+    """Turn a booking link on or off."""
+    turn_on = request.form.get("active") == "1"
+    with current_hub().db.session() as s:
+        mt = _own_type(s, type_id)
+        fields = {c: getattr(mt, c) for c in ("name", "slug")}
+        save_meeting_type(s, mt.user_id, fields, current=mt, active=turn_on)
+    flash("Booking link turned on." if turn_on else "Booking link turned off: it now answers “not active”.", "success")
+    return redirect(url_for("meetings.index"))
+
+
+@bp.route("/<int:type_id>/delete", methods=["POST"])
+@requires(Permission.MEETINGS)
+def delete(type_id: int):
+    """Delete a meeting type that has no upcoming bookings (those keep it: turn it off instead)."""
+    now = datetime.now(timezone.utc)
+    with current_hub().db.session() as s:
+        mt = _own_type(s, type_id)
+        upcoming = s.scalar(select(Booking.id).where(Booking.meeting_type_id == mt.id, Booking.end >= now,
+                                                     Booking.status == BookingStatus.CONFIRMED).limit(1))
+        if upcoming is not None:
+            raise ValidationError("This meeting type has upcoming bookings.",
+                                  fix="Turn its booking link off instead; delete it after the bookings took place.")
+        s.delete(mt)
+    flash("Meeting type deleted.", "success")
+    return redirect(url_for("meetings.index"))
