@@ -31,7 +31,8 @@ class MailMessage(IdMixin, Base):
         sa.Index("ix_mail_messages_user_message_id", "user_id", "message_id"),
     )
 
-    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    #: None for mail that came through the BCC logging address rather than a synced account
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     folder: Mapped[str] = mapped_column(sa.String(255))
     remote_id: Mapped[str] = mapped_column(sa.String(1024))
@@ -49,6 +50,9 @@ class MailMessage(IdMixin, Base):
     parse_error: Mapped[str | None] = mapped_column(sa.Text)
     #: "bcc" when it came through the BCC logging address
     source: Mapped[str] = mapped_column(sa.String(16), default="sync")
+    #: the start of the last initial sync that saw it at the provider (the mark a full resync leaves);
+    #: a full resync removes the rows of its window it did not mark
+    last_seen_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     participants: Mapped[list["MailParticipant"]] = relationship(cascade="all, delete-orphan")
@@ -94,3 +98,5 @@ class MailUsage(Base):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
+    #: the cap was reached that day with mail still waiting; it syncs on a later day
+    deferred: Mapped[bool] = mapped_column(default=False)

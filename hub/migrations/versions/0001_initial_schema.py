@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 15:29:01.387084
+Create Date: 2026-11-21 16:19:06.000438
 """
 from alembic import op
 import sqlalchemy as sa
@@ -141,6 +141,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('deferred', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_mail_usage_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'day', name=op.f('pk_mail_usage'))
     )
@@ -155,6 +156,7 @@ def upgrade() -> None:
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('ical_uid', sa.String(length=1024), nullable=True),
     sa.Column('recurrence', sa.JSON(), nullable=True),
+    sa.Column('organizer_email', sa.String(length=320), nullable=True),
     sa.Column('appointment_type', sa.String(length=64), nullable=True),
     sa.Column('video_url', sa.String(length=1024), nullable=True),
     sa.Column('want_video', sa.Boolean(), nullable=False),
@@ -169,6 +171,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('meetings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_meetings_ical_uid'), ['ical_uid'], unique=False)
+        batch_op.create_index('ix_meetings_ical_uid_organizer', ['ical_uid', 'organizer_email'], unique=False)
         batch_op.create_index(batch_op.f('ix_meetings_owner_user_id'), ['owner_user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_meetings_start'), ['start'], unique=False)
 
@@ -212,6 +215,7 @@ def upgrade() -> None:
     sa.Column('import_meetings', sa.Boolean(), nullable=False),
     sa.Column('appointment_type', sa.String(length=64), nullable=True),
     sa.Column('unreadable_since', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('busy_expanded_until', hub.models.base.UTCDateTime(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
     sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
@@ -234,7 +238,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_contact_addresses_contact_id'), ['contact_id'], unique=False)
 
     op.create_table('mail_messages',
-    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('folder', sa.String(length=255), nullable=False),
     sa.Column('remote_id', sa.String(length=1024), nullable=False),
@@ -251,6 +255,7 @@ def upgrade() -> None:
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('parse_error', sa.Text(), nullable=True),
     sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('last_seen_at', hub.models.base.UTCDateTime(), nullable=True),
     sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_mail_messages_account_id_accounts'), ondelete='CASCADE'),
@@ -355,6 +360,8 @@ def upgrade() -> None:
     sa.Column('finished_at', hub.models.base.UTCDateTime(), nullable=True),
     sa.Column('progress_done', sa.Integer(), nullable=False),
     sa.Column('progress_total', sa.Integer(), nullable=True),
+    sa.Column('generation', sa.Integer(), nullable=False),
+    sa.Column('full_pass', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_sync_cursors_account_id_accounts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_cursors')),
@@ -407,6 +414,7 @@ def upgrade() -> None:
     sa.Column('original_start', sa.String(length=64), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('seen_generation', sa.Integer(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['calendar_id'], ['calendars.id'], name=op.f('fk_calendar_events_calendar_id_calendars'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['meeting_id'], ['meetings.id'], name=op.f('fk_calendar_events_meeting_id_meetings'), ondelete='SET NULL'),
@@ -452,6 +460,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_client_id', ['client_id'], unique=False)
+        batch_op.create_index('ix_outbox_meeting', ['meeting_id'], unique=False)
         batch_op.create_index('ix_outbox_pending', ['account_id', 'done_at'], unique=False)
 
     op.create_table('timeline_entries',
@@ -485,6 +495,8 @@ def upgrade() -> None:
     sa.Column('event_id', sa.Integer(), nullable=True),
     sa.Column('start', hub.models.base.UTCDateTime(), nullable=False),
     sa.Column('end', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('start_ts', sa.BigInteger(), nullable=False),
+    sa.Column('end_ts', sa.BigInteger(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['calendar_id'], ['calendars.id'], name=op.f('fk_busy_blocks_calendar_id_calendars'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['event_id'], ['calendar_events.id'], name=op.f('fk_busy_blocks_event_id_calendar_events'), ondelete='CASCADE'),
@@ -494,6 +506,7 @@ def upgrade() -> None:
     with op.batch_alter_table('busy_blocks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_busy_blocks_calendar_id'), ['calendar_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_busy_blocks_event_id'), ['event_id'], unique=False)
+        batch_op.create_index('ix_busy_blocks_user_end_ts', ['user_id', 'end_ts', 'start_ts', 'calendar_id'], unique=False)
         batch_op.create_index('ix_busy_blocks_user_start', ['user_id', 'start'], unique=False)
 
     # ### end Alembic commands ###
@@ -503,6 +516,7 @@ def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('busy_blocks', schema=None) as batch_op:
         batch_op.drop_index('ix_busy_blocks_user_start')
+        batch_op.drop_index('ix_busy_blocks_user_end_ts')
         batch_op.drop_index(batch_op.f('ix_busy_blocks_event_id'))
         batch_op.drop_index(batch_op.f('ix_busy_blocks_calendar_id'))
 
@@ -517,6 +531,8 @@ def downgrade() -> None:
     op.drop_table('timeline_entries')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_pending')
+        batch_op.drop_index('ix_outbox_meeting')
+        batch_op.drop_index('ix_outbox_client_id')
 
     op.drop_table('outbox')
     with op.batch_alter_table('mail_participants', schema=None) as batch_op:
@@ -577,6 +593,7 @@ def downgrade() -> None:
     with op.batch_alter_table('meetings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_meetings_start'))
         batch_op.drop_index(batch_op.f('ix_meetings_owner_user_id'))
+        batch_op.drop_index('ix_meetings_ical_uid_organizer')
         batch_op.drop_index(batch_op.f('ix_meetings_ical_uid'))
 
     op.drop_table('meetings')

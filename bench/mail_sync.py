@@ -1,0 +1,473 @@
+"""Benchmark: initial mail sync of a 10,000-message mailbox in Dovecot, the hub against its peers.
+
+One command::
+
+    /work/venv/bin/python bench/mail_sync.py            # --messages 10000 --workers 2 --noop-runs 7
+
+It generates a mailbox (realistic sizes, 5 % with 100–500 KB attachments, ~200 addresses over ~30
+domains, reply threads, 3/4 in INBOX and 1/4 in Sent), APPENDs it to a Dovecot started with the test
+suite's launcher (:class:`hub.testing.peers.imap.DovecotServer`), then times in the same run:
+
+(a) the hub: ``hub.sync.mail.sync_folder`` for INBOX and Sent through the real IMAP plugin into a
+    fresh SQLite database, with address matching and timeline logging; ``--workers 2`` syncs the
+    two folders in two processes, as two RQ workers would;
+(b) raw imapclient fetching the same data the hub stores (header block, BODYSTRUCTURE, text parts),
+    without parsing — and (b') raw imapclient fetching whole messages (BODY.PEEK[]);
+(c) ``mbsync`` (isync) pulling both folders to a maildir, with its default fsync and with FSync no;
+(d) the hub's no-op incremental sync of both folders (median of ``--noop-runs``), and mbsync's.
+
+Every tool talks STARTTLS to the same server over loopback. A table with the ratios is printed.
+Goals (issue 5): (a) faster than (c) and within 2× of (b); the no-op sync under 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import multiprocessing
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+
+FOLDERS = {"inbox": "INBOX", "sent": "Sent"}
+ME = "me@acme.example"
+
+
+# --- the mailbox ---------------------------------------------------------------------------------------
+
+WORDS = ("offer pricing contract renewal meeting agenda budget proposal quarter roadmap invoice delivery "
+         "schedule feedback review integration support team update timeline launch customer partner").split()
+
+
+def people(rng: random.Random) -> tuple[list[str], list[str]]:
+    """~200 addresses over ~30 domains: 25 companies, 4 free-mail providers, our own domain."""
+    companies = [f"{rng.choice(WORDS)}{i}-corp.example" for i in range(25)]
+    free = ["gmail.com", "outlook.com", "gmx.de", "yahoo.com"]
+    domains = companies + free + ["acme.example"]
+    addresses = sorted({f"{rng.choice(WORDS)}.{rng.choice(WORDS)}{rng.randrange(100)}@{rng.choice(domains)}"
+                        for _ in range(230)})[:200]
+    return addresses, companies
+
+
+def paragraph(rng: random.Random, size: int) -> str:
+    words, length = [], 0
+    while length < size:
+        word = rng.choice(WORDS)
+        words.append(word)
+        length += len(word) + 1
+    lines = [" ".join(words[i:i + 12]) for i in range(0, len(words), 12)]
+    return "\r\n".join(lines)
+
+
+def build(rng: random.Random, n: int, sender: str, to: list[str], cc: list[str], subject: str,
+          date: datetime, refs: list[str]) -> tuple[bytes, str]:
+    """One message as raw bytes, assembled by hand (the email package would take longer than the sync)."""
+    msgid = f"<bench{n}.{rng.getrandbits(40):x}@{sender.split('@')[1]}>"
+    head = [f"Message-ID: {msgid}", f"Date: {format_datetime(date)}", f"From: {sender}", f"To: {', '.join(to)}",
+            f"Subject: {subject}", "MIME-Version: 1.0"]
+    if cc:
+        head.append(f"Cc: {', '.join(cc)}")
+    if refs:
+        head += [f"In-Reply-To: {refs[-1]}", f"References: {' '.join(refs[-10:])}"]
+    text = paragraph(rng, int(rng.lognormvariate(7.5, 0.9)) + 200)  # median ~1.8 KB, long tail
+    with_html = rng.random() < 0.4
+    attachment = rng.random() < 0.05
+    text_part = f"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n"
+    body = text_part
+    if with_html:
+        html = "<html><body>" + "".join(f"<p>{line}</p>" for line in text.split("\r\n")) + "</body></html>"
+        html_part = f"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{html}\r\n"
+        body = f"Content-Type: multipart/alternative; boundary=alt{n}\r\n\r\n--alt{n}\r\n{text_part}--alt{n}\r\n{html_part}--alt{n}--\r\n"
+    if attachment:
+        blob = base64.encodebytes(rng.randbytes(rng.randrange(100_000, 500_000))).decode().replace("\n", "\r\n")
+        att = (f"Content-Type: application/pdf; name=report{n}.pdf\r\nContent-Transfer-Encoding: base64\r\n"
+               f"Content-Disposition: attachment; filename=report{n}.pdf\r\n\r\n{blob}")
+        body = f"Content-Type: multipart/mixed; boundary=mix{n}\r\n\r\n--mix{n}\r\n{body}--mix{n}\r\n{att}--mix{n}--\r\n"
+    return ("\r\n".join(head) + "\r\n" + body).encode(), msgid
+
+
+def generate(count: int, seed: int) -> tuple[dict[str, list[bytes]], list[str], list[str]]:
+    """``{"inbox": [...], "sent": [...]}`` of raw messages, oldest first, plus addresses and company domains."""
+    rng = random.Random(seed)
+    addresses, companies = people(rng)
+    threads: list[tuple[str, list[str], list[str]]] = []  # subject, references, participants
+    now = datetime.now(timezone.utc)
+    out: dict[str, list[bytes]] = {"inbox": [], "sent": []}
+    for n in range(count):
+        date = now - timedelta(days=25) + timedelta(seconds=n * 25 * 86400 / count)
+        if threads and rng.random() < 0.6:
+            subject, refs, who = rng.choice(threads[-300:])
+            subject = subject if subject.startswith("Re: ") else "Re: " + subject
+        else:
+            subject, refs, who = " ".join(rng.choice(WORDS) for _ in range(4)).capitalize(), [], rng.sample(addresses, rng.randint(1, 3))
+        outgoing = rng.random() < 0.25
+        sender, to = (ME, who[:2]) if outgoing else (who[0], [ME])
+        raw, msgid = build(rng, n, sender, to, who[2:] if not outgoing else [], subject, date, refs)
+        threads.append((subject, refs + [msgid], who))
+        out["sent" if outgoing else "inbox"].append(raw)
+    return out, addresses, companies
+
+
+# --- peers ------------------------------------------------------------------------------------------------
+
+
+def start_peers(tmp: Path):
+    from hub.testing.peers.imap import DovecotServer
+    from hub.testing.peers.smtp import SmtpServer
+
+    directory = tmp / "dovecot"
+    directory.mkdir()
+    os.chmod(tmp, 0o755)
+    os.chmod(directory, 0o755)  # Dovecot's mail processes run as nobody
+    dovecot = DovecotServer(directory, shutil.which("dovecot") or "/usr/sbin/dovecot").start()
+    smtp = SmtpServer(tmp).start()
+    return dovecot, smtp
+
+
+def seed(dovecot, user, mailbox: dict[str, list[bytes]]) -> None:
+    """APPEND everything, one connection per folder in parallel."""
+    def fill(folder: str) -> None:
+        with dovecot.client(user, timeout=120) as imap:
+            for raw in mailbox[folder]:
+                imap.append(FOLDERS[folder], raw)
+
+    threads = [threading.Thread(target=fill, args=(f,)) for f in mailbox]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+# --- (a) the hub ---------------------------------------------------------------------------------------------
+
+
+def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: list[str]):
+    """A Hub on a fresh SQLite database with Acme's people, contacts for a third of the addresses,
+    and the Dovecot mailbox connected through the IMAP plugin. Returns (hub, account id)."""
+    import hub_imap.hooks
+    from hub_imap.testing import connect_params, trusted
+
+    from hub import crypto
+    from hub.config import Settings
+    from hub.core import Hub
+    from hub.models import (
+        Account, Company, CompanyDomain, Contact, ContactAddress, Organization, OrganizationDomain, ProviderSetting,
+        User, UserAlias,
+    )
+    from hub.sync.matching import is_free_mail
+
+    settings = Settings.load({
+        "instance_path": tmp / "instance", "database_url": f"sqlite:///{tmp / 'hub.db'}",
+        "keys": crypto.format_keys([crypto.new_key()]), "load_plugins": "", "allow_private_hosts": True,
+    }, environ={})
+    hub = Hub(settings, extra_plugins=[("imap", hub_imap.hooks)])
+    hub.db.upgrade()
+    rng = random.Random(7)
+    with hub.db.session() as s:
+        org = Organization(name="Acme", domains=[OrganizationDomain(domain="acme.example")])
+        s.add(org)
+        s.flush()
+        me = User(email=ME, organization_id=org.id, aliases=[UserAlias(email=user.email)])
+        s.add(me)
+        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(dovecot, smtp)}))
+        by_domain = {}
+        for domain in companies:
+            by_domain[domain] = Company(name=domain, domains=[CompanyDomain(domain=domain)])
+            s.add(by_domain[domain])
+        s.flush()
+        for address in rng.sample([a for a in addresses if not a.endswith("@acme.example")], 70):
+            domain = address.split("@")[1]
+            company = None if is_free_mail(domain) else by_domain.get(domain)
+            s.add(Contact(name=address.split("@")[0], company_id=company.id if company else None,
+                          addresses=[ContactAddress(email=address)]))
+        s.flush()
+        user_id = me.id
+    params = connect_params(dovecot, user, smtp, imap_security="starttls", smtp_security="starttls")
+    result = hub.plugins.call("hub_connect", context=hub.provider_context("imap"), params=params)
+    with hub.db.session() as s:
+        account = Account(user_id=user_id, provider="imap", email=result.email, credentials=result.credentials,
+                          settings=result.settings)
+        s.add(account)
+        s.flush()
+        return hub, account.id
+
+
+def _sync_in_process(settings_values: dict, account_id: int, folder: str, ready, go, queue) -> None:
+    """A worker process's sync of one folder; it builds its own Hub first, as a running RQ worker has."""
+    import hub_imap.hooks
+
+    from hub.config import Settings
+    from hub.core import Hub
+    from hub.sync.mail import sync_folder
+
+    hub = Hub(Settings(**settings_values), extra_plugins=[("imap", hub_imap.hooks)])
+    ready.release()
+    go.wait()
+    try:
+        stats = sync_folder(hub, account_id, folder)
+    except BaseException as exc:  # report, never leave the parent waiting
+        queue.put((folder, None, repr(exc)))
+        raise
+    queue.put((folder, time.perf_counter(), stats))
+    hub.close()
+
+
+def hub_initial(hub, account_id: int, workers: int) -> tuple[float, dict]:
+    from dataclasses import asdict
+
+    from hub.sync.mail import sync_folder
+
+    if workers <= 1:
+        start = time.perf_counter()
+        stats = {folder: sync_folder(hub, account_id, folder) for folder in FOLDERS}
+        return time.perf_counter() - start, stats
+    # spawned, not forked: the parent runs server threads (SMTP, Dovecot's token endpoint)
+    ctx = multiprocessing.get_context("spawn")
+    queue, ready, go = ctx.Queue(), ctx.Semaphore(0), ctx.Event()
+    values = asdict(hub.settings)
+    procs = [ctx.Process(target=_sync_in_process, args=(values, account_id, f, ready, go, queue)) for f in FOLDERS]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.acquire()
+    start = time.perf_counter()
+    go.set()
+    results = [queue.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join()
+    failed = [stats for _f, ended, stats in results if ended is None]
+    if failed:
+        raise SystemExit(f"a sync process failed: {failed}")
+    return max(ended for _f, ended, _s in results) - start, {folder: stats for folder, _e, stats in results}
+
+
+def hub_noop(hub, account_id: int, runs: int) -> tuple[float, int, float]:
+    """Median seconds of a no-op sync of both folders, IMAP commands it sent, and seconds in the plugin."""
+    import imaplib
+
+    from hub.sync.mail import sync_folder
+
+    sent = 0
+    original = imaplib.IMAP4._command
+
+    def counting(self, name, *args):
+        nonlocal sent
+        sent += 1
+        return original(self, name, *args)
+
+    times, in_plugin = [], []
+    imaplib.IMAP4._command = counting
+    try:
+        for _ in range(runs):
+            sent = 0
+            start = time.perf_counter()
+            plugin = 0.0
+            for folder in FOLDERS:
+                stats = sync_folder(hub, account_id, folder)
+                assert stats["fetched"] == 0, stats
+                plugin += stats["provider_seconds"]
+            times.append(time.perf_counter() - start)
+            in_plugin.append(plugin)
+    finally:
+        imaplib.IMAP4._command = original
+    return statistics.median(times), sent, statistics.median(in_plugin)
+
+
+# --- (b) raw imapclient ------------------------------------------------------------------------------------------
+
+
+def _text_sections(structure, prefix: str = "") -> list[str]:
+    """Sections of the text/plain and text/html parts that are not attachments (a BODYSTRUCTURE walk).
+
+    imapclient gives a multipart as ``([parts…], subtype, …)`` and a text part as
+    ``(type, subtype, params, id, description, encoding, size, lines, md5, disposition, …)``.
+    """
+    if isinstance(structure[0], list):
+        out = []
+        for i, part in enumerate(structure[0]):
+            out += _text_sections(part, f"{prefix}{i + 1}.")
+        return out
+    if (structure[0] or b"").lower() != b"text":
+        return []
+    disposition = structure[9] if len(structure) > 9 else None
+    if isinstance(disposition, tuple) and disposition and (disposition[0] or b"").lower() == b"attachment":
+        return []
+    return [prefix.rstrip(".") or "1"]
+
+
+def imapclient_same(dovecot, user) -> tuple[float, int]:
+    """What the hub downloads: header block, BODYSTRUCTURE, text parts — fetched, not parsed."""
+    start = time.perf_counter()
+    total = 0
+    with dovecot.client(user, timeout=120) as imap:
+        for mailbox in FOLDERS.values():
+            imap.select_folder(mailbox, readonly=True)
+            uids = imap.search(["ALL"])
+            for i in range(0, len(uids), 500):
+                batch = uids[i:i + 500]
+                data = imap.fetch(batch, ["UID", "RFC822.SIZE", "INTERNALDATE", "BODYSTRUCTURE", "BODY.PEEK[HEADER]"])
+                groups = defaultdict(list)
+                for uid, item in data.items():
+                    groups[tuple(_text_sections(item[b"BODYSTRUCTURE"]))].append(uid)
+                for sections, group in groups.items():
+                    if sections:
+                        imap.fetch(group, [f"BODY.PEEK[{s}]" for s in sections])
+                total += len(data)
+    return time.perf_counter() - start, total
+
+
+def imapclient_whole(dovecot, user) -> tuple[float, int]:
+    """Whole messages: UID SEARCH ALL + FETCH (UID FLAGS RFC822.SIZE BODY.PEEK[]) in batches of 500."""
+    start = time.perf_counter()
+    total = 0
+    with dovecot.client(user, timeout=120) as imap:
+        for mailbox in FOLDERS.values():
+            imap.select_folder(mailbox, readonly=True)
+            uids = imap.search(["ALL"])
+            for i in range(0, len(uids), 500):
+                total += len(imap.fetch(uids[i:i + 500], ["UID", "FLAGS", "RFC822.SIZE", "BODY.PEEK[]"]))
+    return time.perf_counter() - start, total
+
+
+# --- (c) mbsync ---------------------------------------------------------------------------------------------------
+
+
+def mbsync(tmp: Path, dovecot, user, fsync: bool, tag: str) -> tuple[float, float]:
+    """(first sync, no-op second sync) seconds of mbsync pulling both folders into a fresh maildir."""
+    store = tmp / f"maildir-{tag}"
+    store.mkdir()
+    config = tmp / f"mbsyncrc-{tag}"
+    config.write_text(f"""\
+FSync {"yes" if fsync else "no"}
+
+IMAPAccount bench
+Host 127.0.0.1
+Port {dovecot.port}
+User {user.username}
+Pass {user.password}
+SSLType STARTTLS
+CertificateFile {dovecot.cert_path}
+
+IMAPStore remote
+Account bench
+
+MaildirStore local
+Path {store}/
+Inbox {store}/INBOX
+SubFolders Verbatim
+
+Channel bench
+Far :remote:
+Near :local:
+Patterns INBOX Sent
+Create Near
+Sync Pull
+SyncState *
+""")
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        subprocess.run(["mbsync", "-q", "-c", str(config), "bench"], check=True)
+        times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
+# --- the run ---------------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=20240501)
+    parser.add_argument("--workers", type=int, default=2, help="processes for the hub's folders (1 or 2)")
+    parser.add_argument("--noop-runs", type=int, default=7)
+    args = parser.parse_args(argv)
+    if shutil.which("mbsync") is None or shutil.which("dovecot") is None:
+        raise SystemExit("needs dovecot (dovecot-imapd) and mbsync (isync) installed")
+
+    tmp = Path(tempfile.mkdtemp(prefix="hub-bench-mail-"))
+    dovecot = smtp = None
+    try:
+        t = time.perf_counter()
+        mailbox, addresses, companies = generate(args.messages, args.seed)
+        size = sum(len(m) for msgs in mailbox.values() for m in msgs)
+        print(f"generated {args.messages} messages, {size / 1e6:.0f} MB "
+              f"({len(mailbox['inbox'])} inbox, {len(mailbox['sent'])} sent) in {time.perf_counter() - t:.1f} s",
+              flush=True)
+        dovecot, smtp = start_peers(tmp)
+        user = dovecot.add_user()
+        t = time.perf_counter()
+        seed(dovecot, user, mailbox)
+        print(f"appended to Dovecot in {time.perf_counter() - t:.1f} s", flush=True)
+
+        b_same, n_same = imapclient_same(dovecot, user)
+        b_whole, n_whole = imapclient_whole(dovecot, user)
+        c_fsync, c_noop = mbsync(tmp, dovecot, user, fsync=True, tag="fsync")
+        c_nofsync, _ = mbsync(tmp, dovecot, user, fsync=False, tag="nofsync")
+        hub, account_id = make_hub(tmp, dovecot, smtp, user, addresses, companies)
+        a, stats = hub_initial(hub, account_id, args.workers)
+        stored = sum(s["stored"] for s in stats.values())
+        if stored != args.messages or n_same != args.messages or n_whole != args.messages:
+            raise SystemExit(f"counts differ: hub {stored}, imapclient {n_same}/{n_whole}, expected {args.messages}")
+        in_plugin = {f: st["provider_seconds"] for f, st in stats.items()}
+        in_store = {f: st["store_seconds"] for f, st in stats.items()}
+        noop, commands, noop_plugin = hub_noop(hub, account_id, args.noop_runs)
+        from sqlalchemy import func, select
+
+        from hub.models import TimelineEntry
+        with hub.db.session() as s:
+            logged = s.scalar(select(func.count(func.distinct(TimelineEntry.mail_message_id))))
+        hub.close()
+    finally:
+        if smtp is not None:
+            smtp.stop()
+        if dovecot is not None:
+            dovecot.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    rows = [
+        ("(a) hub initial sync → SQLite, matching + logging"
+         f" ({args.workers} process{'es' if args.workers > 1 else ''})", a),
+        ("(b) imapclient, same data (header, BODYSTRUCTURE, text parts)", b_same),
+        ("(b') imapclient, whole messages BODY.PEEK[]", b_whole),
+        ("(c) mbsync → maildir (FSync yes, the default)", c_fsync),
+        ("(c') mbsync → maildir (FSync no)", c_nofsync),
+        ("(d) hub no-op incremental sync, both folders (median)", noop),
+        ("    of which inside the IMAP plugin (connect, SELECT …)", noop_plugin),
+        ("(d') mbsync no-op second run", c_noop),
+    ]
+    print()
+    print(f"{args.messages} messages, {size / 1e6:.0f} MB; hub logged {logged} on timelines; "
+          f"{os.cpu_count()} cores; Python {sys.version.split()[0]}")
+    print(f"| {'task':<70} | {'seconds':>8} | {'(a) ÷ this':>10} |")
+    print(f"|{'-' * 72}|{'-' * 10}|{'-' * 12}|")
+    for name, secs in rows:
+        in_ms = name.startswith(("(d", "    "))
+        ratio = "" if in_ms else f"{a / secs:.2f}"
+        shown = f"{secs * 1000:.1f} ms" if in_ms else f"{secs:.2f}"
+        print(f"| {name:<70} | {shown:>8} | {ratio:>10} |")
+    print()
+    for folder in FOLDERS:
+        print(f"(a) {folder}: {stats[folder]['stored']} messages, {in_plugin[folder]:.2f} s inside the IMAP plugin "
+              f"(fetch + parse), {in_store[folder]:.2f} s in the engine (clean, match, store, log)")
+    print()
+    verdict = lambda ok: "yes" if ok else "NO"  # noqa: E731
+    print(f"goal (a) faster than (c):          {verdict(a < c_fsync)}  ({a:.2f} s vs {c_fsync:.2f} s; "
+          f"vs FSync no {c_nofsync:.2f} s: {verdict(a < c_nofsync)})")
+    print(f"goal (a) within 2x of (b):         {verdict(a <= 2 * b_same)}  (a/b = {a / b_same:.2f})")
+    print(f"goal no-op under 50 ms:            {verdict(noop < 0.05)}  ({noop * 1000:.1f} ms, "
+          f"{commands} IMAP commands for both folders)")
+
+
+if __name__ == "__main__":
+    main()

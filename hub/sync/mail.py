@@ -1,0 +1,245 @@
+"""The mail sync engine: pull a folder page by page through ``hub_sync_mail`` and log it in the CRM.
+
+Public API: :func:`sync_folder` (called by :func:`hub.jobs.sync_mail`) and :func:`folder_progress`.
+
+Algorithm (one folder of one account):
+
+1. Read the folder's :class:`~hub.models.SyncCursor` (``kind="mail"``, ``key=folder``); ``full=True``
+   drops it. Without a cursor this is an initial sync of the last ``settings.mail_initial_days``,
+   counted from when it started, so a sync resumed later asks for the same window.
+2. Ask the provider for a page of at most ``min(PAGE_SIZE, what the daily cap still allows)``.
+3. In ONE transaction: remove ``page.deleted``, store the messages
+   (:func:`hub.sync.mail_store.store_messages`: idempotent on (account, folder, remote id), one
+   logical message per Message-ID across the user's accounts, threads, timeline logging), count
+   them against the cap, and save the page's cursor and progress ("3,200 of 10,000"). A crash
+   between pages resumes from the last stored page and never stores one twice.
+4. When the cap cuts a page, store what fits, keep the old cursor (the rest is deferred to the
+   next day, not dropped) and stop. Re-reading that page later skips what is already stored.
+5. ``CursorExpired`` → start over without a cursor once; step 3's idempotency means the full
+   resync adds only what is missing. When an initial (re)sync completes, stored mail of the window
+   it did not see again is removed (deleted meanwhile, or re-keyed by a new IMAP UIDVALIDITY), its
+   timeline entries moving to the fresh copy of the same Message-ID.
+6. Stop on ``page.done`` — or when a provider keeps answering "not done" without moving.
+
+On PostgreSQL and without a daily cap, the next page is requested (in a helper thread) while the
+current one is being stored, so the provider's network time overlaps the database work.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hub.exceptions import ConfigError, CursorExpired
+from hub.models import Account, MailMessage, SyncCursor
+from hub.sync import limits
+from hub.sync.mail_rows import clean_message, text
+from hub.sync.mail_store import store_messages
+from hub.sync.timeline import remove_messages
+from hub.types import MailPage
+
+log = logging.getLogger(__name__)
+
+#: messages asked for per page: large enough to amortize a transaction, small enough to keep
+#: one page's memory and lock time short
+PAGE_SIZE = 250
+
+
+def sync_folder(hub, account_id: int, folder: str, full: bool = False, now: datetime | None = None) -> dict[str, Any]:
+    """Sync one mail folder of one account until the provider says it is done (or the cap is hit).
+
+    :param hub: the :class:`hub.core.Hub`.
+    :param full: forget the cursor and sync the initial window again (duplicates are skipped).
+    :param now: the current time (tests pass a fixed clock for the daily cap).
+    :return: counts — ``fetched``, ``stored``, ``duplicates``, ``deleted``, ``logged``, ``parse_errors``,
+        ``pages``, ``deferred`` (cap reached, mail waiting), ``restarted`` (cursor expired), ``skipped``.
+    :raises CursorExpired: when even a fresh start is refused; provider errors as raised by the plugin.
+    """
+    stats = {"fetched": 0, "stored": 0, "duplicates": 0, "deleted": 0, "logged": 0, "parse_errors": 0,
+             "pages": 0, "deferred": False, "restarted": False, "skipped": None,
+             "provider_seconds": 0.0, "store_seconds": 0.0}
+    with hub.db.session() as s:
+        account = s.get(Account, account_id)
+        if account is None:
+            raise ConfigError(f"Account {account_id} does not exist.")
+        if not account.mail_enabled:
+            stats["skipped"] = "mail sync is disabled for this account"
+            return stats
+        user_id = account.user_id
+        state = s.scalars(_cursor_query(account_id, folder)).one_or_none()
+        remaining = limits.remaining_today(s, user_id, now)
+    if state is None or full or (state.cursor is None and not state.started_at):
+        # a write after a read would fail on a busy SQLite: take the write lock up front
+        with hub.db.session(write_lock=True) as s:
+            state = _cursor_row(s, account_id, folder)
+            if full or (state.cursor is None and not state.started_at):
+                _restart(state, now)
+    cursor, started_at, initial_done = state.cursor, state.started_at, state.initial_done
+    handle = hub.account_handle(account_id)
+    since = started_at - timedelta(days=hub.settings.mail_initial_days)
+
+    def fetch(at: str | None, limit: int) -> MailPage:
+        return hub.plugins.call("hub_sync_mail", account=handle, folder=folder, cursor=at, limit=limit,
+                                since=since)
+
+    # While a page is stored, the next one is already on its way (a thread: the provider waits on its
+    # socket, PostgreSQL on its own). Not without a cap: the next page's size depends on this one. Not on
+    # SQLite: its single write lock would be held longer while the thread competes for the GIL, and
+    # the other folders' syncs wait for it (measured: 6.0 s plain vs 6.6 s prefetching, 6,000 messages).
+    prefetch = not hub.db.is_sqlite
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"mail-{account_id}-{folder}") as prefetcher:
+        ahead: tuple[str | None, Future] | None = None
+        while True:
+            if remaining == 0:  # today's cap is used up: what is left waits for tomorrow
+                stats["deferred"] = True
+                if stats["pages"]:  # the last page said more is waiting: note it on today's usage
+                    with hub.db.session(write_lock=True) as s:
+                        limits.record(s, user_id, 0, deferred=True, now=now)
+                break
+            clock = time.perf_counter()
+            try:
+                if ahead is not None and ahead[0] == cursor:
+                    page = ahead[1].result()
+                else:
+                    page = fetch(cursor, PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining))
+            except CursorExpired:
+                if stats["restarted"]:
+                    raise
+                log.info("account %s folder %s: cursor expired, full resync", account_id, folder)
+                stats["restarted"] = True
+                with hub.db.session(write_lock=True) as s:
+                    state = _cursor_row(s, account_id, folder)
+                    _restart(state, now)
+                    cursor, initial_done = None, False
+                    since = state.started_at - timedelta(days=hub.settings.mail_initial_days)
+                continue
+            finally:
+                ahead = None
+                stats["provider_seconds"] += time.perf_counter() - clock
+            stats["pages"] += 1
+            stats["fetched"] += len(page.messages)
+            unchanged = not page.messages and not page.deleted and page.next_cursor == cursor
+            if prefetch and remaining is None and not page.done and not unchanged:
+                ahead = (page.next_cursor, prefetcher.submit(fetch, page.next_cursor, PAGE_SIZE))
+            if not (unchanged and initial_done):  # a no-op page of an incremental sync writes nothing
+                clock = time.perf_counter()
+                cut, initial_done = _store_page(hub, account_id, user_id, folder, page, stats, now)
+                stats["store_seconds"] += time.perf_counter() - clock
+                if cut:
+                    stats["deferred"] = True
+                    break
+            cursor = page.next_cursor
+            if page.done or unchanged:
+                if unchanged and not page.done:
+                    log.warning("account %s folder %s: provider returned an empty page without progress",
+                                account_id, folder)
+                break
+            if remaining is not None:
+                with hub.db.session() as s:
+                    remaining = limits.remaining_today(s, user_id, now)
+    return stats
+
+
+def _store_page(hub, account_id: int, user_id: int, folder: str, page: MailPage, stats: dict[str, Any],
+                now: datetime | None) -> tuple[bool, bool]:
+    """Store one page and its cursor in one transaction.
+
+    :return: (the cap cut the page short, the initial sync is complete).
+    """
+    cleaned = [clean_message(m, folder) for m in page.messages]
+    deleted = [text(d, 1024) for d in (page.deleted or [])]
+    with hub.db.session(write_lock=True) as s:
+        allowed = limits.reserve(s, user_id, now)
+        state = _cursor_row(s, account_id, folder)
+        initial = not state.initial_done
+        if deleted:
+            stats["deleted"] += _delete_remote(s, account_id, folder, deleted)
+        result = store_messages(s, user_id=user_id, account_id=account_id, folder=folder, messages=cleaned,
+                                allowed=allowed, seen_at=state.started_at if initial else None)
+        cut = result.held_back > 0
+        limits.record(s, user_id, result.stored, deferred=cut, now=now)
+        if not cut:  # a cut page is read again from the same cursor: nothing after the cap is skipped
+            state.cursor = text(page.next_cursor, 1_000_000) or None
+        if initial:
+            state.progress_done += len(cleaned) - result.held_back
+            if page.total_estimate is not None:
+                # never shrink: some providers estimate what is left rather than the whole
+                state.progress_total = max(page.total_estimate, state.progress_total or 0, state.progress_done)
+            if page.done and not cut:
+                state.initial_done = True
+                state.progress_total = state.progress_done
+                if state.started_at is not None:
+                    since = state.started_at - timedelta(days=hub.settings.mail_initial_days)
+                    stats["deleted"] += _drop_unseen(s, account_id, folder, state.started_at, since)
+        if page.done and not cut:
+            state.finished_at = now or datetime.now(timezone.utc)
+    for key in ("stored", "duplicates", "logged", "parse_errors"):
+        stats[key] += getattr(result, key)
+    return cut, state.initial_done
+
+
+def _delete_remote(s: Session, account_id: int, folder: str, remote_ids: list[str]) -> int:
+    """Remove messages the provider says are gone from this folder (and from timelines)."""
+    doomed: list[int] = []
+    for i in range(0, len(remote_ids), 500):
+        doomed += s.scalars(sa.select(MailMessage.id).where(
+            MailMessage.account_id == account_id, MailMessage.folder == folder,
+            MailMessage.remote_id.in_(remote_ids[i:i + 500]))).all()
+    return remove_messages(s, doomed)
+
+
+def _drop_unseen(s: Session, account_id: int, folder: str, started_at: datetime, since: datetime) -> int:
+    """After a full (re)sync: remove what it should have seen again but did not — mail deleted while
+    the cursor was lost, or kept under ids the provider no longer uses (a new IMAP UIDVALIDITY).
+    Timeline entries move to the fresh copy of the same mail. Mail older than the window stays.
+
+    Rows seen by this pass carry its ``started_at`` as their mark: an equality test, so workers on
+    machines with slightly different clocks cannot mistake fresh rows for stale ones."""
+    stale = s.scalars(sa.select(MailMessage.id).where(
+        MailMessage.account_id == account_id, MailMessage.folder == folder, MailMessage.source == "sync",
+        sa.or_(MailMessage.last_seen_at.is_(None), MailMessage.last_seen_at != started_at),
+        MailMessage.date >= since)).all()
+    return remove_messages(s, stale)
+
+
+def _cursor_query(account_id: int, folder: str):
+    return sa.select(SyncCursor).where(
+        SyncCursor.account_id == account_id, SyncCursor.kind == "mail", SyncCursor.key == folder,
+    ).execution_options(populate_existing=True)
+
+
+def _cursor_row(s: Session, account_id: int, folder: str) -> SyncCursor:
+    """The folder's cursor row, created when missing (safe against a concurrent creation)."""
+    query = _cursor_query(account_id, folder)
+    row = s.scalars(query).one_or_none()
+    if row is None:
+        dialect = s.get_bind().dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SyncCursor)
+        s.execute(insert.values(account_id=account_id, kind="mail", key=folder, progress_done=0,
+                                initial_done=False).on_conflict_do_nothing())
+        row = s.scalars(query).one()
+    return row
+
+
+def _restart(state: SyncCursor, now: datetime | None) -> None:
+    state.cursor = None
+    state.initial_done = False
+    state.started_at = now or datetime.now(timezone.utc)
+    state.finished_at = None
+    state.progress_done = 0
+    state.progress_total = None
+
+
+def folder_progress(hub, account_id: int) -> dict[str, tuple[int, int | None, bool]]:
+    """Initial-sync progress per mail folder: ``{folder: (done, total or None, finished)}``."""
+    with hub.db.session() as s:
+        rows = s.scalars(sa.select(SyncCursor).where(SyncCursor.account_id == account_id,
+                                                     SyncCursor.kind == "mail")).all()
+        return {r.key: (r.progress_done, r.progress_total, r.initial_done) for r in rows}

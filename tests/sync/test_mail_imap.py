@@ -1,0 +1,114 @@
+"""End to end: the mail engine with the real IMAP plugin (plugins/imap) against Dovecot, sending
+through the SMTP peer — initial and incremental sync through the job, the broken-message corpus,
+expunges, a UIDVALIDITY reset, and sending from the CRM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hub.connections import connect_account
+from hub.models import MailMessage, ProviderSetting, TimelineEntry, UserAlias
+from hub.sending import send_mail
+from hub.sync.mail import folder_progress, sync_folder
+from hub.types import Address, OutgoingMessage
+from tests.mail_corpus.world import acme, mail  # noqa: F401 (fixtures)
+
+hub_imap = pytest.importorskip("hub_imap.hooks", reason="the IMAP plugin (plugins/imap) is not installed")
+from hub_imap import session as imap_sessions  # noqa: E402
+from hub_imap.testing import connect_params, trusted  # noqa: E402
+
+CORPUS = Path(__file__).parents[1] / "mail_corpus" / "broken"
+
+
+@pytest.fixture
+def hub_plugins():
+    return [("imap", hub_imap)]
+
+
+@pytest.fixture
+def mailbox(hub, acme, dovecot, smtp_server):
+    """Alice's Dovecot mailbox, connected through the hub like the connect form does."""
+    user = dovecot.add_user()
+    with hub.db.session() as s:
+        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(dovecot, smtp_server)}))
+        s.add(UserAlias(user_id=acme.alice, email=user.email))
+    yield user
+    imap_sessions.close_all()
+
+
+def connect(hub, acme, dovecot, smtp_server, user) -> int:
+    params = connect_params(dovecot, user, smtp_server, imap_security="starttls", smtp_security="ssl")
+    return connect_account(hub, acme.alice, "imap", params)
+
+
+def rows(hub, *where) -> list[MailMessage]:
+    with hub.db.session() as s:
+        return s.scalars(sa.select(MailMessage).where(*where).order_by(MailMessage.id)).all()
+
+
+def dan_entries(hub, acme) -> int:
+    with hub.db.session() as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(TimelineEntry).where(TimelineEntry.contact_id == acme.dan))
+
+
+def test_engine_and_imap_plugin_against_dovecot(hub, acme, dovecot, smtp_server, mailbox, worker):
+    me = mailbox.email
+    corpus = [p.read_bytes() for p in sorted(CORPUS.glob("*.eml")) if p.stat().st_size]  # IMAP refuses empty mail
+    good = [mail("Dan <dan@globex.com>", me, f"good {i}", attachments=[("a.pdf", b"%PDF" + b"x" * 150_000)] if i == 2 else ())
+            for i in range(5)]
+    dovecot.append_many(mailbox, "INBOX", good + corpus)
+    dovecot.append(mailbox, "Sent", mail(me, "dan@globex.com", "sent by Alice"))
+
+    account = connect(hub, acme, dovecot, smtp_server, mailbox)  # enqueues the account's first sync
+    worker.drain()
+    assert worker.failed() == []
+
+    inbox = rows(hub, MailMessage.folder == "inbox")
+    assert len(inbox) == len(good) + len(corpus)
+    assert folder_progress(hub, account)["inbox"] == (len(inbox), len(inbox), True)
+    subjects = {m.subject for m in inbox}
+    assert {f"good {i}" for i in range(5)} <= subjects
+    with_attachment = next(m for m in inbox if m.subject == "good 2")
+    assert with_attachment.attachments[0]["filename"] == "a.pdf" and with_attachment.size > 150_000
+    assert any(m.parse_error for m in inbox)
+    [sent] = rows(hub, MailMessage.folder == "sent")
+    assert sent.direction == "out"
+    logged_before = dan_entries(hub, acme)
+    assert logged_before >= 6
+
+    # incremental: one new message comes in, one is expunged elsewhere
+    dovecot.append(mailbox, "INBOX", mail("dan@globex.com", me, "new one"))
+    with dovecot.client(mailbox) as imap:
+        imap.select_folder("INBOX")
+        [uid] = imap.search(["SUBJECT", "good 0"])
+        imap.delete_messages([uid])
+        imap.expunge()
+    result = sync_folder(hub, account, "inbox")
+    assert (result["fetched"], result["stored"], result["deleted"]) == (1, 1, 1)
+    assert "good 0" not in {m.subject for m in rows(hub)}
+    assert sync_folder(hub, account, "inbox")["fetched"] == 0  # nothing new: nothing fetched
+
+    # the server is restored from a backup: every UID is void, the same mail comes back once
+    before = sorted((m.message_id or "", m.subject) for m in rows(hub, MailMessage.folder == "inbox"))
+    entries_before = dan_entries(hub, acme)
+    dovecot.expire_uidvalidity(mailbox, "INBOX")
+    result = sync_folder(hub, account, "inbox")
+    assert result["restarted"]
+    assert sorted((m.message_id or "", m.subject) for m in rows(hub, MailMessage.folder == "inbox")) == before
+    assert dan_entries(hub, acme) == entries_before
+
+
+def test_sending_from_the_crm_through_smtp_is_logged_once(hub, acme, dovecot, smtp_server, mailbox):
+    account = connect(hub, acme, dovecot, smtp_server, mailbox)
+    row_id = send_mail(hub, acme.alice, account, OutgoingMessage(
+        sender=Address(mailbox.email, "Alice"), to=[Address("dan@globex.com", "Dan")], subject="Quote",
+        text_body="Here is the quote."))
+    [captured] = smtp_server.messages
+    assert captured.rcpt_tos == ["dan@globex.com"] and captured.message()["Subject"] == "Quote"
+    with hub.db.session() as s:
+        assert s.get(MailMessage, row_id).message_id in captured.data.decode()
+    sync_folder(hub, account, "sent")  # the plugin's copy in Sent is the same mail
+    assert dan_entries(hub, acme) == 1
