@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hub.exceptions import AuthExpired, HubError
@@ -27,14 +28,28 @@ ERROR_LOG_LIMIT = 200
 SYNCING = {AccountStatus.ENABLED, AccountStatus.ERROR}
 
 
-def record_success(session: Session, account: Account, now: datetime | None = None) -> None:
-    """A sync or push of ``account`` succeeded."""
+def record_success(session: Session, account: Account, area: str | None = None, now: datetime | None = None) -> None:
+    """A sync or push of ``account`` in ``area`` succeeded.
+
+    An Error caused by another area stays: a good calendar sync says nothing about a mail folder
+    that keeps failing. ``area=None`` clears whatever failed.
+    """
     now = now or utcnow()
     account.last_synced_at = now
+    if area is not None and account.error_since is not None:
+        failed_area = session.scalar(select(AccountError.area).where(AccountError.account_id == account.id)
+                                     .order_by(AccountError.at.desc(), AccountError.id.desc()).limit(1))
+        if failed_area not in (None, area):
+            return
     account.error_since = None
     if account.status == AccountStatus.ERROR:
         account.status = AccountStatus.ENABLED
         account.last_error = account.last_fix = None
+
+
+def mark_failing(account: Account, now: datetime | None = None) -> None:
+    """A transient failure the job layer retries: start the two-day clock without logging yet."""
+    account.error_since = account.error_since or now or utcnow()
 
 
 def log_error(session: Session, account: Account, error: Exception, area: str, now: datetime | None = None) -> AccountError:
@@ -45,6 +60,11 @@ def log_error(session: Session, account: Account, error: Exception, area: str, n
         message, fix, name = "An unexpected error occurred while syncing.", "The hub retries automatically.", "InternalError"
     entry = AccountError(account_id=account.id, at=now or utcnow(), area=area, error=name, message=message, fix=fix)
     session.add(entry)
+    session.flush()
+    keep = select(AccountError.id).where(AccountError.account_id == account.id).order_by(
+        AccountError.at.desc(), AccountError.id.desc()).limit(ERROR_LOG_LIMIT)
+    session.execute(delete(AccountError).where(AccountError.account_id == account.id,
+                                               AccountError.id.not_in(keep.scalar_subquery())))
     return entry
 
 

@@ -63,6 +63,11 @@ def init(admin_email: str | None, admin_password: str | None) -> None:
     hub = build_hub(create_keys=True)
     hub.db.upgrade()
     click.echo(f"Database ready: {hub.db.engine.url.render_as_string(hide_password=True)}")
+    with hub.db.session() as s:
+        from hub.models import Plan
+
+        if s.query(Plan).count() == 0:  # PRODUCT.md §2: the free plan syncs 100 emails a day
+            s.add(Plan(name="free", daily_mail_cap=100))
     if admin_email:
         if not admin_password:
             admin_password = click.prompt("Password", hide_input=True, confirmation_prompt=True)

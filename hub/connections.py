@@ -52,7 +52,7 @@ def connect_account(hub: Hub, user_id: int, provider: str, params: dict[str, Any
         account.connected_at = utcnow() if not reconnect or account.status == AccountStatus.DISCONNECTED else account.connected_at
         account.status = AccountStatus.ENABLED
         s.flush()
-        if info.can("mail") and account.mail_enabled and _over_mailbox_cap(s, account):
+        if info.can("mail") and account.mail_enabled and over_mailbox_cap(s, account, mail_providers(hub)):
             account.status = AccountStatus.PENDING
         _restore_meeting_types(s, account)
         account_id = account.id
@@ -85,7 +85,11 @@ def disconnect_account(hub: Hub, account_id: int) -> None:
         account.status = AccountStatus.DISCONNECTED
         account.credentials = None
         _deactivate_meeting_types(s, account)
-        _promote_pending(s, account.user)
+        promoted = _promote_pending(s, account.user, mail_providers(hub))
+    from hub import jobs
+
+    for pending_id in promoted:  # a freed mailbox slot starts the next one's sync now, not at the next poll
+        jobs.enqueue_account_sync(hub, pending_id)
 
 
 def to_channel(record: PushChannelRecord) -> PushChannel:
@@ -99,17 +103,27 @@ def to_channel(record: PushChannelRecord) -> PushChannel:
 # --- mailbox cap -----------------------------------------------------------------------------------
 
 
-def _over_mailbox_cap(s: Session, account: Account) -> bool:
+def mail_providers(hub: Hub) -> set[str]:
+    """Providers whose accounts sync mail (and so count against the company's mailbox cap)."""
+    return {name for name, info in hub.plugins.providers.items() if info.can("mail")}
+
+
+def over_mailbox_cap(s: Session, account: Account, providers: set[str]) -> bool:
+    """Whether syncing ``account``'s mail would exceed its company's cap of synced mailboxes.
+
+    :param providers: the mail-syncing providers (:func:`mail_providers`); calendar-only accounts
+        never take a slot.
+    """
     org = s.get(Organization, account.user.organization_id) if account.user.organization_id else None
     if org is None or org.mailbox_cap is None:
         return False
     used = s.scalar(select(func.count(Account.id)).join(User, User.id == Account.user_id).where(
         User.organization_id == org.id, Account.id != account.id, Account.mail_enabled.is_(True),
-        Account.status.in_(ACTIVE)))
+        Account.provider.in_(providers), Account.status.in_(ACTIVE)))
     return used >= org.mailbox_cap
 
 
-def _promote_pending(s: Session, user: User) -> list[int]:
+def _promote_pending(s: Session, user: User, providers: set[str]) -> list[int]:
     """Enable Pending mailboxes, oldest first, while the company's cap allows."""
     promoted = []
     if user.organization_id is None:
@@ -118,7 +132,7 @@ def _promote_pending(s: Session, user: User) -> list[int]:
         User.organization_id == user.organization_id, Account.status == AccountStatus.PENDING
     ).order_by(Account.created_at)).all()
     for account in pending:
-        if _over_mailbox_cap(s, account):
+        if over_mailbox_cap(s, account, providers):
             break
         account.status = AccountStatus.ENABLED
         promoted.append(account.id)
@@ -131,7 +145,7 @@ def promote_pending_accounts(hub: Hub, organization_id: int) -> list[int]:
 
     with hub.db.session() as s:
         any_user = s.scalar(select(User).where(User.organization_id == organization_id).limit(1))
-        promoted = _promote_pending(s, any_user) if any_user else []
+        promoted = _promote_pending(s, any_user, mail_providers(hub)) if any_user else []
     for account_id in promoted:
         jobs.enqueue_account_sync(hub, account_id)
     return promoted

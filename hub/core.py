@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Iterable
 
 from sqlalchemy import select
@@ -32,6 +33,7 @@ class Hub:
         self.plugins = PluginManager()
         self.plugins.load(settings.load_plugins, extra=extra_plugins)
         self._queues = None
+        self._disabled_read_at = float("-inf")
 
     # --- queues (lazy: the embedded Redis starts only when something enqueues) -----------------
 
@@ -43,10 +45,16 @@ class Hub:
             self._queues = Queues.from_settings(self.settings)
         return self._queues
 
-    def refresh_disabled_providers(self) -> None:
-        """Block providers an administrator disabled (read from the database)."""
+    def refresh_disabled_providers(self, max_age: float | None = None) -> None:
+        """Block providers an administrator disabled (read from the database).
+
+        :param max_age: skip the read when the last one is younger than this many seconds.
+        """
         from hub.models import ProviderSetting
 
+        if max_age is not None and time.monotonic() - self._disabled_read_at < max_age:
+            return
+        self._disabled_read_at = time.monotonic()
         try:
             with self.db.session() as s:
                 disabled = s.scalars(select(ProviderSetting.name).where(ProviderSetting.enabled.is_(False))).all()

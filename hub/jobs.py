@@ -18,7 +18,7 @@ from typing import Callable
 from rq import Retry, get_current_job
 from sqlalchemy import select
 
-from hub.account_status import can_sync, record_failure, record_success
+from hub.account_status import can_sync, mark_failing, record_failure, record_success
 from hub.core import Hub, current_hub
 from hub.exceptions import HubError, RateLimited
 from hub.models import Account, AccountStatus, Calendar
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 #: backoff for transient provider errors (seconds); the last failure is written to the error log
 TRANSIENT_RETRY = Retry(max=5, interval=[5, 30, 120, 600, 1800])
 RATE_LIMIT_ATTEMPTS = 8
+#: how stale a worker's view of admin-disabled providers may get
+PROVIDER_REFRESH_SECONDS = 15
 RERUN_KEY = "hub:rerun:{}"
 
 
@@ -165,6 +167,13 @@ def renew_all_channels() -> int:
     return len(ids)
 
 
+def reconcile() -> str:
+    """Periodic: re-enqueue stale syncs and unacknowledged pushes, recover abandoned jobs (:mod:`hub.reconciler`)."""
+    from hub.reconciler import reconcile as run
+
+    return str(run(current_hub()))
+
+
 def check_account(account_id: int) -> str:
     """A cheap live check of an account's credentials ("Test connection", and the core's own tests)."""
 
@@ -182,10 +191,13 @@ def check_account(account_id: int) -> str:
 
 def _run_for_account(account_id: int, area: str, work: Callable[[Hub], object]) -> str:
     hub = current_hub()
+    hub.refresh_disabled_providers(max_age=PROVIDER_REFRESH_SECONDS)  # an admin may have disabled it
     with hub.db.session() as s:
         account = s.get(Account, account_id)
         if account is None or not can_sync(account):
             return "skipped"
+        if account.provider not in hub.plugins.enabled_providers():
+            return "skipped: provider disabled"
     try:
         work(hub)
     except Exception as exc:
@@ -201,6 +213,8 @@ def _run_for_account(account_id: int, area: str, work: Callable[[Hub], object]) 
                 return f"rate limited: retry in {exc.retry_after:.0f}s"
         elif transient and job is not None and (job.retries_left or 0) > 0:
             log.info("account %s %s: transient %s, retrying", account_id, area, type(exc).__name__)
+            with hub.db.session() as s:
+                mark_failing(s.get(Account, account_id))
             raise
         if not isinstance(exc, HubError):
             log.exception("account %s %s failed", account_id, area)
@@ -208,7 +222,7 @@ def _run_for_account(account_id: int, area: str, work: Callable[[Hub], object]) 
             record_failure(s, s.get(Account, account_id), exc, area)
         return f"failed: {type(exc).__name__}"
     with hub.db.session() as s:
-        record_success(s, s.get(Account, account_id))
+        record_success(s, s.get(Account, account_id), area)
     _rerun_if_asked(hub)
     return "ok"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hub.connections import _over_mailbox_cap, promote_pending_accounts
+from hub.connections import mail_providers, over_mailbox_cap, promote_pending_accounts
 from hub.exceptions import ConfigError
 from hub.models import Account, AccountStatus, MailMessage, SyncCursor
 from hub.sync.timeline import remove_messages
@@ -52,7 +52,7 @@ def enable_mail_sync(hub, account_id: int) -> AccountStatus:
         if account is None:
             raise ConfigError(f"Account {account_id} does not exist.")
         account.mail_enabled = True
-        if account.status == AccountStatus.ENABLED and _over_mailbox_cap(s, account):
+        if account.status == AccountStatus.ENABLED and over_mailbox_cap(s, account, mail_providers(hub)):
             account.status = AccountStatus.PENDING
         status = account.status
     if status != AccountStatus.PENDING:

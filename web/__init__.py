@@ -7,7 +7,6 @@ the session plus an ``X-CSRFToken`` header).
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from flask import Flask
@@ -38,13 +37,9 @@ def init_web(app: Flask) -> None:
 
 
 def _refresh_providers_now_and_then(app: Flask) -> None:
-    last = {"at": time.monotonic()}
-
     @app.before_request
     def refresh_providers():
-        if time.monotonic() - last["at"] > PROVIDER_REFRESH_SECONDS:
-            last["at"] = time.monotonic()
-            app.extensions["hub"].refresh_disabled_providers()
+        app.extensions["hub"].refresh_disabled_providers(max_age=PROVIDER_REFRESH_SECONDS)
 
 
 def _security_headers(app: Flask) -> None:

@@ -26,7 +26,8 @@ class Plan(IdMixin, Base):
 
     __tablename__ = "plans"
     name: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    daily_mail_cap: Mapped[int | None] = mapped_column(default=100)  # None = unlimited
+    #: emails synced per user per day; None = unlimited (the free plan has 100)
+    daily_mail_cap: Mapped[int | None] = mapped_column()
 
 
 class Organization(IdMixin, Base):

@@ -414,15 +414,18 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
         with hub.db.session() as s:
             ctx = load_context(s, calendar_id, days, ctx.now)
             stats.update(apply_page(s, ctx, page))
-            _log_unreadable(s, account_id, ctx.remote_id, page.unreadable)
-            stats["unreadable"] += len(page.unreadable)
+            if page.unreadable:
+                _log_unreadable(s, account_id, ctx.remote_id, page.unreadable)
+                stats["unreadable"] += len(page.unreadable)
             row = _cursor_row(s, account_id, ctx.remote_id)
             row.cursor = page.next_cursor
             row.progress_done += len(page.events)
             if page.done:
                 full_pass = row.full_pass
                 if full_pass:
-                    stats["deleted"] += _sweep(s, ctx, stats)
+                    swept = _sweep(s, ctx, stats)
+                    if swept:
+                        stats["deleted"] += swept
                     row.full_pass = False
                     row.initial_done = True
                 row.finished_at = utcnow()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 16:19:06.000438
+Create Date: 2026-11-21 16:59:34.225541
 """
 from alembic import op
 import sqlalchemy as sa

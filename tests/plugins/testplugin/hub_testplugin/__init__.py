@@ -1,8 +1,8 @@
-"""A provider that accepts the password "right", lists one calendar, and nothing else."""
+"""A provider that accepts the password "right" and has one empty calendar."""
 
 from hub.exceptions import AuthExpired, AuthenticationFailed
 from hub.plugins import hookimpl
-from hub.types import ConnectField, ConnectResult, ProviderInfo, RemoteCalendar
+from hub.types import ConnectField, ConnectResult, EventPage, ProviderInfo, RemoteCalendar
 
 NAME = "testplugin"
 
@@ -31,6 +31,13 @@ def hub_list_calendars(account):
     if account.credentials.get("password") != "right":
         raise AuthExpired("The password changed.")
     return [RemoteCalendar(remote_id="cal-1", name="Work", is_primary=True)]
+
+
+@hookimpl
+def hub_fetch_events(account, calendar_id, cursor, window):
+    if account.provider != NAME:
+        return None
+    return EventPage(next_cursor="empty", done=True)  # a calendar with nothing on it
 
 
 @hookimpl
