@@ -43,7 +43,7 @@ def install(test: bool) -> None:
         return
     sh(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
     editable: list[str] = []
-    targets = ["-e", f"{ROOT}[test]" if test else str(ROOT)]
+    targets = ["-e", f"{ROOT}[test]" if test else f"{ROOT}[demo]"]
     for plugin in plugin_dirs():
         targets += ["-e", f"{plugin}[test]" if test and "[options.extras_require]" in (plugin / "setup.cfg").read_text() else str(plugin)]
     if test:
