@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """One-command entry points for a fresh machine with only Python 3.11+ and pip.
 
-    python3 dev.py run     # install into .venv, set up SQLite + embedded Redis, start the hub
+    python3 dev.py run     # install into .venv; with no provider configured yet: `hub demo` (sandboxes,
+                           # local peers, seeded users); else SQLite + embedded Redis + `hub serve`
     python3 dev.py test    # install with test extras into .venv and run the whole test suite
 
 Everything lands in ./.venv and ./instance; nothing is installed system-wide. Extra arguments after
@@ -52,13 +53,26 @@ def install(test: bool) -> None:
     stamp.touch()
 
 
+def providers_configured(instance: Path) -> bool:
+    """Whether an administrator entered real provider settings (then `run` serves them, not the demo)."""
+    import sqlite3
+
+    db = instance / "hub.db"
+    if os.environ.get("HUB_DATABASE_URL") or not db.exists():
+        return bool(os.environ.get("HUB_DATABASE_URL"))
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM provider_settings WHERE config IS NOT NULL").fetchone()[0] > 0
+    except sqlite3.Error:
+        return False
+
+
 def run() -> None:
     install(test=False)
     instance = ROOT / "instance"
     env = {**os.environ, "HUB_INSTANCE_PATH": os.environ.get("HUB_INSTANCE_PATH", str(instance))}
     hub = str(BIN / "hub")
-    commands = subprocess.run([hub, "--help"], capture_output=True, text=True, env=env).stdout
-    if "demo" in commands.split("Commands:")[-1] and not os.environ.get("HUB_NO_DEMO"):
+    if not providers_configured(Path(env["HUB_INSTANCE_PATH"])) and not os.environ.get("HUB_NO_DEMO"):
         os.execve(hub, [hub, "demo"], env)  # sandboxes + peers + seeded data, prints URL and logins
     password_file = Path(env["HUB_INSTANCE_PATH"]) / "admin-password"
     password_file.parent.mkdir(parents=True, exist_ok=True)
