@@ -36,7 +36,7 @@ def connect_account(hub: Hub, user_id: int, provider: str, params: dict[str, Any
     result = hub.plugins.call("hub_connect", context=hub.provider_context(provider), params=params)
     if not result.email:
         raise ValidationError(f"{info.label} did not tell which address the account has.")
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         account = s.scalar(select(Account).where(
             Account.user_id == user_id, Account.provider == provider, func.lower(Account.email) == result.email.lower()))
         reconnect = account is not None
@@ -67,7 +67,7 @@ def connect_account(hub: Hub, user_id: int, provider: str, params: dict[str, Any
 def disconnect_account(hub: Hub, account_id: int) -> None:
     """Disconnect: revoke at the provider, stop channels, deactivate dependent meeting types."""
     handle = hub.account_handle(account_id)
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         channels = s.scalars(select(PushChannelRecord).where(PushChannelRecord.account_id == account_id)).all()
         stop = [to_channel(c) for c in channels]
     for channel in stop:
@@ -79,7 +79,7 @@ def disconnect_account(hub: Hub, account_id: int) -> None:
         hub.plugins.pm.hook.hub_disconnect(account=handle)
     except Exception:  # never let the provider block a disconnect
         log.info("provider revocation failed for account %s", account_id)
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         account = s.get(Account, account_id)
         s.query(PushChannelRecord).filter_by(account_id=account_id).delete()
         account.status = AccountStatus.DISCONNECTED
@@ -143,7 +143,7 @@ def promote_pending_accounts(hub: Hub, organization_id: int) -> list[int]:
     """After the cap was raised: enable what now fits and start its sync."""
     from hub import jobs
 
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         any_user = s.scalar(select(User).where(User.organization_id == organization_id).limit(1))
         promoted = _promote_pending(s, any_user, mail_providers(hub)) if any_user else []
     for account_id in promoted:

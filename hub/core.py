@@ -102,11 +102,11 @@ class Hub:
             )
 
         def save_credentials(creds: dict) -> None:
-            with self.db.session() as s2:
+            with self.db.session(write_lock=True) as s2:
                 s2.get(Account, account_id).credentials = dict(creds)
 
         def save_settings(settings: dict) -> None:
-            with self.db.session() as s2:
+            with self.db.session(write_lock=True) as s2:
                 s2.get(Account, account_id).settings = dict(settings)
 
         handle.save_credentials = save_credentials

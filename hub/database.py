@@ -1,9 +1,12 @@
 """The database: engine, sessions, and schema upgrades through Alembic.
 
 SQLite (one machine) and PostgreSQL (production) run the same models and the same migrations.
-On SQLite we turn on WAL and foreign keys; ``session(write_lock=True)`` takes SQLite's write lock at
-``BEGIN`` (``BEGIN IMMEDIATE``), so a read-then-write transaction — a booking — cannot interleave
-with another writer. On PostgreSQL such callers lock rows with ``SELECT … FOR UPDATE`` instead.
+On SQLite we turn on WAL and foreign keys. A session that reads and then writes passes
+``session(write_lock=True)``, which takes SQLite's write lock at ``BEGIN`` (``BEGIN IMMEDIATE``): a
+deferred transaction that upgrades from reading to writing cannot wait for a busy writer — SQLite
+answers "database is locked" at once to avoid a deadlock — while one that locks up front queues
+(busy_timeout). Never open a write-locked session inside another session of the same thread. On
+PostgreSQL the flag changes nothing; callers that must serialize lock rows (``FOR UPDATE``).
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ class Database:
     def session(self, write_lock: bool = False) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error.
 
-        :param write_lock: on SQLite, hold the database write lock for the whole transaction.
+        :param write_lock: on SQLite, hold the database write lock for the whole transaction
+            (every read-then-write transaction that may run beside another writer).
         """
         maker = self.locking_sessionmaker if write_lock else self.sessionmaker
         with maker() as session:

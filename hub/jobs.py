@@ -16,6 +16,8 @@ import random
 from typing import Callable
 
 from rq import Retry, get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 from hub.account_status import can_sync, mark_failing, record_failure, record_success
@@ -39,9 +41,16 @@ RERUN_KEY = "hub:rerun:{}"
 def enqueue_unique(hub: Hub, queue: str, func: Callable, *args, job_id: str, delay: float | None = None):
     """Enqueue once; when the same job is already running, ask it to run once more when done."""
     job = hub.queues.enqueue(queue, func, *args, job_id=job_id, retry=TRANSIENT_RETRY, delay=delay)
-    if job is None:
+    if job is None and _running(hub, job_id):  # a job still waiting will see the change anyway: no re-run
         hub.queues.connection.set(RERUN_KEY.format(job_id), 1, ex=3600)
     return job
+
+
+def _running(hub: Hub, job_id: str) -> bool:
+    try:
+        return Job.fetch(job_id, connection=hub.queues.connection).get_status(refresh=False) == JobStatus.STARTED
+    except NoSuchJobError:  # finished and expired between the enqueue and now
+        return False
 
 
 def enqueue_calendar_sync(hub: Hub, account_id: int, calendar_id: int, full: bool = False):
@@ -76,13 +85,13 @@ def sync_account(account_id: int) -> str:
     def work(hub: Hub) -> None:
         from hub.sync import calendars as calendar_list
 
-        with hub.db.session() as s:
+        with hub.db.session(write_lock=True) as s:
             account = s.get(Account, account_id)
             do_calendar, do_mail = account.calendar_enabled, account.mail_enabled
             provider = hub.plugins.provider(account.provider)
         if do_calendar and provider.can("calendar"):
             calendar_list.refresh_calendars(hub, account_id)
-            with hub.db.session() as s:
+            with hub.db.session(write_lock=True) as s:
                 ids = s.scalars(select(Calendar.id).where(
                     Calendar.account_id == account_id, Calendar.sync_enabled.is_(True))).all()
             for calendar_id in ids:
@@ -132,7 +141,7 @@ def push_outbox(account_id: int) -> str:
 def poll_all() -> int:
     """Periodic tick: enqueue a sync of every account that may sync. Returns how many."""
     hub = current_hub()
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         accounts = s.scalars(select(Account).where(Account.status.in_([AccountStatus.ENABLED, AccountStatus.ERROR]),
                                                    Account.needs_reconnect.is_(False))).all()
         ids = [a.id for a in accounts if a.provider in hub.plugins.enabled_providers()]
@@ -159,7 +168,7 @@ def renew_all_channels() -> int:
     """Periodic: enqueue channel renewal for every account whose provider pushes."""
     hub = current_hub()
     pushing = {name for name, info in hub.plugins.enabled_providers().items() if info.can("push")}
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         ids = s.scalars(select(Account.id).where(Account.provider.in_(pushing), Account.status.in_(
             [AccountStatus.ENABLED, AccountStatus.ERROR]), Account.needs_reconnect.is_(False))).all()
     for account_id in ids:
@@ -192,7 +201,7 @@ def check_account(account_id: int) -> str:
 def _run_for_account(account_id: int, area: str, work: Callable[[Hub], object]) -> str:
     hub = current_hub()
     hub.refresh_disabled_providers(max_age=PROVIDER_REFRESH_SECONDS)  # an admin may have disabled it
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         account = s.get(Account, account_id)
         if account is None or not can_sync(account):
             return "skipped"
@@ -213,15 +222,15 @@ def _run_for_account(account_id: int, area: str, work: Callable[[Hub], object]) 
                 return f"rate limited: retry in {exc.retry_after:.0f}s"
         elif transient and job is not None and (job.retries_left or 0) > 0:
             log.info("account %s %s: transient %s, retrying", account_id, area, type(exc).__name__)
-            with hub.db.session() as s:
+            with hub.db.session(write_lock=True) as s:
                 mark_failing(s.get(Account, account_id))
             raise
         if not isinstance(exc, HubError):
             log.exception("account %s %s failed", account_id, area)
-        with hub.db.session() as s:
+        with hub.db.session(write_lock=True) as s:
             record_failure(s, s.get(Account, account_id), exc, area)
         return f"failed: {type(exc).__name__}"
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         record_success(s, s.get(Account, account_id), area)
     _rerun_if_asked(hub)
     return "ok"

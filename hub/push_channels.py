@@ -36,7 +36,7 @@ def ensure_channels(hub: Hub, account_id: int, force_keys: tuple[str, ...] = ())
         renewed however fresh they look — the provider said the channel is gone or needs
         reauthorizing (Graph ``subscriptionRemoved``, ``reauthorizationRequired``).
     """
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         account = s.get(Account, account_id)
         provider = hub.plugins.provider(account.provider)
         if not provider.can("push"):
@@ -61,12 +61,12 @@ def ensure_channels(hub: Hub, account_id: int, force_keys: tuple[str, ...] = ())
         try:
             channel = hub.plugins.pm.hook.hub_watch(account=handle, kind=kind, key=key, address=address, renew=old)
         except HubError as exc:
-            with hub.db.session() as s:
+            with hub.db.session(write_lock=True) as s:
                 log_error(s, s.get(Account, account_id), exc, "push")
             continue
         if channel is None:  # no push for this kind: polling only
             continue
-        with hub.db.session() as s:
+        with hub.db.session(write_lock=True) as s:
             s.query(PushChannelRecord).filter_by(account_id=account_id, kind=kind, key=key).delete()
             s.add(PushChannelRecord(account_id=account_id, kind=kind, key=key, channel_id=channel.channel_id,
                                     resource_id=channel.resource_id, token={"token": channel.token},
@@ -76,7 +76,7 @@ def ensure_channels(hub: Hub, account_id: int, force_keys: tuple[str, ...] = ())
             stale.append(old)
     for channel in stale:
         _stop(hub, handle, channel)
-        with hub.db.session() as s:
+        with hub.db.session(write_lock=True) as s:
             s.query(PushChannelRecord).filter_by(channel_id=channel.channel_id).delete()
     return made
 

@@ -29,7 +29,7 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 @public
 def receive(provider: str, account_id: int):
     hub = current_hub()
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         account = s.get(Account, account_id)
         if account is None or account.provider != provider:
             return Response("unknown account", status=404)
@@ -55,7 +55,7 @@ def receive(provider: str, account_id: int):
 
 def _enqueue(hub, account_id: int, target) -> None:
     if target.kind == "calendar":
-        with hub.db.session() as s:
+        with hub.db.session(write_lock=True) as s:
             query = select(Calendar.id).where(Calendar.account_id == account_id, Calendar.sync_enabled.is_(True))
             if target.key:
                 query = query.where(Calendar.remote_id == target.key)

@@ -379,7 +379,7 @@ def sync_calendar(hub: Hub, account_id: int, calendar_id: int, full: bool = Fals
 def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enqueue_push: bool = True) -> dict[str, int]:
     handle = hub.account_handle(account_id)
     days = hub.settings.sync_window_days
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         calendar = s.get(Calendar, calendar_id)
         if calendar is None:  # left the calendar list after the job was queued: nothing to do
             return {}
@@ -402,7 +402,7 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
             if restarts > MAX_RESTARTS:
                 raise
             log.info("calendar %s: cursor expired, full resync", calendar_id)
-            with hub.db.session() as s:
+            with hub.db.session(write_lock=True) as s:
                 _start_full_pass(s, account_id, ctx.remote_id, utcnow())
             cursor = None
             stats["resyncs"] += 1
@@ -411,7 +411,7 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
             if not exc.transient:
                 _mark_unreadable(hub, calendar_id)
             raise
-        with hub.db.session() as s:
+        with hub.db.session(write_lock=True) as s:
             ctx = load_context(s, calendar_id, days, ctx.now)
             stats.update(apply_page(s, ctx, page))
             if page.unreadable:
@@ -467,7 +467,7 @@ def _pull_free_busy(hub: Hub, handle, ctx: CalendarContext) -> dict[str, int]:
         _mark_unreadable(hub, ctx.calendar_id)
         return {"unreadable": 1}
     intervals = [(b.start, b.end) for b in answer.busy.get(ctx.remote_id, [])]
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         s.execute(sa.delete(BusyBlock).where(BusyBlock.calendar_id == ctx.calendar_id))
         if intervals:
             s.execute(sa.insert(BusyBlock), busy.block_rows(ctx.user_id, ctx.calendar_id, None, intervals))
@@ -479,7 +479,7 @@ def _pull_free_busy(hub: Hub, handle, ctx: CalendarContext) -> dict[str, int]:
 
 
 def _mark_unreadable(hub: Hub, calendar_id: int) -> None:
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         calendar = s.get(Calendar, calendar_id)
         if calendar is not None and calendar.unreadable_since is None:
             calendar.unreadable_since = utcnow()
@@ -493,7 +493,7 @@ def _enqueue_push(hub: Hub, account_id: int) -> None:
 
 def _push_due(hub: Hub, account_id: int, now: datetime | None = None) -> bool:
     now = now or utcnow()
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         return bool(s.scalar(sa.select(OutboxEntry.id).where(*_due(account_id, now)).limit(1)))
 
 
@@ -528,7 +528,7 @@ def push_outbox(hub: Hub, account_id: int, now: datetime | None = None) -> dict[
     handle = None
     last_id = 0  # each entry is tried at most once per run; what stays pending waits for the next run
     while True:
-        with hub.db.session() as s:
+        with hub.db.session(write_lock=True) as s:
             entries = s.scalars(sa.select(OutboxEntry).where(*_due(account_id, now), OutboxEntry.id > last_id)
                                 .order_by(OutboxEntry.id).limit(PUSH_BATCH * 4)).all()
             if not entries:
@@ -609,20 +609,20 @@ def _plan_one(s: Session, entry: OutboxEntry, now: datetime) -> _Planned | None:
 
 def _push_batch(hub: Hub, handle, account_id: int, calendar_id: int, batch: list[_Planned], stats: Counter,
                 now: datetime, retry: bool) -> None:
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         remote_id = s.get(Calendar, calendar_id).remote_id
     try:
         results: list[PushResult] = hub.plugins.call("hub_push_events", account=handle, calendar_id=remote_id,
                                                      changes=[p.change for p in batch])
     except HubError as exc:  # the whole batch failed: keep every entry pending, let the job layer retry
-        with hub.db.session() as s:
+        with hub.db.session(write_lock=True) as s:
             for plan in batch:
                 _failed(s.get(OutboxEntry, plan.entry_id), exc, now)
         raise
     if len(results) != len(batch):
         raise ProviderError(f"The provider answered {len(results)} results for {len(batch)} changes.")
     again: list[int] = []
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         ctx = load_context(s, calendar_id, hub.settings.sync_window_days, now)
         for plan, result in zip(batch, results):
             entry = s.get(OutboxEntry, plan.entry_id)
@@ -665,11 +665,11 @@ def _resolve_conflicts(hub: Hub, handle, account_id: int, calendar_id: int, entr
     try:
         _pull(hub, account_id, calendar_id, enqueue_push=False)
     except HubError as exc:
-        with hub.db.session() as s:
+        with hub.db.session(write_lock=True) as s:
             for entry_id in entry_ids:
                 _failed(s.get(OutboxEntry, entry_id), exc, now)
         return
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         entries = [e for e in (s.get(OutboxEntry, i) for i in entry_ids) if e is not None and e.done_at is None]
         plans = [p for p in (_plan_one(s, e, now) for e in entries) if p is not None]
     if plans:

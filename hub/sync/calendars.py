@@ -42,7 +42,7 @@ def refresh_calendars(hub: Hub, account_id: int) -> None:
     """
     remote: list[RemoteCalendar] = hub.plugins.call("hub_list_calendars", account=hub.account_handle(account_id))
     new_sync: list[int] = []
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         account = s.get(Account, account_id)
         rows = {c.remote_id: c for c in s.scalars(sa.select(Calendar).where(Calendar.account_id == account_id))}
         for info in remote:
@@ -111,7 +111,7 @@ def set_default_calendar(hub: Hub, user_id: int, calendar_id: int) -> None:
     """
     from hub import jobs
 
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         calendar = _owned(s, user_id, calendar_id)
         if calendar.access_role not in WRITABLE:
             raise ValidationError(f"You can only read “{calendar.name}”, so meetings cannot be added to it.",
@@ -131,7 +131,7 @@ def set_conflict(hub: Hub, user_id: int, calendar_id: int, conflict: bool) -> No
     """
     from hub import jobs
 
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         calendar = _owned(s, user_id, calendar_id)
         if not conflict and calendar.is_default:
             raise ValidationError("The default calendar always blocks availability.",
@@ -151,7 +151,7 @@ def set_preferences(hub: Hub, user_id: int, calendar_id: int, *, sync_enabled: b
 
     :raises ValidationError: an unknown direction, or turning off sync of a conflict calendar.
     """
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         calendar = _owned(s, user_id, calendar_id)
         if sync_direction is not None:
             try:

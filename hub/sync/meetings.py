@@ -82,7 +82,7 @@ def create_meeting(hub: Hub, user_id: int, title: str, start: datetime | date, e
     :return: the meeting id.
     :raises ValidationError: bad times, zone or addresses.
     """
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         meeting = add_meeting(s, user_id, title, start, end, attendees=attendees, description=description,
                               location=location, timezone_name=timezone_name, all_day=all_day,
                               recurrence=recurrence, want_video=want_video, appointment_type=appointment_type)
@@ -104,7 +104,7 @@ def update_meeting(hub: Hub, meeting_id: int, *, send_invites: bool = True, now:
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(f"Meetings have no field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0])
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         meeting = _meeting(s, meeting_id)
         if meeting.cancelled:
             raise ValidationError("This meeting was deleted.", fix="Create a new meeting instead.", field="meeting")
@@ -139,7 +139,7 @@ def update_meeting(hub: Hub, meeting_id: int, *, send_invites: bool = True, now:
 
 def delete_meeting(hub: Hub, meeting_id: int, *, send_invites: bool = True) -> None:
     """Cancel a meeting in the CRM and queue the deletion of its calendar event."""
-    with hub.db.session() as s:
+    with hub.db.session(write_lock=True) as s:
         meeting = _meeting(s, meeting_id)
         if meeting.cancelled:
             return
