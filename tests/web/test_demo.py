@@ -73,11 +73,11 @@ def test_hub_demo_runs_the_product(tmp_path):
             assert line in output, output[-3000:]
 
         jules = _signed_in(base, "jules@demo-corp.test")
-        mailbox = _wait_for(lambda: "Initial sync complete" in jules.get(f"{base}/mail/", timeout=30).text
-                            and jules.get(f"{base}/mail/", timeout=30).text)
-        assert mailbox, "Jules' IMAP mailbox did not finish its initial sync"
-        synced = sum(int(n.replace(",", "")) for n in re.findall(r"Initial sync complete \(([\d,]+) messages\)", mailbox))
-        assert synced >= 300
+        def synced_messages() -> int:  # inbox and sent finish one after the other: wait for both
+            page = jules.get(f"{base}/mail/", timeout=30).text
+            return sum(int(n.replace(",", "")) for n in re.findall(r"Initial sync complete \(([\d,]+) messages\)", page))
+
+        assert _wait_for(lambda: synced_messages() >= 300), f"Jules' IMAP mailbox synced {synced_messages()} messages"
 
         sam = _signed_in(base, "sam@demo-corp.test")
         assert _wait_for(lambda: "✓" in sam.get(f"{base}/calendars/", timeout=30).text)
