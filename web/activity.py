@@ -14,9 +14,9 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.models import Contact, MailMessage, Meeting, MeetingParticipant, TimelineEntry, User
+from hub.models import Contact, MailMessage, Meeting, MeetingParticipant, User
 from hub.permissions import Permission
-from hub.sync.timeline import ThreadOnTimeline
+from hub.sync.timeline import ThreadOnTimeline, threads_on_timeline
 
 THREADS_SHOWN = 50
 
@@ -33,24 +33,8 @@ def visible_owner_ids(s: Session, viewer) -> list[int]:
 def mail_threads(s: Session, viewer, *, contact_id: int | None = None, company_id: int | None = None,
                  limit: int = THREADS_SHOWN) -> list[ThreadOnTimeline]:
     """Mail logged on a contact or company that ``viewer`` may read: newest thread first, oldest message first."""
-    where = [TimelineEntry.kind == "mail"]
-    if contact_id is not None:
-        where.append(TimelineEntry.contact_id == contact_id)
-    if company_id is not None:
-        where.append(TimelineEntry.company_id == company_id)
-    logged = sa.select(TimelineEntry.mail_message_id).where(*where)
-    messages = s.scalars(sa.select(MailMessage).where(
-        MailMessage.id.in_(logged), MailMessage.user_id.in_(visible_owner_ids(s, viewer))).order_by(
-        MailMessage.date, MailMessage.id)).all()
-    groups: dict[object, ThreadOnTimeline] = {}
-    for message in messages:
-        key = message.thread_id if message.thread_id is not None else ("single", message.id)
-        group = groups.setdefault(key, ThreadOnTimeline(message.thread_id, message.subject, None))
-        group.messages.append(message)
-        if message.date and (group.last_at is None or message.date > group.last_at):
-            group.last_at = message.date
-    ordered = sorted(groups.values(), key=lambda g: (g.last_at is not None, g.last_at), reverse=True)
-    return ordered[:limit]
+    return threads_on_timeline(s, contact_id=contact_id, company_id=company_id, limit=limit,
+                               owner_ids=visible_owner_ids(s, viewer))
 
 
 def meetings_with(s: Session, contact_ids: Iterable[int], company_id: int | None = None,

@@ -169,8 +169,12 @@ class ThreadOnTimeline:
 
 
 def threads_on_timeline(session: Session, *, contact_id: int | None = None, company_id: int | None = None,
-                        opportunity_id: int | None = None, limit: int = 50) -> list[ThreadOnTimeline]:
-    """The mail logged on one contact, company or opportunity, grouped by thread."""
+                        opportunity_id: int | None = None, limit: int = 50,
+                        owner_ids: list[int] | None = None) -> list[ThreadOnTimeline]:
+    """The mail logged on one contact, company or opportunity, grouped by thread.
+
+    :param owner_ids: only mail synced by these users (what the viewer's role lets them read).
+    """
     where = [TimelineEntry.kind == "mail"]
     for column, value in ((TimelineEntry.contact_id, contact_id), (TimelineEntry.company_id, company_id),
                           (TimelineEntry.opportunity_id, opportunity_id)):
@@ -179,9 +183,10 @@ def threads_on_timeline(session: Session, *, contact_id: int | None = None, comp
     if len(where) == 1:
         raise ValueError("give a contact_id, company_id or opportunity_id")
     logged = sa.select(TimelineEntry.mail_message_id).where(*where)
-    messages = session.scalars(
-        sa.select(MailMessage).where(MailMessage.id.in_(logged)).order_by(MailMessage.date, MailMessage.id)
-    ).all()
+    query = sa.select(MailMessage).where(MailMessage.id.in_(logged))
+    if owner_ids is not None:
+        query = query.where(MailMessage.user_id.in_(owner_ids))
+    messages = session.scalars(query.order_by(MailMessage.date, MailMessage.id)).all()
     groups: dict[object, ThreadOnTimeline] = {}
     for message in messages:
         key = message.thread_id if message.thread_id is not None else ("single", message.id)
