@@ -114,7 +114,8 @@ def test_connect_sync_book_and_get_notified(hub, live_app, client, worker, offic
     state.update_event(USER, intro["id"], {"subject": "Intro call (moved)", "start": _at(2, 11),
                                           "end": _at(2, 12)})
     state.wait_for_deliveries()
-    assert [d[2] for d in state.deliveries[seen:]] == [202]
+    codes = [d[2] for d in state.deliveries[seen:]]
+    assert codes and set(codes) == {202}  # Graph may deliver more than once; each is accepted, none duplicates
     worker.drain()
     assert not worker.failed()
     with hub.db.session() as s:
