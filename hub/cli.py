@@ -7,6 +7,7 @@ Errors the person can fix (a bad database URL, Redis unreachable, a missing key)
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 import signal
@@ -148,6 +149,9 @@ def worker(burst: bool, queues: str) -> None:
     hub = build_hub()
     hub.db.check()
     hub.refresh_disabled_providers()
+    # import the job code once here, not in every forked work horse (~0.25 s per job otherwise)
+    for module in ("hub.jobs", "hub.push_channels", "hub.reconciler", "hub.sync.calendar", "hub.sync.mail"):
+        importlib.import_module(module)
     names = [q.strip() for q in queues.split(",") if q.strip()]
     w = Worker([hub.queues.by_name[n] for n in names], connection=hub.queues.connection)
     w.work(burst=burst, with_scheduler=True, logging_level="INFO")

@@ -11,6 +11,8 @@ PostgreSQL the flag changes nothing; callers that must serialize lock rows (``FO
 
 from __future__ import annotations
 
+import os
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -36,6 +38,10 @@ class Database:
                 fix="Use sqlite:///path/to/hub.db or postgresql+psycopg://user@host/db.",
             ) from exc
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # a forked RQ work horse must open its own connections, never reuse its parent's (PostgreSQL
+        # then fails with 'prepared statement "_pg3_0" already exists'): SQLAlchemy's fork recipe
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: ref() is not None and ref().engine.dispose(close=False))
         self.locking_sessionmaker = sessionmaker(
             self.engine.execution_options(hub_write_lock=True), expire_on_commit=False
         )

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import redis
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from hub.config import Settings
@@ -111,9 +111,17 @@ class Queues:
         """
         q = self.by_name[queue]
         options: dict[str, Any] = {"retry": retry, "job_timeout": 1800, "result_ttl": 600, "failure_ttl": 7 * 86400}
-        if job_id:
+        if not job_id:
+            return self._enqueue(q, func, args, options, delay, kwargs)
+        options.update(job_id=job_id, unique=True)
+        # two schedulers (or a poll and a webhook) replacing the same finished job at once could each
+        # push the id onto the queue, and the job would run twice: one enqueuer per id at a time
+        with self.connection.lock(f"hub:enqueue:{job_id}", timeout=30, blocking_timeout=30):
             self._forget_finished(job_id)
-            options.update(job_id=job_id, unique=True)
+            return self._enqueue(q, func, args, options, delay, kwargs)
+
+    @staticmethod
+    def _enqueue(q: Queue, func, args: tuple, options: dict, delay: float | None, kwargs: dict) -> Job | None:
         try:
             if delay:
                 return q.enqueue_in(timedelta(seconds=delay), func, *args, **options, **kwargs)
@@ -128,7 +136,10 @@ class Queues:
         except Exception:
             return
         if job.get_status(refresh=False) in {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED}:
-            job.delete()
+            try:
+                job.delete()
+            except (NoSuchJobError, InvalidJobOperation):  # another scheduler/web process deleted it first
+                pass
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Queued / started / failed / scheduled jobs per queue, for the admin's health page."""

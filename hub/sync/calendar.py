@@ -345,6 +345,13 @@ def _extend_series(s: Session, ctx: CalendarContext, calendar: Calendar, expande
     calendar.busy_expanded_until = ctx.window.end
 
 
+def _lock_calendar(s: Session, calendar_id: int) -> None:
+    """Take the calendar's row lock: a pull's page and a push's results can both insert the same new
+    event, and on PostgreSQL the second would fail on the unique key (SQLite's write lock already
+    serializes them)."""
+    s.execute(sa.select(Calendar.id).where(Calendar.id == calendar_id).with_for_update())
+
+
 def _cursor_row(s: Session, account_id: int, key: str) -> SyncCursor:
     row = s.scalar(sa.select(SyncCursor).where(
         SyncCursor.account_id == account_id, SyncCursor.kind == "calendar", SyncCursor.key == key))
@@ -412,6 +419,7 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
                 _mark_unreadable(hub, calendar_id)
             raise
         with hub.db.session(write_lock=True) as s:
+            _lock_calendar(s, calendar_id)
             ctx = load_context(s, calendar_id, days, ctx.now)
             stats.update(apply_page(s, ctx, page))
             if page.unreadable:
@@ -623,6 +631,7 @@ def _push_batch(hub: Hub, handle, account_id: int, calendar_id: int, batch: list
         raise ProviderError(f"The provider answered {len(results)} results for {len(batch)} changes.")
     again: list[int] = []
     with hub.db.session(write_lock=True) as s:
+        _lock_calendar(s, calendar_id)
         ctx = load_context(s, calendar_id, hub.settings.sync_window_days, now)
         for plan, result in zip(batch, results):
             entry = s.get(OutboxEntry, plan.entry_id)
