@@ -17,6 +17,7 @@ def periodic_jobs(hub: Hub) -> list[tuple[object, str, int]]:
     return [
         (jobs.poll_all, "default", hub.settings.poll_seconds),
         (jobs.renew_all_channels, "default", 3600),
+        (jobs.reconcile, "default", 300),  # nothing stays stale after a crash or a Redis restart (hub.reconciler)
     ]
 
 
