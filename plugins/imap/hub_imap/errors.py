@@ -95,6 +95,10 @@ def _translate(
 ) -> HubError | None:
     if isinstance(exc, HubError):
         return None
+    if isinstance(exc, LoginError) and isinstance(exc.__context__, (imaplib.IMAP4.abort, OSError)):
+        # imapclient turns *every* failure during LOGIN into LoginError, a connection dropped
+        # mid-LOGIN too: judge by what really happened, or a network blip asks for a new password
+        exc = exc.__context__
     if isinstance(exc, ssl.SSLError):
         return _tls_error(exc, endpoint, protocol)
     if isinstance(exc, socket.timeout):

@@ -1,0 +1,80 @@
+"""The database goes away for a while — PostgreSQL in a private cluster, stopped like a crash
+(``pg_ctl -m immediate``) in the middle of a sync page and with more work queued behind it. Jobs
+fail, are retried by RQ (nothing dropped, nothing marked failed for good), and complete once the
+database is back; hub and provider then agree exactly.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+from rq import SimpleWorker
+
+from hub import jobs
+from hub.models import Account, AccountStatus
+from hub.testing.fixtures import _migrated
+from tests.faults.accounts import set_provider_config
+from tests.faults.driving import QUEUES, drain_until_quiet, failed_jobs, promote_scheduled
+from tests.faults.flaky import slow_down
+from tests.faults.worlds import CrmEdits
+
+pytestmark = pytest.mark.faults
+
+
+@pytest.fixture
+def hub_db_url(private_postgres):
+    server = sa.create_engine(private_postgres.url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(sa.text("CREATE DATABASE hub"))
+    server.dispose()
+    return _migrated(private_postgres.url.rsplit("/", 1)[0] + "/hub")
+
+
+def scheduled(hub) -> set[str]:
+    """Ids of the jobs waiting for a retry."""
+    return {j for q in hub.queues.by_name.values() for j in q.scheduled_job_registry.get_job_ids()}
+
+
+def test_jobs_fail_retry_and_complete_after_a_database_outage(hub, make_user, google, private_postgres):
+    user_id = make_user(google.email)
+    google.seed(events=12, messages=3)
+    account_id = google.connect(hub, user_id)
+    drain_until_quiet(hub)
+    crm = CrmEdits(hub, user_id)
+    crm.round(0)
+    google.remote_changes(0)
+    set_provider_config(hub, "google", {**google.config(page_size=4), "timeout": "30"})
+    jobs.poll_all()
+    jobs.enqueue_calendar_sync(hub, account_id, 1, full=True)  # a full resync: several pages, the crash between two
+
+    # the database dies while the calendar sync waits for its second page
+    fault = slow_down(google, f"/calendar/v3/calendars/{google.email}/events", "GET", skip=1, delay=1.0)
+
+    def crash_when_hit():
+        for _ in range(3000):
+            if fault.hits:
+                private_postgres.stop()
+                return
+            threading.Event().wait(0.01)
+
+    crasher = threading.Thread(target=crash_when_hit)
+    crasher.start()
+    SimpleWorker([hub.queues.by_name[q] for q in QUEUES], connection=hub.queues.connection).work(burst=True)
+    crasher.join(timeout=30)
+    assert fault.hits == 1
+    # every job failed on the database and waits for its retry: none lost, none given up
+    waiting = {f"sync-cal-{account_id}-1", f"push-{account_id}", f"sync-mail-{account_id}-inbox"}
+    assert waiting <= scheduled(hub) and not failed_jobs(hub)
+
+    promote_scheduled(hub)  # the first retry, the database still down
+    SimpleWorker([hub.queues.by_name[q] for q in QUEUES], connection=hub.queues.connection).work(burst=True)
+    assert waiting <= scheduled(hub) and not failed_jobs(hub)
+
+    private_postgres.start()
+    drain_until_quiet(hub)
+    assert not failed_jobs(hub)
+    google.assert_agrees(hub, account_id, crm)
+    with hub.db.session() as s:
+        assert s.get(Account, account_id).status == AccountStatus.ENABLED
