@@ -10,8 +10,10 @@ Public API: :class:`Endpoint`, :class:`MailboxConfig` (``from_params``, ``for_ac
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import ssl
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
@@ -187,8 +189,21 @@ def tls_context(context: ProviderContext) -> ssl.SSLContext:
     The provider setting ``ca_certificates`` holds PEM text (or a path to a PEM file) for servers
     whose certificate comes from a company CA. Host names are always checked.
     """
-    ctx = ssl.create_default_context()
     extra = str((context.config or {}).get("ca_certificates") or "").strip()
+    stamp = None
+    if extra and not extra.startswith("-----BEGIN"):
+        try:
+            stamp = os.stat(extra).st_mtime_ns  # a replaced CA file is read again
+        except OSError:
+            stamp = -1
+    return _tls_context(extra, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _tls_context(extra: str, _stamp: int | None) -> ssl.SSLContext:
+    # Loading the system trust store costs ~20 ms, as much as the rest of a no-op sync; one
+    # context per CA setting is shared (SSLContext is safe to use from several threads).
+    ctx = ssl.create_default_context()
     if extra:
         try:
             if extra.startswith("-----BEGIN"):

@@ -86,17 +86,18 @@ def hub_disconnect(account: AccountHandle) -> bool | None:
 
 def sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit: int, since: datetime | None,
               config: MailboxConfig | None = None) -> MailPage:
-    """One page of mail for ``folder`` over the account's reused connection (closed when the folder is done).
+    """One page of mail for ``folder`` over the account's reused connection.
+
+    The connection stays in :mod:`hub_imap.session`'s pool after the last page too: the account's
+    other folder, and the next poll in a long-lived worker, reuse it instead of logging in again
+    (a login is most of a no-op sync); the pool logs out of it after a minute unused.
 
     Also the entry point for plugins that reuse IMAP (iCloud) with their own ``config``.
     """
     config = config or MailboxConfig.for_account(account)
     with translated(config, config.imap, "IMAP"):
         with session.imap_session(account.id, config, account.context) as client:
-            page = sync_page(client, folder, cursor, limit, since)
-    if page.done:
-        session.release(account.id)
-    return page
+            return sync_page(client, folder, cursor, limit, since)
 
 
 @hookimpl

@@ -3,7 +3,7 @@
 The sync job calls ``hub_sync_mail`` page after page in the same worker process; logging in for
 every page would cost a TCP + TLS handshake and a LOGIN each time (≈22 ms on loopback, far more
 over the internet). :func:`imap_session` lends out a connection cached per account and takes it
-back afterwards; :func:`release` closes it at the end of a sync. A connection unused for
+back afterwards; :func:`release` closes an account's connections (disconnect). A connection unused for
 :data:`IDLE_SECONDS` is closed the next time anyone asks, and one that fails is never put back.
 Hooks are called from one thread at a time per account, but the pool itself is thread-safe.
 
@@ -25,8 +25,9 @@ from hub_imap.connection import ImapClient, close_imap, open_imap
 
 #: a cached connection older than this (unused) is closed instead of reused
 IDLE_SECONDS = 60.0
-#: past this many idle seconds a cached connection is checked with NOOP before reuse
-CHECK_AFTER_SECONDS = 10.0
+#: past this many idle seconds a cached connection is checked with NOOP before reuse (one round
+#: trip; a dead one then costs a fresh login instead of a failed sync)
+CHECK_AFTER_SECONDS = 1.0
 
 
 class _Pool:

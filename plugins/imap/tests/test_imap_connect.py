@@ -158,6 +158,8 @@ def test_xoauth2_login(dovecot, smtp_server, mail_user_dovecot, context, params)
     assert page.done
 
     dovecot.revoke_tokens(user)
+    # the session logged in with the token outlives it (as at Gmail); the next login is refused
+    hub_imap.session.release(account.id)
     with pytest.raises(AuthExpired) as caught:
         hub_imap.hooks.hub_sync_mail(account=account, folder="inbox", cursor=None, limit=10,
                                      since=datetime.now(timezone.utc) - timedelta(days=1))

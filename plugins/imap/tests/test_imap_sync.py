@@ -15,6 +15,7 @@ from hub.exceptions import CursorExpired
 from hub.testing.conformance import sync_mail_all
 
 import hub_imap.hooks
+import hub_imap.session
 from hub_imap.sync import MailCursor
 from hub_imap.testing import account_for, connect_params, context_for
 
@@ -175,14 +176,15 @@ def test_attachment_bytes_are_never_downloaded(dovecot, smtp_server):
     big = bytes(range(256)) * 12_000  # 3 MB
     dovecot.append(user, "INBOX", mail("big", attachment=big)[0])
     before = len(ended_sessions(dovecot, user))
-    [message], _, _ = sync(account)  # the session is closed when the folder is done
+    [message], _, _ = sync(account)
+    hub_imap.session.release(account.id)  # log out, so Dovecot logs the session's byte count
     assert message.attachments[0].size > 2_000_000
     [sync_session] = ended_sessions(dovecot, user)[before:]
     assert sync_session < 100_000, "headers, structure and text only: the 3 MB attachment stayed on the server"
 
 
 def test_one_connection_for_all_pages_of_a_sync(dovecot, smtp_server):
-    """Pages reuse the job's connection; it is closed when the folder is done."""
+    """Pages reuse the job's connection, and so does the next sync; release() logs it out."""
     user = dovecot.add_user()
     account = account_for(context_for(dovecot, smtp_server),
                           connect_params(dovecot, user, smtp_server, imap_security="ssl", smtp_security="ssl"))
@@ -190,7 +192,13 @@ def test_one_connection_for_all_pages_of_a_sync(dovecot, smtp_server):
     before = len(ended_sessions(dovecot, user))
     messages, _, _ = sync(account, limit=2)  # four pages
     assert len(messages) == 7
-    assert len(ended_sessions(dovecot, user)) == before + 1, "one login for four pages, logged out at the end"
+    dovecot.append(user, "INBOX", mail("one more")[0])  # (its own session, which ends)
+    again, _, _ = sync(account, folder="inbox")  # a fresh initial sync, over the same connection
+    assert len(again) == 8
+    logins = re.findall(rf"Login: user=<{user.username}>", (dovecot.directory / "dovecot.log").read_text())
+    assert len(logins) == before + 2, "the sync's connection stays open for the next sync"
+    hub_imap.session.release(account.id)
+    assert len(ended_sessions(dovecot, user)) == before + 2, "one login for both syncs, logged out at release"
 
 
 def test_sent_folder_is_found_and_synced(peer, imap_account, mail_user):
