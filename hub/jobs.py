@@ -20,7 +20,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select
 
-from hub.account_status import can_sync, mark_failing, record_failure, record_success
+from hub.account_status import can_sync, log_error, mark_failing, record_failure, record_success
 from hub.core import Hub, current_hub
 from hub.exceptions import HubError, RateLimited
 from hub.models import Account, AccountStatus, Calendar
@@ -216,6 +216,8 @@ def _run_for_account(account_id: int, area: str, work: Callable[[Hub], object]) 
             # honour the provider's Retry-After rather than our own backoff table
             attempt = int(job.meta.get("rate_limited", 0)) + 1
             if attempt <= RATE_LIMIT_ATTEMPTS:
+                with hub.db.session(write_lock=True) as s:  # the user sees why it is slow; status unchanged
+                    log_error(s, s.get(Account, account_id), exc, area)
                 hub.queues.enqueue(job.origin, job.func_name, *job.args, job_id=f"{job.id}-later",
                                    delay=exc.retry_after + random.random(), meta={"rate_limited": attempt},
                                    **job.kwargs)
