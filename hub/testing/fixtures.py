@@ -8,6 +8,9 @@
   ``hub_load_plugins`` — which entry-point plugins load (default: none);
 * ``hub`` — a :class:`hub.core.Hub` on those, which jobs in this process use;
 * ``app`` / ``client`` — the Flask app and its test client;
+* ``live_port`` / ``live_url`` — the app served over real HTTP on a loopback port, for providers that
+  must reach the hub (webhooks) and for the browser; a test makes it the base URL with
+  ``hub_settings_overrides`` returning ``{"base_url": f"http://127.0.0.1:{live_port}"}``;
 * ``worker`` — ``worker.drain()`` runs every queued job through a real RQ worker.
 """
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -165,6 +168,34 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def live_port() -> int:
+    from hub.testing.peers.base import free_port
+
+    return free_port()
+
+
+@pytest.fixture
+def live_url(app, live_port) -> Iterator[str]:
+    """The app served on ``live_port`` (threaded, quiet) until the test ends; yields its URL."""
+    import threading
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log(self, type, message, *args):  # noqa: A002 - werkzeug's signature
+            pass
+
+    server = make_server("127.0.0.1", live_port, app, threaded=True, request_handler=Quiet)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server",
+                              daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{live_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
 class Worker:
     """Runs queued jobs through a real RQ worker in this process (``SimpleWorker``, burst mode)."""
 
@@ -174,7 +205,6 @@ class Worker:
     def drain(self, queues: tuple[str, ...] = ("sync", "push", "default"), rounds: int = 10) -> int:
         """Run jobs until the queues are empty (jobs may enqueue more). Returns how many ran."""
         from rq import SimpleWorker
-        from rq.registry import FinishedJobRegistry
 
         ran = 0
         for _ in range(rounds):

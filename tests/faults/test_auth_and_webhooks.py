@@ -14,10 +14,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 from hub_google.sandbox.faults import Fault
-from werkzeug.serving import make_server
 
 from hub.models import Account, AccountError, AccountStatus, SyncCursor
-from hub.testing.peers.base import free_port
 from tests.faults import agreement
 from tests.faults.accounts import set_provider_config
 from tests.faults.driving import drain_until_quiet, pending_jobs
@@ -26,27 +24,8 @@ pytestmark = pytest.mark.faults
 
 
 @pytest.fixture
-def live_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
 def hub_settings_overrides(live_port):
     return {"base_url": f"http://127.0.0.1:{live_port}"}
-
-
-@pytest.fixture
-def live_url(app, live_port):
-    """The hub's web app served on its base URL, where the sandboxes send notifications."""
-    from hub_office365.sandbox.server import _QuietHandler
-
-    server = make_server("127.0.0.1", live_port, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{live_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
 
 
 def syncs_of(state, calendar_id: str, since: int) -> int:

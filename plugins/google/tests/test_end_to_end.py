@@ -9,27 +9,19 @@ through a real RQ worker, the database is the test database of :mod:`hub.testing
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
-from werkzeug.serving import make_server
 
 import hub_google.hooks
 from hub.models import Account, AccountStatus, Calendar, CalendarEvent, Meeting, MeetingType, ProviderSetting
 from hub.models import PushChannelRecord, Role, User
-from hub.testing.peers.base import free_port
 from hub_google.testing import SANDBOX_USER, approve
 
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@pytest.fixture
-def live_port() -> int:
-    return free_port()
 
 
 @pytest.fixture
@@ -43,16 +35,9 @@ def hub_plugins():
 
 
 @pytest.fixture
-def live_app(app, live_port):
-    """The hub's web app on its base URL, so the sandbox can deliver to /webhooks/google/…."""
+def live_app(app, live_url):
     app.config["WTF_CSRF_ENABLED"] = False  # the test client posts the forms a browser would
-    server = make_server("127.0.0.1", live_port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield app
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    return app
 
 
 def _at(days: int, hour: int) -> datetime:

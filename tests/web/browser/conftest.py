@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from hub.testing.peers.base import free_port, peer_missing
+from hub.testing.peers.base import peer_missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,11 +35,6 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture
-def live_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
 def hub_settings_overrides(live_port):
     return {"base_url": f"http://127.0.0.1:{live_port}"}
 
@@ -52,14 +46,8 @@ def app(app):
 
 
 @pytest.fixture
-def live_server(app, live_port):
-    server = make_server("127.0.0.1", live_port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{live_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+def live_server(live_url):
+    return live_url
 
 
 class BackgroundWorker:
