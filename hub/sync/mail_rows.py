@@ -32,6 +32,7 @@ MAX_BODY = 1_000_000
 MAX_SUBJECT = 10_000
 MAX_ERROR = 2_000
 MAX_PARTICIPANTS = 500
+MAX_PARENTS = 20  # the nearest References are enough to find a stored ancestor
 #: the size column is a 32-bit integer on PostgreSQL; bigger claims are capped
 MAX_SIZE = 2**31 - 1
 
@@ -58,6 +59,8 @@ class CleanMessage:
     #: (role, email, name) for from/to/cc/bcc, addresses normalized, invalid ones dropped
     participants: list[tuple[str, str, str]] = field(default_factory=list)
     parse_error: str | None = None
+    #: Message-IDs this one answers (References, then In-Reply-To), for joining split threads
+    parents: tuple[str, ...] = ()
 
     @property
     def addresses(self) -> set[str]:
@@ -86,6 +89,7 @@ def clean_message(message: Any, folder: str) -> CleanMessage:
     thread_id = normalize_message_id(grab("thread_id"))
     root = (references[0] if references else in_reply_to) or message_id
     thread_key = text(thread_id or root or f"hub:{remote_id}", MAX_REMOTE_ID)
+    parents = tuple(dict.fromkeys(p for p in [*references[-MAX_PARENTS:], in_reply_to] if p and p != message_id))
 
     participants: list[tuple[str, str, str]] = []
     sender = _address(grab("sender"))
@@ -115,6 +119,7 @@ def clean_message(message: Any, folder: str) -> CleanMessage:
         folder=text(folder, MAX_FOLDER),
         message_id=message_id,
         thread_key=thread_key,
+        parents=parents,
         subject=text(grab("subject"), MAX_SUBJECT),
         from_email=sender[0] if sender else None,
         from_name=sender[1] if sender else "",

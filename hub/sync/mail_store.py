@@ -10,7 +10,8 @@ The algorithm, with a fixed number of statements per batch whatever its size:
 3. match every address of the batch at once (:func:`hub.sync.matching.match_addresses`);
 4. find or create the threads (provider thread id, else the References/In-Reply-To root) with
    ``INSERT … ON CONFLICT DO NOTHING``, so two folders syncing at once cannot collide;
-5. bulk-insert messages (``RETURNING`` their ids) and participants;
+5. bulk-insert messages (``RETURNING`` their ids), join the threads one conversation was split
+   into (:func:`_join_split_threads`), insert participants;
 6. log on timelines only the first copy of each mail: the same Message-ID already stored for this
    user (another account, the other folder, the BCC address) is one logical message.
 """
@@ -94,6 +95,7 @@ def store_messages(session: Session, *, user_id: int, account_id: int | None, fo
     for chunk in _chunks(rows):
         for row_id, remote_id in session.execute(insert.returning(table.c.id, table.c.remote_id), chunk):
             result.row_ids[remote_id] = row_id
+    _join_split_threads(session, user_id, [m for m in new if m.remote_id in result.row_ids], threads)
     participants = [
         {"message_id": result.row_ids[m.remote_id], "role": role, "email": email, "name": name}
         for m in new if m.remote_id in result.row_ids for role, email, name in m.participants
@@ -166,6 +168,67 @@ def _threads(session: Session, user_id: int, messages: list[CleanMessage]) -> di
             moved,
         )
     return ids
+
+
+def _join_split_threads(session: Session, user_id: int, new: list[CleanMessage], threads: dict[str, int]) -> int:
+    """Merge threads that are one conversation, linked through the batch's References/In-Reply-To.
+
+    A thread's key is the provider's thread id or the References root, which splits a conversation
+    when a mail client sent In-Reply-To without References, when a reply is stored before the
+    message it answers, or when two accounts' providers name one thread differently. So, with the
+    batch's messages already inserted: a new message joins the threads of the stored messages it
+    answers, and threads keyed by a new message's own Message-ID (replies stored earlier) join its
+    thread. Two queries per chunk, whatever the batch's size.
+    Returns how many threads were merged away.
+    """
+    own = {m.remote_id: threads.get(m.thread_key) for m in new}
+    parent_ids = sorted({p for m in new for p in m.parents})
+    answered: dict[str, set[int]] = {}
+    for chunk in _chunks(parent_ids):
+        for message_id, thread_id in session.execute(sa.select(MailMessage.message_id, MailMessage.thread_id).where(
+                MailMessage.user_id == user_id, MailMessage.message_id.in_(chunk), MailMessage.thread_id.is_not(None))):
+            answered.setdefault(message_id, set()).add(thread_id)
+    replies: dict[str, int] = {}
+    for chunk in _chunks(sorted({m.message_id for m in new if m.message_id})):
+        replies.update(session.execute(sa.select(MailThread.thread_key, MailThread.id).where(
+            MailThread.user_id == user_id, MailThread.thread_key.in_(chunk))).all())
+
+    root: dict[int, int] = {}
+
+    def find(t: int) -> int:
+        while root.get(t, t) != t:
+            t = root[t]
+        return t
+
+    def merge(child: int, parent: int) -> None:
+        # the answering side joins the answered side: its key is nearer the conversation's root,
+        # so the messages still to come (the root itself, say) find the surviving thread by key
+        child, parent = find(child), find(parent)
+        if child != parent:
+            root[child] = parent
+
+    for m in new:
+        mine = own.get(m.remote_id)
+        if mine is None:
+            continue
+        for parent in m.parents:
+            for other in answered.get(parent, ()):
+                merge(mine, other)
+        if m.message_id in replies:
+            merge(replies[m.message_id], mine)
+    moves = [{"old": t, "new": find(t)} for t in root if find(t) != t]
+    if not moves:
+        return 0
+    messages, table = MailMessage.__table__, MailThread.__table__
+    session.execute(sa.update(messages).where(messages.c.thread_id == sa.bindparam("old"))
+                    .values(thread_id=sa.bindparam("new")).execution_options(synchronize_session=False), moves)
+    latest = sa.select(sa.func.max(messages.c.date)).where(messages.c.thread_id == table.c.id).scalar_subquery()
+    targets = sorted({m["new"] for m in moves})
+    session.execute(sa.update(table).where(table.c.id.in_(targets)).values(last_message_at=latest))
+    # a concurrent sync may have filed a message under an old thread meanwhile: keep those
+    has_mail = sa.select(messages.c.id).where(messages.c.thread_id == table.c.id).exists()
+    session.execute(sa.delete(table).where(table.c.id.in_([m["old"] for m in moves]), ~has_mail))
+    return len(moves)
 
 
 def _dialect_insert(session: Session, table: sa.Table):

@@ -230,6 +230,40 @@ def test_threads_by_references_root_across_folders(hub, backend, acme):
     assert plan.subject == "Plan"
 
 
+def test_a_conversation_split_by_in_reply_to_only_clients_is_joined_whatever_the_order(hub, backend, acme):
+    """Clients that send In-Reply-To without References, and replies stored before what they answer:
+    the three messages of one conversation end in one thread, in each folder order."""
+    account = connect(hub, backend, acme.alice, ALICE)
+    # the last reply names only its direct parent, which arrives (in Sent) after it
+    backend.deliver(ALICE, "inbox", mail("dan@globex.com", ALICE, "Re: Re: Plan", message_id="<r2@globex.com>",
+                                         in_reply_to="<r1@acme.com>"))
+    backend.deliver(ALICE, "inbox", mail("erin@initech.com", ALICE, "Unrelated"))
+    sync_folder(hub, account, "inbox")
+    assert count(hub, MailThread) == 2
+    backend.deliver(ALICE, "sent", mail(ALICE, "dan@globex.com", "Re: Plan", message_id="<r1@acme.com>",
+                                        in_reply_to="<root@globex.com>"))
+    sync_folder(hub, account, "sent")
+    backend.deliver(ALICE, "inbox", mail("dan@globex.com", ALICE, "Plan", message_id="<root@globex.com>"))
+    sync_folder(hub, account, "inbox")
+
+    by_subject = {m.subject: m.thread_id for m in rows(hub, MailMessage)}
+    assert by_subject["Plan"] == by_subject["Re: Plan"] == by_subject["Re: Re: Plan"] != by_subject["Unrelated"]
+    assert count(hub, MailThread) == 2, "the emptied thread is gone"
+    [plan] = rows(hub, MailThread, MailThread.id == by_subject["Plan"])
+    assert plan.last_message_at is not None
+
+
+def test_split_threads_in_one_page_are_joined(hub, backend, acme):
+    account = connect(hub, backend, acme.alice, ALICE)
+    backend.deliver(ALICE, "inbox", mail("dan@globex.com", ALICE, "Plan", message_id="<root@globex.com>"))
+    backend.deliver(ALICE, "inbox", mail("dan@globex.com", ALICE, "Re: Plan", message_id="<r1@globex.com>",
+                                         in_reply_to="<root@globex.com>"))
+    backend.deliver(ALICE, "inbox", mail("dan@globex.com", ALICE, "Re: Re: Plan", in_reply_to="<r1@globex.com>"))
+    sync_folder(hub, account, "inbox")
+    assert len({m.thread_id for m in rows(hub, MailMessage)}) == 1
+    assert count(hub, MailThread) == 1
+
+
 def test_mail_sync_runs_as_a_job_through_a_real_worker(hub, backend, acme, worker):
     from hub import jobs
 
