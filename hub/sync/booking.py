@@ -30,6 +30,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from hub.core import Hub
 from hub.exceptions import HubError, NotActive, SlotUnavailable, ValidationError
@@ -67,7 +68,7 @@ def book(hub: Hub, slug: str, start: datetime, guest_name: str, guest_email: str
         checks = _free_busy_targets(s, host)
     _confirm_with_providers(hub, checks, start - margin[0], end + margin[1])
     with hub.db.session(write_lock=True) as s:
-        s.execute(sa.select(User.id).where(User.id == host).with_for_update())
+        lock_host(s, host)
         meeting_type = s.get(MeetingType, meeting_type.id)
         if meeting_type is None or not meeting_type.active:
             raise NotActive("This booking link is not active.")
@@ -116,6 +117,16 @@ def _check_guest(name: str, email: str, tz: str | None) -> tuple[str, str]:
     if tz and zone(tz).key != tz:
         raise ValidationError(f"Unknown time zone {tz!r}.", field="guest_timezone")
     return name[:200], address
+
+
+def lock_host(s: Session, host_id: int) -> None:
+    """Serialize bookings of one host (PostgreSQL; SQLite's write lock already does).
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: a sync job inserting rows that reference the host
+    (meetings, events) takes ``FOR KEY SHARE`` on the user row for the foreign key, which ``FOR
+    UPDATE`` blocks — a booking waiting on that job's calendar lock then deadlocks with it.
+    """
+    s.execute(sa.select(User.id).where(User.id == host_id).with_for_update(key_share=True))
 
 
 def _target_calendar(s, meeting_type: MeetingType) -> Calendar:

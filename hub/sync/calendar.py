@@ -348,8 +348,9 @@ def _extend_series(s: Session, ctx: CalendarContext, calendar: Calendar, expande
 def _lock_calendar(s: Session, calendar_id: int) -> None:
     """Take the calendar's row lock: a pull's page and a push's results can both insert the same new
     event, and on PostgreSQL the second would fail on the unique key (SQLite's write lock already
-    serializes them)."""
-    s.execute(sa.select(Calendar.id).where(Calendar.id == calendar_id).with_for_update())
+    serializes them). ``FOR NO KEY UPDATE``: rows referencing the calendar may still be written by
+    others (their foreign-key check takes ``FOR KEY SHARE``, which ``FOR UPDATE`` would block)."""
+    s.execute(sa.select(Calendar.id).where(Calendar.id == calendar_id).with_for_update(key_share=True))
 
 
 def _cursor_row(s: Session, account_id: int, key: str) -> SyncCursor:

@@ -62,3 +62,29 @@ def test_concurrent_bookings_of_separate_slots_all_succeed(hub, acme):
     starts = [local(monday, 8 + i) for i in range(10)]
     won, lost, errors = race(hub, starts)
     assert errors == [] and lost == [] and len(won) == 10
+
+
+def test_a_booking_holding_the_host_lock_never_blocks_a_sync_writing_for_that_host(hub, acme):
+    """The lock that serializes a host's bookings must not stop other writers' foreign-key checks on
+    the host's row — else a booking waiting for a sync's calendar lock, while that sync inserts rows
+    referencing the host, deadlocks (seen on PostgreSQL under load). Same for the calendar lock."""
+    import pytest
+
+    from hub.models import Calendar, CalendarEvent, MailThread
+    from hub.sync.booking import lock_host
+    from hub.sync.calendar import _lock_calendar
+
+    if hub.db.is_sqlite:
+        pytest.skip("row locks are PostgreSQL's; on SQLite one write lock serializes every writer")
+    sync(hub, acme.alice_account)
+    with hub.db.session() as s:
+        calendar_id = s.scalar(sa.select(Calendar.id).where(Calendar.account_id == acme.alice_account))
+    with hub.db.session() as booking:
+        lock_host(booking, acme.alice)
+        _lock_calendar(booking, calendar_id)
+        with hub.db.session() as sync_job:  # another connection, as a worker's would be
+            sync_job.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+            sync_job.add(MailThread(user_id=acme.alice, thread_key="t-while-booking", subject="x"))
+            sync_job.add(CalendarEvent(calendar_id=calendar_id, remote_id="e-while-booking", summary="x",
+                                       start=local(next_weekday(0), 9), end=local(next_weekday(0), 10)))
+            sync_job.flush()  # would raise LockNotAvailable after 2 s if the host or calendar row blocked it
