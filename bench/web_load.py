@@ -238,7 +238,10 @@ def compete(base: str, rounds: int, contenders: int) -> tuple[int, int, int, int
             answers = list(pool.map(attempt, range(contenders)))
         won += answers.count(201)
         refused += answers.count(409)
-        other += len(answers) - answers.count(201) - answers.count(409)
+        strange = [a for a in answers if a not in (201, 409)]
+        if strange:
+            print(f"  round {r}: answers other than 201/409: {sorted(strange)}", flush=True)
+        other += len(strange)
     return played, won, refused, other
 
 
@@ -276,6 +279,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--contenders", type=int, default=8)
     parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
+    parser.add_argument("--worker-options", default="", help='options for the two `hub worker`s, e.g. "--fork --nice 0"')
     parser.add_argument("--database-url", default=os.environ.get("HUB_TEST_DATABASE_URL")
                         or "postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis-url", default=None)
@@ -324,7 +328,8 @@ def main() -> int:
             drain_until_quiet(hub)
             server = serve_app(env, port, args.server, folder / "server.log")
             wait_for_port(port, timeout=60, proc=server)
-            workers = [WorkerProcess(hub, "google", folder / f"worker{i}.log") for i in range(2)]
+            workers = [WorkerProcess(hub, "google", folder / f"worker{i}.log", options=tuple(args.worker_options.split()))
+                       for i in range(2)]
             counts = {"polls": 0, "enqueued": 0}
             poller = threading.Thread(target=keep_syncing, args=(google, emails, args.sync_every, stop, counts),
                                       daemon=True)

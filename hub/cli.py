@@ -146,8 +146,10 @@ def _spawn(command: str, redis_url: str):
                    "database and IMAP connections per job).")
 @click.option("--max-jobs", type=int, default=None,
               help="Exit after this many jobs, for a supervisor (systemd) to start a fresh process.")
+@click.option("--nice", "niceness", type=click.IntRange(0, 19), default=10, show_default=True,
+              help="Lower the worker's CPU priority, so web requests on the same machine answer first.")
 @friendly_errors
-def worker(burst: bool, queues: str, fork: bool, max_jobs: int) -> None:
+def worker(burst: bool, queues: str, fork: bool, max_jobs: int | None, niceness: int) -> None:
     """Run one RQ worker on the hub's queues (run as many as you like, on any machine).
 
     Jobs run in the worker's own process by default: its database pool and the providers'
@@ -159,6 +161,8 @@ def worker(burst: bool, queues: str, fork: bool, max_jobs: int) -> None:
 
     from hub.worker import InProcessWorker
 
+    if niceness:
+        os.nice(niceness)  # syncs can wait a few ms; a guest on the booking page should not
     hub = build_hub()
     hub.db.check()
     hub.refresh_disabled_providers()

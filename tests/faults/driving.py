@@ -126,17 +126,18 @@ class WorkerProcess:
 
     :param simple: run RQ's own ``SimpleWorker`` instead (a comparison for the benchmark).
     :param fork: ``hub worker --fork``: a forked work horse per job.
+    :param options: more ``hub worker`` options (``("--nice", "0")``).
     """
 
     def __init__(self, hub, plugins: str, log_path: Path, burst: bool = False, extra_env: dict | None = None,
-                 simple: bool = False, fork: bool = False):
+                 simple: bool = False, fork: bool = False, options: tuple[str, ...] = ()):
         env = {**os.environ, "HUB_DATABASE_URL": hub.settings.database_url, "HUB_REDIS_URL": hub.queues.redis_url,
                "HUB_KEYS": hub.settings.keys, "HUB_LOAD_PLUGINS": plugins,
                "HUB_INSTANCE_PATH": str(hub.settings.instance_path), "HUB_ALLOW_PRIVATE_HOSTS": "1",
                "HUB_BASE_URL": hub.settings.base_url, "OAUTHLIB_INSECURE_TRANSPORT": "1", **(extra_env or {})}
         self.log_path = log_path
         self._log = open(log_path, "ab")
-        args = [sys.executable, "-m", "hub.cli", "worker"] + (["--fork"] if fork else [])
+        args = [sys.executable, "-m", "hub.cli", "worker", *options] + (["--fork"] if fork else [])
         if simple:  # RQ's non-forking worker, for comparison (bench/scale_out.py --simple)
             args = [str(Path(sys.executable).parent / "rq"), "worker", "-w", "rq.worker.SimpleWorker",
                     "--url", hub.queues.redis_url, "--log-format", "%(asctime)s %(levelname)s %(name)s: %(message)s",
