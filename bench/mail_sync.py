@@ -255,7 +255,7 @@ def hub_initial(hub, account_id: int, workers: int) -> tuple[float, dict]:
 def hub_noop(hub, account_id: int, runs: int, cold: bool) -> tuple[float, int, float]:
     """Median seconds of a no-op sync of both folders, IMAP commands it sent, and seconds in the plugin.
 
-    :param cold: log in afresh for each folder, as a job in a freshly forked RQ work horse does;
+    :param cold: log in afresh for each folder, as a job in a new worker or a forked work horse does;
         else reuse the pooled connection, as a long-lived worker process does.
     """
     import imaplib
@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> None:
         ("(c') mbsync → maildir (FSync no)", c_nofsync),
         ("(d) hub no-op incremental sync, both folders, pooled connection", noop),
         ("    of which inside the IMAP plugin (NOOP?, SELECT, SEARCH)", noop_plugin),
-        ("(d) hub no-op, a fresh login per folder (forked work horses)", cold),
+        ("(d) hub no-op, a fresh login per folder (a new worker, or --fork)", cold),
         ("    of which inside the IMAP plugin (connect, TLS, LOGIN, SELECT …)", cold_plugin),
         ("(d') mbsync no-op second run", c_noop),
     ]

@@ -218,9 +218,12 @@ def decode_text(data: bytes, encoding: str, charset: str | None) -> tuple[str, s
 # --- headers ------------------------------------------------------------------------------------------
 
 
+_SURROGATES = re.compile("[\udc80-\udcff]")
+
+
 def _unescape(value: str) -> str:
     """compat32 keeps raw 8-bit header bytes as surrogates; read them as UTF-8, else cp1252."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if value.isascii() or not _SURROGATES.search(value):  # the common case, at C speed
         return value
     raw = value.encode("ascii", "surrogateescape")
     try:
