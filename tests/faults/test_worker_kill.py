@@ -1,4 +1,4 @@
-"""A worker machine dies (SIGKILL to ``hub worker`` and its work horse) in the middle of a sync page
+"""A worker machine dies (SIGKILL to ``hub worker`` and anything it started) in the middle of a sync page
 and in the middle of a push. The sandbox is made slow at exactly that request so the kill lands
 there. Recovery is what production does: the reconciler hands the abandoned job to RQ's cleanup
 (once its heartbeat has run out — the clock is moved instead of waiting 90 s), and a fresh worker
