@@ -8,7 +8,6 @@ import sys
 import time
 import urllib.request
 
-import pytest
 import sqlalchemy as sa
 
 from hub.testing.peers.base import free_port, wait_for_port

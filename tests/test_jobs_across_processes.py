@@ -12,7 +12,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from hub.models import Account, AccountError, AccountStatus, User
+from hub.models import Account, AccountStatus, User
 from web.api import hash_token
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.models.base import Base, IdMixin, TimestampMixin, str_enum, utcnow
+from hub.models.base import Base, IdMixin, TimestampMixin, str_enum
 
 
 class Role(str, enum.Enum):
