@@ -95,8 +95,11 @@ def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
     hub = build_hub(create_keys=True)
     hub.db.upgrade()
     app = create_app(hub=hub)
-    procs = [] if no_worker else [_spawn("worker", hub.queues.redis_url) for _ in range(worker_count)]
-    procs += [_spawn("scheduler", hub.queues.redis_url), _spawn("idle", hub.queues.redis_url)]
+    commands = ([] if no_worker else ["worker"] * worker_count) + ["scheduler", "idle"]
+    procs = [_spawn(command, hub.queues.redis_url) for command in commands]
+    stopping, respawning = threading.Event(), threading.Lock()
+    threading.Thread(target=_supervise, args=(commands, procs, hub.queues.redis_url, stopping, respawning),
+                     daemon=True, name="supervisor").start()
     smtp = _start_bcc_receiver(hub)
     server = make_server(host, port, app, threaded=True)
     signal.signal(signal.SIGTERM, _stop_on_signal)
@@ -106,6 +109,8 @@ def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        with respawning:
+            stopping.set()
         if smtp is not None:
             smtp.stop()
         for proc in procs:
@@ -124,6 +129,20 @@ def _start_bcc_receiver(hub):
     except OSError as exc:
         logging.getLogger(__name__).warning("BCC receiver not started on port %s: %s", hub.settings.smtp_port, exc)
         return None
+
+
+def _supervise(commands: list[str], procs: list, redis_url: str, stopping: threading.Event,
+               respawning: threading.Lock) -> None:
+    """Start again any child of `hub serve` that exited (a crash, the OOM killer): one dead worker
+    must not stop every sync on the machine. Its unfinished job is recovered by the reconciler."""
+    while not stopping.wait(2.0):
+        for i, proc in enumerate(procs):
+            with respawning:
+                if proc.poll() is None or stopping.is_set():
+                    continue
+                logging.getLogger(__name__).warning("hub %s (pid %s) exited with %s; starting it again",
+                                                    commands[i], proc.pid, proc.returncode)
+                procs[i] = _spawn(commands[i], redis_url)
 
 
 def _stop_on_signal(signum, frame):

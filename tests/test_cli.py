@@ -102,3 +102,42 @@ def test_serve_answers_with_sqlite_and_embedded_redis(tmp_path):
     deadline = time.monotonic() + 10
     while (tmp_path / "redis.sock").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def _workers_of(pid: int) -> list[int]:
+    """Pids of the `hub worker` children of process ``pid``."""
+    from pathlib import Path
+
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            cmdline = (status.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid) and b"worker" in cmdline and b"hub.cli" in cmdline:
+            found.append(int(status.parent.name))
+    return found
+
+
+def test_serve_starts_a_killed_worker_again(tmp_path):
+    """One dead worker (OOM killer, crash) must not stop every sync on a one-machine install."""
+    import signal
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env.update({"HUB_INSTANCE_PATH": str(tmp_path), "HUB_LOAD_PLUGINS": "testplugin"})
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port, timeout=60, proc=proc)
+        [first] = _workers_of(proc.pid)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and [p for p in _workers_of(proc.pid) if p != first] == []:
+            time.sleep(0.2)
+        assert [p for p in _workers_of(proc.pid) if p != first], "no new worker was started"
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert "hub worker" in output and "starting it again" in output
