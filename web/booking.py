@@ -53,13 +53,12 @@ def _not_active(error: NotActive, slug: str):
     return render_template("booking/not_active.html", error=error, slug=slug), 410
 
 
-def _host_and_type(slug: str) -> tuple[MeetingType, User]:
+def _host_and_type(s, slug: str) -> tuple[MeetingType, User]:
     """The meeting type behind ``slug`` (any state) and its host, or 404."""
-    with current_hub().db.session() as s:
-        mt = s.scalar(select(MeetingType).where(MeetingType.slug == slug))
-        if mt is None:
-            abort(404)
-        return mt, s.get(User, mt.user_id)
+    mt = s.scalar(select(MeetingType).where(MeetingType.slug == slug))
+    if mt is None:
+        abort(404)
+    return mt, s.get(User, mt.user_id)
 
 
 def week(zone: ZoneInfo, first: date) -> tuple[datetime, datetime]:
@@ -84,7 +83,6 @@ def page(slug: str):
     """Free slots for a week, a chosen slot's booking form, and booking it."""
     zone = guest_zone(request.values.get("tz"))
     first = parse_day(request.args.get("from"), zone)
-    mt, host = _host_and_type(slug)
     error = None
     status = 200
     if request.method == "POST":
@@ -106,10 +104,13 @@ def page(slug: str):
             token = _serializer().dumps(booking_id)
             return redirect(url_for("booking.confirmed", slug=slug, token=token))
     range_start, range_end = week(zone, first)
-    try:
-        found = slots_of.availability(current_hub(), slug, range_start, range_end)
-    except NotActive as exc:
-        return _not_active(exc, slug)
+    # one session for the page's reads (after a booking's own write-locked one, never around it)
+    with current_hub().db.session() as s:
+        mt, host = _host_and_type(s, slug)
+        try:
+            found = slots_of.compute(s, slots_of.active(mt), range_start, range_end)
+        except NotActive as exc:
+            return _not_active(exc, slug)
     days: dict[date, Day] = {first + timedelta(days=i): Day(first + timedelta(days=i), []) for i in range(DAYS_SHOWN)}
     for slot in found.slots:
         local = slot.astimezone(zone)

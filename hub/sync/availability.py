@@ -4,7 +4,8 @@ Public API:
 
 * :func:`availability` — the slots a booking page offers between two instants (by slug);
 * :func:`compute` — the same for a loaded :class:`~hub.models.MeetingType` inside a session (the
-  booking flow re-runs it under its lock);
+  booking flow re-runs it under its lock; the web views read the meeting type and its slots in one
+  session), with :func:`active` to refuse a deactivated one;
 * :func:`busy_time` — the host's merged busy intervals and whether some conflict calendar could not
   be read;
 * :class:`Availability` — the answer: slot starts (UTC), ``limited`` and why.
@@ -70,6 +71,14 @@ def meeting_type_by_slug(s: Session, slug: str) -> MeetingType:
     meeting_type = s.scalar(sa.select(MeetingType).where(MeetingType.slug == slug))
     if meeting_type is None:
         raise ValidationError("There is no booking page at this address.", fix="Check the link.", field="slug")
+    return active(meeting_type)
+
+
+def active(meeting_type: MeetingType) -> MeetingType:
+    """``meeting_type`` itself when its booking link is active.
+
+    :raises NotActive: the meeting type is deactivated.
+    """
     if not meeting_type.active:
         raise NotActive(f"The booking link “{meeting_type.name}” is not active.")
     return meeting_type

@@ -168,7 +168,6 @@ def _slug_exists(slug: str) -> None:
 @api_access(public=True)
 def availability(slug: str):
     """Free slots of a booking link in [start, end) — at most 62 days — with local times in ``tz``."""
-    _slug_exists(slug)
     zone = ZoneInfo(_zone(g.params.get("tz"), "tz") or "UTC")
     start = g.params.get("start") or datetime.now(timezone.utc)
     end = g.params.get("end") or start + DEFAULT_RANGE
@@ -176,7 +175,11 @@ def availability(slug: str):
         raise ValidationError("end must be after start.", field="end")
     if end - start > MAX_RANGE:
         raise ValidationError("Ask for at most 62 days at a time.", field="end")
-    found = slots_of.availability(current_hub(), slug, start, end)
+    with current_hub().db.session() as s:  # one session: each costs a pool ping, BEGIN and COMMIT
+        meeting_type = s.scalar(select(MeetingType).where(MeetingType.slug == slug))
+        if meeting_type is None:
+            abort(404)
+        found = slots_of.compute(s, slots_of.active(meeting_type), start, end)
     return jsonify(slug=slug, timezone=zone.key, duration_minutes=int(found.duration.total_seconds() // 60),
                    limited=found.limited, unreadable_calendars=found.unreadable,
                    slots=[{"start": s.isoformat(), "local": s.astimezone(zone).isoformat()} for s in found.slots])
