@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from hub.exceptions import HubError, NotActive, PermissionDenied, ProviderError, SlotUnavailable, UserError, ValidationError
+
+log = logging.getLogger(__name__)
+
+#: seconds a client should wait before trying again while the database is away
+DATABASE_RETRY_AFTER = 30
 
 STATUS = {ValidationError: 400, PermissionDenied: 403, NotActive: 410, SlotUnavailable: 409}
 
@@ -35,6 +43,20 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HubError)
     def hub_error(error: HubError):
         return _render(error, status_for(error))
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError):
+        # the database is down, restarting or locked: nothing was written (the transaction rolled back),
+        # so the person may simply try again — a 503 with Retry-After says so; a bug stays a 500
+        if not (isinstance(error, OperationalError) or error.connection_invalidated):
+            raise error
+        log.warning("database unavailable during %s %s: %s", request.method, request.path,
+                    type(error.orig).__name__ if error.orig is not None else type(error).__name__)
+        response, code = _render(UserError("The hub's database is not answering right now; nothing was saved.",
+                                           fix="Try again in a minute."), 503)
+        response = app.make_response((response, code))
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

@@ -7,13 +7,14 @@ database is back; hub and provider then agree exactly.
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 from rq import SimpleWorker
 
 from hub import jobs
-from hub.models import Account, AccountStatus
+from hub.models import Account, AccountStatus, Booking, MeetingType, Role, User
 from hub.testing.fixtures import _migrated
 from tests.faults.accounts import set_provider_config
 from tests.faults.driving import QUEUES, drain_until_quiet, failed_jobs, promote_scheduled
@@ -78,3 +79,33 @@ def test_jobs_fail_retry_and_complete_after_a_database_outage(hub, make_user, go
     google.assert_agrees(hub, account_id, crm)
     with hub.db.session() as s:
         assert s.get(Account, account_id).status == AccountStatus.ENABLED
+
+
+def test_web_answers_503_while_the_database_is_down_then_serves_again(hub, client, private_postgres):
+    with hub.db.session() as s:
+        host = User(email="host@example.com", role=Role.SALESPERSON)
+        s.add(host)
+        s.flush()
+        s.add(MeetingType(user_id=host.id, name="Intro", slug="intro", duration_minutes=30, timezone="UTC",
+                          weekly_hours={d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+                          min_notice_minutes=0, horizon_days=30, slot_step_minutes=30))
+    assert client.get("/api/v1/meeting-types/intro/availability").status_code == 200
+
+    private_postgres.stop()
+    answer = client.get("/api/v1/meeting-types/intro/availability")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "30"
+    assert answer.get_json()["message"].startswith("The hub's database is not answering")
+    assert answer.get_json()["fix"] == "Try again in a minute."
+    start = (datetime.now(timezone.utc) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    booking = client.post("/api/v1/bookings", json={"slug": "intro", "start": start.isoformat(),
+                                                    "guest_name": "Guest", "guest_email": "guest@example.org"})
+    assert booking.status_code == 503
+    page = client.get("/book/intro")
+    assert page.status_code == 503 and "Try again in a minute." in page.get_data(as_text=True)
+
+    private_postgres.start()
+    again = client.get("/api/v1/meeting-types/intro/availability")
+    assert again.status_code == 200 and again.get_json()["slots"]
+    assert client.get("/book/intro").status_code == 200
+    with hub.db.session() as s:  # the refused attempt left nothing behind
+        assert s.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
