@@ -16,6 +16,7 @@ import socket
 import ssl
 
 import imapclient
+from imapclient.exceptions import IMAPClientError
 
 from hub import net
 from hub.exceptions import ConnectFailed, ValidationError
@@ -23,6 +24,7 @@ from hub.types import ProviderContext
 
 from hub_imap.config import Endpoint, MailboxConfig, tls_context
 from hub_imap.errors import translated
+from hub_imap.fetch_response import parse_fetch_response
 
 #: seconds to connect and read the greeting; a wrong port usually shows up here
 CONNECT_TIMEOUT = 15.0
@@ -78,6 +80,25 @@ class ImapClient(imapclient.IMAPClient):
         if self.ssl:
             return _GuardedIMAP4TLS(self.host, self.port, connect_timeout, self._allow_private, self.ssl_context)
         return _GuardedIMAP4(self.host, self.port, connect_timeout, self._allow_private)
+
+    def fetch(self, messages, data, modifiers=None):
+        """imapclient's ``fetch`` (same arguments, same answer), parsed by :mod:`hub_imap.fetch_response`.
+
+        Sent through imaplib's public ``uid()`` for a list of UIDs; anything else (modifiers, ranges,
+        sequence numbers) goes to imapclient's own.
+        """
+        if not self.use_uid or modifiers or not isinstance(messages, (list, tuple)) \
+                or not all(isinstance(m, int) for m in messages):
+            return super().fetch(messages, data, modifiers)
+        if not messages:
+            return {}
+        items = [data] if isinstance(data, (str, bytes)) else list(data)
+        names = " ".join((i.decode() if isinstance(i, bytes) else str(i)).upper() for i in items)
+        typ, records = self._imap.uid("FETCH", ",".join(map(str, messages)), f"({names})")
+        if typ != "OK":
+            raise IMAPClientError(f"fetch failed: {records!r}")
+        answer = parse_fetch_response(records, self.normalise_times)
+        return {uid: answer[uid] for uid in messages if uid in answer}  # unsolicited FETCHes of others dropped
 
     def vanished_since(self, uid_set: str, modseq: int) -> list[bytes]:
         """``UID FETCH <uid_set> (UID) (CHANGEDSINCE modseq VANISHED)`` → the VANISHED data (RFC 7162).
