@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import email.utils
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.testing.conformance import sync_mail_all
 
 import hub_imap.hooks
 from hub_imap import uidset
 from hub_imap.connection import sasl_xoauth2, xoauth2_string
-from hub_imap.parsing import decode_text, parse_headers, parse_rfc822, read_structure
+from hub_imap.parsing import decode_text, parse_headers, parse_rfc822, plain_address_pairs, read_structure
 
 CRLF = b"\r\n"
 
@@ -174,3 +177,36 @@ def test_xoauth2_sasl_string():
     assert sasl_xoauth2("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg") == (
         "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1se"
         "mRHRXVZMjl0Q2cBAQ==")
+
+
+NAME_PIECES = ["John", "O'Neil-Jones", "a_b", "x+y", " ", " ", " ", "  ", ".", '"', ",", "(c)", "\\", ":", ";",
+               "=?utf-8?q?J=C3=A9?=", "é", "\t"]
+SPECS = st.one_of(
+    st.builds(lambda local, domain: f"{local}@{domain}", st.sampled_from(["a", "ann.lee", "x+tag", "o'neil", "a_b-c"]),
+              st.sampled_from(["x.org", "mail.example.co.uk", "y-z.io", "localhost"])),
+    st.lists(st.sampled_from(["a", "b.c", "@", "x.org", "..", "-", "_", "<", ">", " ", '"']), min_size=1,
+             max_size=5).map("".join))
+
+
+NAMES = st.one_of(
+    st.builds(lambda words, gap: gap.join(words), st.lists(st.sampled_from(["John", "O'Neil-Jones", "a_b", "x+y"]),
+                                                            min_size=1, max_size=3),
+              st.sampled_from([" ", " ", "  ", "\t", ".", ""])),
+    st.lists(st.sampled_from(NAME_PIECES), max_size=4).map("".join))
+
+
+@settings(max_examples=500, deadline=None)
+@given(items=st.lists(st.tuples(NAMES, SPECS,
+                                st.sampled_from(["<{}>", " <{}>", "{}"])), min_size=1, max_size=3),
+       separator=st.sampled_from([",", ", ", " , ", ",,"]), split=st.booleans())
+def test_plain_address_lists_read_as_getaddresses_reads_them(items, separator, split):
+    parts = [(name + form.format(spec)) if form != "{}" else spec for name, spec, form in items]
+    values = parts if split else [separator.join(parts)]
+    fast = plain_address_pairs(values)
+    if fast is not None:
+        assert fast == email.utils.getaddresses(values)
+
+
+def test_plain_address_lists_take_the_fast_path():
+    assert plain_address_pairs(["Ann Lee <ann.lee@x.org>, bob@y.io"]) == [("Ann Lee", "ann.lee@x.org"), ("", "bob@y.io")]
+    assert plain_address_pairs(['"Lee, Ann" <ann@x.org>']) is None  # quoted: getaddresses decides
