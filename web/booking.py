@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
 from hub.core import current_hub
 from hub.exceptions import NotActive, SlotUnavailable, ValidationError
@@ -55,7 +54,7 @@ def _not_active(error: NotActive, slug: str):
 
 def _host_and_type(s, slug: str) -> tuple[MeetingType, User]:
     """The meeting type behind ``slug`` (any state) and its host, or 404."""
-    mt = s.scalar(select(MeetingType).where(MeetingType.slug == slug))
+    mt = slots_of.find_meeting_type(s, slug)
     if mt is None:
         abort(404)
     return mt, s.get(User, mt.user_id)

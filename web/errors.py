@@ -52,9 +52,8 @@ def init_app(app: Flask) -> None:
             raise error
         log.warning("database unavailable during %s %s: %s", request.method, request.path,
                     type(error.orig).__name__ if error.orig is not None else type(error).__name__)
-        response, code = _render(UserError("The hub's database is not answering right now; nothing was saved.",
-                                           fix="Try again in a minute."), 503)
-        response = app.make_response((response, code))
+        response = app.make_response(_render(UserError("The hub's database is not answering right now; nothing "
+                                                       "was saved.", fix="Try again in a minute."), 503))
         response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
         return response
 

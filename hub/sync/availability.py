@@ -5,7 +5,7 @@ Public API:
 * :func:`availability` — the slots a booking page offers between two instants (by slug);
 * :func:`compute` — the same for a loaded :class:`~hub.models.MeetingType` inside a session (the
   booking flow re-runs it under its lock; the web views read the meeting type and its slots in one
-  session), with :func:`active` to refuse a deactivated one;
+  session), with :func:`find_meeting_type` and :func:`active` to read and check the meeting type;
 * :func:`busy_time` — the host's merged busy intervals and whether some conflict calendar could not
   be read;
 * :class:`Availability` — the answer: slot starts (UTC), ``limited`` and why.
@@ -68,10 +68,15 @@ def availability(hub: Hub, slug: str, start: datetime, end: datetime, now: datet
 
 def meeting_type_by_slug(s: Session, slug: str) -> MeetingType:
     """The active meeting type behind a booking link."""
-    meeting_type = s.scalar(sa.select(MeetingType).where(MeetingType.slug == slug))
+    meeting_type = find_meeting_type(s, slug)
     if meeting_type is None:
         raise ValidationError("There is no booking page at this address.", fix="Check the link.", field="slug")
     return active(meeting_type)
+
+
+def find_meeting_type(s: Session, slug: str) -> MeetingType | None:
+    """The meeting type behind a booking link, active or not; ``None`` when there is none."""
+    return s.scalar(sa.select(MeetingType).where(MeetingType.slug == slug))
 
 
 def active(meeting_type: MeetingType) -> MeetingType:

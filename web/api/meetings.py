@@ -160,7 +160,7 @@ def create_meeting_type():
 
 def _slug_exists(slug: str) -> None:
     with current_hub().db.session() as s:
-        if s.scalar(select(MeetingType.id).where(MeetingType.slug == slug)) is None:
+        if slots_of.find_meeting_type(s, slug) is None:
             abort(404)
 
 
@@ -176,7 +176,7 @@ def availability(slug: str):
     if end - start > MAX_RANGE:
         raise ValidationError("Ask for at most 62 days at a time.", field="end")
     with current_hub().db.session() as s:  # one session: each costs a pool ping, BEGIN and COMMIT
-        meeting_type = s.scalar(select(MeetingType).where(MeetingType.slug == slug))
+        meeting_type = slots_of.find_meeting_type(s, slug)
         if meeting_type is None:
             abort(404)
         found = slots_of.compute(s, slots_of.active(meeting_type), start, end)
