@@ -53,18 +53,38 @@ def _running(hub: Hub, job_id: str) -> bool:
         return False
 
 
+# the deterministic job ids: one job per piece of work, whoever asks for it (the reconciler too)
+def calendar_sync_id(account_id: int, calendar_id: int) -> str:
+    return f"sync-cal-{account_id}-{calendar_id}"
+
+
+def mail_sync_id(account_id: int, folder: str) -> str:
+    return f"sync-mail-{account_id}-{folder}"
+
+
+def account_sync_id(account_id: int) -> str:
+    return f"sync-account-{account_id}"
+
+
+def push_id(account_id: int) -> str:
+    return f"push-{account_id}"
+
+
+#: added to a job's id for its re-run after a provider's Retry-After
+LATER = "-later"
+
+
 def enqueue_calendar_sync(hub: Hub, account_id: int, calendar_id: int, full: bool = False):
     return enqueue_unique(hub, "sync", sync_calendar, account_id, calendar_id, full,
-                          job_id=f"sync-cal-{account_id}-{calendar_id}")
+                          job_id=calendar_sync_id(account_id, calendar_id))
 
 
 def enqueue_mail_sync(hub: Hub, account_id: int, folder: str, full: bool = False):
-    return enqueue_unique(hub, "sync", sync_mail, account_id, folder, full,
-                          job_id=f"sync-mail-{account_id}-{folder}")
+    return enqueue_unique(hub, "sync", sync_mail, account_id, folder, full, job_id=mail_sync_id(account_id, folder))
 
 
 def enqueue_account_sync(hub: Hub, account_id: int):
-    return enqueue_unique(hub, "sync", sync_account, account_id, job_id=f"sync-account-{account_id}")
+    return enqueue_unique(hub, "sync", sync_account, account_id, job_id=account_sync_id(account_id))
 
 
 def enqueue_channel_renewal(hub: Hub, account_id: int, force_key: str | None = None):
@@ -73,7 +93,7 @@ def enqueue_channel_renewal(hub: Hub, account_id: int, force_key: str | None = N
 
 
 def enqueue_push(hub: Hub, account_id: int):
-    return enqueue_unique(hub, "push", push_outbox, account_id, job_id=f"push-{account_id}")
+    return enqueue_unique(hub, "push", push_outbox, account_id, job_id=push_id(account_id))
 
 
 # --- jobs ----------------------------------------------------------------------------------------
@@ -218,7 +238,7 @@ def _run_for_account(account_id: int, area: str, work: Callable[[Hub], object]) 
             if attempt <= RATE_LIMIT_ATTEMPTS:
                 with hub.db.session(write_lock=True) as s:  # the user sees why it is slow; status unchanged
                     log_error(s, s.get(Account, account_id), exc, area)
-                hub.queues.enqueue(job.origin, job.func_name, *job.args, job_id=f"{job.id}-later",
+                hub.queues.enqueue(job.origin, job.func_name, *job.args, job_id=job.id + LATER,
                                    delay=exc.retry_after + random.random(), meta={"rate_limited": attempt},
                                    **job.kwargs)
                 return f"rate limited: retry in {exc.retry_after:.0f}s"

@@ -24,12 +24,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Callable
 
 import sqlalchemy as sa
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
+from hub import jobs
 from hub.account_status import SYNCING
 from hub.core import Hub
 from hub.models import Account, Calendar, OutboxEntry, SyncCursor, utcnow
@@ -93,8 +96,6 @@ def recover_abandoned_jobs(hub: Hub, now: datetime) -> list[str]:
 
 def resume_stale_syncs(hub: Hub, now: datetime) -> list[str]:
     """Enqueue the syncs that should have finished by now and have no job; returns their job ids."""
-    from hub import jobs
-
     cutoff = now - timedelta(seconds=OVERDUE_POLLS * hub.settings.poll_seconds)
     enabled = set(hub.plugins.enabled_providers())
     with hub.db.session() as s:
@@ -120,40 +121,34 @@ def resume_stale_syncs(hub: Hub, now: datetime) -> list[str]:
 
     enqueued: list[str] = []
     for account in accounts:
-        if _pending(hub, f"sync-account-{account.id}"):
+        if _pending(hub, jobs.account_sync_id(account.id)):
             continue  # its fan-out is on the way
         provider = hub.plugins.provider(account.provider)
-        work: list[tuple[str, tuple]] = []
+        work: list[tuple[str, Callable[[], object]]] = []  # (job id, what enqueues it)
         never_listed = (account.calendar_enabled and provider.can("calendar") and not by_account.get(account.id)
                         and not any(k[0] == account.id and k[1] == "calendar" for k in cursors))
         if never_listed:
             if account.connected_at < cutoff:  # its first sync never ran: start from the top (it fans out)
-                work.append((f"sync-account-{account.id}", ()))
+                work.append((jobs.account_sync_id(account.id), partial(jobs.enqueue_account_sync, hub, account.id)))
         elif account.calendar_enabled and provider.can("calendar"):
             for calendar in by_account.get(account.id, []):
                 if stale((account.id, "calendar", calendar.remote_id), account.connected_at):
-                    work.append((f"sync-cal-{account.id}-{calendar.id}", (calendar.id,)))
+                    work.append((jobs.calendar_sync_id(account.id, calendar.id),
+                                 partial(jobs.enqueue_calendar_sync, hub, account.id, calendar.id)))
         if account.mail_enabled and provider.can("mail") and not never_listed:
             for folder in ("inbox", "sent"):
                 if stale((account.id, "mail", folder), account.connected_at):
-                    work.append((f"sync-mail-{account.id}-{folder}", (folder,)))
-        for job_id, args in work:
-            if _pending(hub, job_id):
-                continue
-            if job_id.startswith("sync-account-"):
-                jobs.enqueue_account_sync(hub, account.id)
-            elif job_id.startswith("sync-cal-"):
-                jobs.enqueue_calendar_sync(hub, account.id, *args)
-            else:
-                jobs.enqueue_mail_sync(hub, account.id, *args)
-            enqueued.append(job_id)
+                    work.append((jobs.mail_sync_id(account.id, folder),
+                                 partial(jobs.enqueue_mail_sync, hub, account.id, folder)))
+        for job_id, enqueue in work:
+            if not _pending(hub, job_id):
+                enqueue()
+                enqueued.append(job_id)
     return enqueued
 
 
 def push_unacknowledged(hub: Hub, now: datetime) -> list[int]:
     """Enqueue a push for accounts with due outbox rows that nobody is pushing; returns the accounts."""
-    from hub import jobs
-
     with hub.db.session() as s:
         account_ids = s.scalars(sa.select(OutboxEntry.account_id).join(Account, Account.id == OutboxEntry.account_id)
                                 .where(OutboxEntry.done_at.is_(None), OutboxEntry.created_at < now - OUTBOX_GRACE,
@@ -163,7 +158,7 @@ def push_unacknowledged(hub: Hub, now: datetime) -> list[int]:
                                 .distinct()).all()
     pushed = []
     for account_id in sorted(account_ids):
-        if _pending(hub, f"push-{account_id}"):
+        if _pending(hub, jobs.push_id(account_id)):
             continue
         jobs.enqueue_push(hub, account_id)
         pushed.append(account_id)
@@ -172,7 +167,7 @@ def push_unacknowledged(hub: Hub, now: datetime) -> list[int]:
 
 def _pending(hub: Hub, job_id: str) -> bool:
     """Whether a job with this id (or its rate-limited re-run, ``<id>-later``) is waiting or running."""
-    for candidate in (job_id, f"{job_id}-later"):
+    for candidate in (job_id, job_id + jobs.LATER):
         try:
             job = Job.fetch(candidate, connection=hub.queues.connection)
         except NoSuchJobError:

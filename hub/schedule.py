@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
-from hub import jobs
+from hub import jobs, reconciler
 from hub.core import Hub
 
 
@@ -17,7 +17,7 @@ def periodic_jobs(hub: Hub) -> list[tuple[object, str, int]]:
     return [
         (jobs.poll_all, "default", hub.settings.poll_seconds),
         (jobs.renew_all_channels, "default", 3600),
-        (jobs.reconcile, "default", 300),  # nothing stays stale after a crash or a Redis restart (hub.reconciler)
+        (jobs.reconcile, "default", reconciler.INTERVAL),  # nothing stays stale after a crash or a Redis restart
     ]
 
 
