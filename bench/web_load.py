@@ -148,8 +148,8 @@ def serve_app(env: dict, port: int, kind: str, log: Path) -> subprocess.Popen:
 
 def seed_host(hub, google, busy: int) -> int:
     """The host with a Google account full of events, its first sync done, and the meeting type."""
-    from hub.models import MeetingType, Role, User
-    from tests.faults.accounts import connect_google
+    from hub.models import MeetingType
+    from tests.faults.accounts import add_user, connect_google
     from tests.faults.driving import drain_until_quiet
 
     google.state.add_user(HOST, "Hannah Host")
@@ -159,11 +159,7 @@ def seed_host(hub, google, busy: int) -> int:
         start = base + timedelta(days=rng.randrange(0, 60), hours=rng.randrange(-6, 10))
         google.state.create_event(HOST, HOST, {"summary": f"busy {i}", "start": {"dateTime": start.isoformat()},
                                                "end": {"dateTime": (start + timedelta(minutes=45)).isoformat()}})
-    with hub.db.session() as s:
-        host = User(email=HOST, role=Role.SALESPERSON)
-        s.add(host)
-        s.flush()
-        host_id = host.id
+    host_id = add_user(hub, HOST)
     connect_google(hub, host_id, HOST)
     drain_until_quiet(hub)
     with hub.db.session() as s:
@@ -175,19 +171,13 @@ def seed_host(hub, google, busy: int) -> int:
 
 def seed_syncing(hub, google, count: int) -> list[str]:
     """More accounts, so the workers have syncs to run during the load."""
-    from hub.models import Role, User
-    from tests.faults.accounts import connect_google
+    from tests.faults.accounts import add_user, connect_google
 
     emails = []
     for n in range(count):
         email = f"sync{n}@example.com"
         google.state.add_user(email)
-        with hub.db.session() as s:
-            user = User(email=email, role=Role.SALESPERSON)
-            s.add(user)
-            s.flush()
-            user_id = user.id
-        connect_google(hub, user_id, email)
+        connect_google(hub, add_user(hub, email), email)
         emails.append(email)
     return emails
 

@@ -1,13 +1,22 @@
 """Connecting sandbox and peer accounts through the hub's real connect path (consent page included).
 
-Shared by the fault suite, the scale-out test and ``bench/scale_out.py``.
+Shared by the fault suite, the scale-out test and the scale and load benchmarks.
 """
 
 from __future__ import annotations
 
 from hub import oauth
 from hub.connections import connect_account
-from hub.models import ProviderSetting
+from hub.models import ProviderSetting, Role, User
+
+
+def add_user(hub, email: str) -> int:
+    """A salesperson with ``email``, ready to connect accounts; returns the user's id."""
+    with hub.db.session() as s:
+        user = User(email=email, role=Role.SALESPERSON)
+        s.add(user)
+        s.flush()
+        return user.id
 
 
 def set_provider_config(hub, name: str, config: dict) -> None:

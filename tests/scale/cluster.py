@@ -24,13 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from werkzeug.security import generate_password_hash
-
 from hub import jobs
-from hub.models import Role, User
 from tests.faults import agreement
 from tests.faults.accounts import (
-    connect_account, connect_google, connect_office365, imap_config, imap_params, set_provider_config,
+    add_user, connect_account, connect_google, connect_office365, imap_config, imap_params, set_provider_config,
 )
 from tests.faults.driving import WorkerProcess, pending_jobs
 from tests.faults.worlds import at, raw_mail
@@ -93,13 +90,6 @@ class ScaleWorld:
         jobs_queued = pending_jobs(self.hub)  # every connect queued the account's first sync
         assert jobs_queued == count, jobs_queued
 
-    def _user(self, email: str) -> int:
-        with self.hub.db.session() as s:
-            user = User(email=email, role=Role.SALESPERSON, password_hash=generate_password_hash("pw"))
-            s.add(user)
-            s.flush()
-            return user.id
-
     def _add_google(self, n: int, events: int, messages: int) -> Member:
         email = f"g{n}@example.com"
         self.google.state.add_user(email)
@@ -108,7 +98,7 @@ class ScaleWorld:
         for i in range(messages):
             self.google.state.deliver_mail(email, raw_mail(f"hello {i}", "dan@globex.example", email,
                                                            f"<g{n}.{i}@globex.example>"))
-        return Member(connect_google(self.hub, self._user(email), email), "google", email)
+        return Member(connect_google(self.hub, add_user(self.hub, email), email), "google", email)
 
     def _google_event(self, email: str, i: int) -> None:
         self._serial += 1
@@ -124,7 +114,7 @@ class ScaleWorld:
         for i in range(messages):
             self.graph.state.deliver_mail(email, "inbox", subject=f"hello {i}", sender="dan@globex.example",
                                           message_id=f"<m{n}.{i}@globex.example>")
-        return Member(connect_office365(self.hub, self._user(email), self.graph, email), "office365", email)
+        return Member(connect_office365(self.hub, add_user(self.hub, email), self.graph, email), "office365", email)
 
     def _graph_event(self, email: str, i: int) -> None:
         self._serial += 1
@@ -137,7 +127,7 @@ class ScaleWorld:
         self.dovecot.append_many(user, "INBOX", [raw_mail(f"hello {i}", "dan@globex.example", user.email,
                                                           f"<i{n}.{i}@globex.example>") for i in range(messages)])
         params = imap_params(self.dovecot, user, self.smtp_server)
-        return Member(connect_account(self.hub, self._user(user.email), "imap", params), "imap", user.email, user)
+        return Member(connect_account(self.hub, add_user(self.hub, user.email), "imap", params), "imap", user.email, user)
 
     def remote_changes(self) -> None:
         """Something new at every account: an event, or (IMAP) a message."""
