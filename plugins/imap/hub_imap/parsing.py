@@ -278,7 +278,7 @@ class Headers:
 # A plain address list — "Name Surname <local@domain>" or bare "local@domain", comma-separated, no
 # quotes, comments or group syntax — is most of real mail. getaddresses' general parser costs ~15 %
 # of an initial sync; this pattern reads the plain case in C and returns exactly what getaddresses
-# would (tests/test_imap_parsing.py compares the two); anything else still goes to getaddresses.
+# would (plugins/imap/tests/test_imap_parsing.py compares the two); anything else still goes to getaddresses.
 _ATOM = r"[A-Za-z0-9_'+-]+"
 _SPEC = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 _PLAIN_ITEM = rf"(?:({_ATOM}(?: {_ATOM})*) ?<({_SPEC})>|({_SPEC}))"
