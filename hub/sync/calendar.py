@@ -394,7 +394,11 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
         access_role = calendar.access_role
         ctx = load_context(s, calendar_id, days)
         cursor_row = _cursor_row(s, account_id, ctx.remote_id)
-        if full or (cursor_row.cursor is None and not cursor_row.full_pass):
+        if full or cursor_row.cursor is None:
+            # A listing that starts from scratch is a new pass, even when an earlier one died before its
+            # first page committed: rows pushed before this listing began carry the old generation, so
+            # its sweep removes them unless the listing shows them (else an event deleted in between
+            # would stay in the hub for good).
             _start_full_pass(s, account_id, ctx.remote_id, ctx.now)
         cursor = cursor_row.cursor
     if access_role == "freeBusyReader":
