@@ -22,6 +22,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from hub.testing.waiting import PATIENCE
 from hub.types import WebhookRequest
 
 SANDBOX_USER = "alice@example.com"
@@ -127,7 +128,7 @@ class WebhookReceiver:
             self._changed.notify_all()
         return Response("", status=200)(environ, start_response)
 
-    def wait_for(self, predicate, timeout: float = 10.0) -> WebhookRequest:
+    def wait_for(self, predicate, timeout: float = PATIENCE) -> WebhookRequest:
         """The first recorded request matching ``predicate``, waiting for it to arrive."""
         with self._changed:
             found = self._changed.wait_for(lambda: next((r for r in self.requests if predicate(r)), None),
