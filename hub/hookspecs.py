@@ -49,6 +49,8 @@ from hub.types import (
 PROJECT_NAME = "crm_hub"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+#: what a plugin marks its implementations with (also ``hub.hookimpl``)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 # -------------------------------------------------------------------------------------------------
 # Registration

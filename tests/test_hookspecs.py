@@ -1,5 +1,6 @@
-"""One ``test_hook_<hook name>`` per hook in hub.hookspecs, each calling the hook through a real
-PluginManager with MemoryProvider registered (tests/test_docs.py checks every hook has one)."""
+"""One ``test_hook_<hook name>`` per hook in hub.hookspecs (tests/test_docs.py checks every hook has one):
+per-account hooks called through a real PluginManager with MemoryProvider registered; broadcast hooks
+observed while the engines that fire them run (connecting an account, syncing a calendar and a folder)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 
 from hub import hookspecs, oauth
 from hub.exceptions import AuthenticationFailed, AuthExpired, WebhookRejected
+from hub.connections import connect_account
+from hub.models import Calendar
 from hub.plugins import PluginManager, hookimpl
+from hub.sync.calendar import sync_calendar
+from hub.sync.calendars import refresh_calendars
+from hub.sync.mail import sync_folder
 from hub.testing.conformance import fetch_all, slot
 from hub.testing.memory import MemoryBackend, MemoryProvider
 from hub.types import (
@@ -207,14 +214,25 @@ def test_hook_hub_handle_webhook(pm, account, backend):
         pm.hook.hub_handle_webhook(account=account, request=request, channels=[])
 
 
-def test_hook_hub_account_connected(pm, recorder):
-    assert pm.hook.hub_account_connected(account_id=7, provider="memory") == []  # broadcast: results ignored
-    assert recorder.seen == [("connected", 7, "memory")]
+@pytest.fixture
+def hub_plugins(backend, recorder):
+    return [("memory", MemoryProvider(backend)), ("recorder", recorder)]
 
 
-def test_hook_hub_sync_finished(pm, recorder, account, backend):
+def test_hook_hub_account_connected(hub, make_user, recorder):
+    account_id = connect_account(hub, make_user(EMAIL), "memory", {"email": EMAIL, "password": "secret"})
+    assert recorder.seen == [("connected", account_id, "memory")]
+
+
+def test_hook_hub_sync_finished(hub, make_user, recorder, backend):
+    account_id = connect_account(hub, make_user(EMAIL), "memory", {"email": EMAIL, "password": "secret"})
     backend.put_event(EMAIL, "primary", RemoteEvent("", *slot(2, 9)))
-    now = datetime.now(timezone.utc)
-    fetched = fetch_all(pm.hook, account, "primary", None, Window(now, now + timedelta(days=5)))
-    pm.hook.hub_sync_finished(account_id=7, kind="calendar", key="primary", stats={"upserted": len(fetched.events)})
-    assert recorder.seen == [("finished", 7, "calendar", "primary", {"upserted": 1})]
+    refresh_calendars(hub, account_id)
+    with hub.db.session() as s:
+        calendar_id = s.scalar(sa.select(Calendar.id).where(Calendar.remote_id == "primary"))
+    sync_calendar(hub, account_id, calendar_id)
+    backend.deliver(EMAIL, "inbox", b"Subject: x\r\nFrom: bob@example.org\r\n\r\nhi\r\n")
+    sync_folder(hub, account_id, "inbox")
+    finished = [(kind, key, stats) for _, _, kind, key, stats in recorder.seen[1:]]
+    assert [(kind, key) for kind, key, _ in finished] == [("calendar", "primary"), ("mail", "inbox")]
+    assert finished[0][2] == {"changed": 1} and finished[1][2]["stored"] == 1

@@ -455,7 +455,7 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
     if enqueue_push and _push_due(hub, account_id):
         _enqueue_push(hub, account_id)
     result = dict(stats)
-    hub.plugins.hook.hub_sync_finished(account_id=account_id, kind="calendar", key=ctx.remote_id, stats=result)
+    hub.plugins.notify("hub_sync_finished", account_id=account_id, kind="calendar", key=ctx.remote_id, stats=result)
     return result
 
 

@@ -144,6 +144,8 @@ def sync_folder(hub, account_id: int, folder: str, full: bool = False, now: date
             if remaining is not None:
                 with hub.db.session() as s:
                     remaining = limits.remaining_today(s, user_id, now)
+    counts = {k: v for k, v in stats.items() if isinstance(v, int) and not isinstance(v, bool)}
+    hub.plugins.notify("hub_sync_finished", account_id=account_id, kind="mail", key=folder, stats=counts)
     return stats
 
 
