@@ -340,6 +340,7 @@ def connect_demo_accounts(hub, peers: Peers, ids: dict[str, int]) -> list[str]:
     """Connect each demo user's account (see :data:`USERS`); returns one line per account."""
     from hub.connections import connect_account
     from hub.sync.calendars import refresh_calendars
+    from hub.types import CALENDAR_READ
 
     lines = []
     for login, _name, _role, provider in USERS:
@@ -353,7 +354,7 @@ def connect_demo_accounts(hub, peers: Peers, ids: dict[str, int]) -> list[str]:
                 account_id = connect_account(hub, ids[login], "imap", _imap_mailbox(peers, login, email))
             else:
                 account_id = connect_account(hub, ids[login], "icloud", _icloud_account(peers, login, email))
-            if hub.plugins.provider(provider).can("calendar"):
+            if hub.plugins.provider(provider).can(CALENDAR_READ):
                 refresh_calendars(hub, account_id)  # the default calendar exists before the first sync job
             lines.append(f"{email}: {hub.plugins.provider(provider).label} connected")
         except Exception as exc:  # the user can still connect by hand

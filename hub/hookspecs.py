@@ -1,9 +1,11 @@
 """The provider contract: every hook a provider plugin may implement.
 
-Plugins implement these with ``@hub.hookimpl``. Per-account hooks are ``firstresult``: each plugin
-checks ``account.provider`` (or ``context.name``) and returns ``None`` when the account is not its
-own, so the first plugin that answers wins. Broadcast hooks (at the end) are notifications that
-every plugin may observe.
+Plugins implement these with ``@hub.hookimpl``. Per-account hooks are called by the core on the one
+plugin that registered the account's provider (``account.provider``, or ``context.name`` before an
+account exists) — :meth:`hub.plugins.PluginManager.call` — so an implementation never checks whose
+account it got; ``None`` means "not supported", and an answer of another type than the one annotated
+here is refused with a :class:`~hub.exceptions.ProviderError` naming the plugin. Broadcast hooks (at
+the end) are notifications every plugin may observe; one that raises is logged and skipped.
 
 Rules every implementation follows (the core enforces what it can):
 

@@ -72,7 +72,7 @@ INIT_PY = '''\
 HOOKS_PY = '''\
 """The ${label} provider's hooks.
 
-Each per-account hook answers ``None`` for accounts of other providers. Add a capability to
+The hub calls these hooks only for this provider's own accounts. Add a capability to
 ``CAPABILITIES`` once its hooks are implemented, and turn on the matching ``supports_*`` flag in
 tests/test_conformance.py so the conformance suite tests it.
 """
@@ -87,7 +87,8 @@ from hub.types import AccountHandle, ConnectField, ConnectResult, ProviderContex
 
 NAME = "${name}"
 
-#: what this provider can do: hub.types.CALENDAR, FREE_BUSY, MAIL, SEND, PUSH, VIDEO
+#: what this provider can do: hub.types.CALENDAR_READ, CALENDAR_WRITE (or CALENDAR for both), FREE_BUSY,
+#: MAIL, SEND, PUSH, VIDEO
 CAPABILITIES: frozenset[str] = frozenset()
 
 
@@ -109,8 +110,6 @@ def hub_register_providers(register: Callable[[ProviderInfo], None]) -> None:
 @hookimpl
 def hub_connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult | None:
     """Check the credentials from the connect form and return what the hub stores."""
-    if context.name != NAME:
-        return None
     email = params.get("email", "").strip()
     api_key = params.get("api_key", "")
     # Replace this check with a call to ${label} that proves the key works for this address.
@@ -125,8 +124,6 @@ def hub_connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResu
 @hookimpl
 def hub_disconnect(account: AccountHandle) -> bool | None:
     """Release what the account holds at ${label}; never block the disconnect."""
-    if account.provider != NAME:
-        return None
     return True
 '''
 

@@ -13,13 +13,16 @@ from typing import Any, Callable, Literal, Protocol
 
 # --- capabilities a provider can declare --------------------------------------------------------
 
-CALENDAR = "calendar"  #: hub_list_calendars, hub_fetch_events, hub_push_events
+CALENDAR_READ = "calendar_read"  #: hub_list_calendars, hub_fetch_events (the hub reads calendars)
+CALENDAR_WRITE = "calendar_write"  #: hub_push_events (CRM meetings and bookings go into calendars)
+#: shorthand for both calendar capabilities (a two-way calendar provider)
+CALENDAR = "calendar"
 FREE_BUSY = "free_busy"  #: hub_free_busy
 MAIL = "mail"  #: hub_sync_mail
 SEND = "send"  #: hub_send_mail
 PUSH = "push"  #: hub_watch / hub_handle_webhook (provider notifies of changes)
 VIDEO = "video"  #: pushed events can get a video link (Meet, Teams)
-ALL_CAPABILITIES = frozenset({CALENDAR, FREE_BUSY, MAIL, SEND, PUSH, VIDEO})
+ALL_CAPABILITIES = frozenset({CALENDAR_READ, CALENDAR_WRITE, FREE_BUSY, MAIL, SEND, PUSH, VIDEO})
 
 ConnectKind = Literal["oauth", "form"]
 AccessRole = Literal["owner", "writer", "reader", "freeBusyReader"]
@@ -67,11 +70,21 @@ class ProviderInfo:
     description: str = ""
 
     def __post_init__(self):
-        unknown = set(self.capabilities) - ALL_CAPABILITIES
+        declared = set(self.capabilities)
+        if CALENDAR in declared:  # the shorthand stands for both halves
+            declared = (declared - {CALENDAR}) | {CALENDAR_READ, CALENDAR_WRITE}
+        unknown = declared - ALL_CAPABILITIES
         if unknown:
             raise ValueError(f"provider {self.name!r} declares unknown capabilities {sorted(unknown)}")
+        if CALENDAR_WRITE in declared and CALENDAR_READ not in declared:
+            raise ValueError(f"provider {self.name!r} declares calendar_write without calendar_read: the hub "
+                             "reads back what it writes")
+        object.__setattr__(self, "capabilities", frozenset(declared))
 
     def can(self, capability: str) -> bool:
+        """Whether the provider declared ``capability`` (``CALENDAR``: both reading and writing)."""
+        if capability == CALENDAR:
+            return {CALENDAR_READ, CALENDAR_WRITE} <= self.capabilities
         return capability in self.capabilities
 
 
