@@ -90,15 +90,15 @@ def refusal_reason(ip: IPAddress) -> str | None:
     return None
 
 
-def _check_port(host: str, port: int, allow_private: bool) -> int:
+def _check_port(host: str, port: int, allow_private: bool, ports: frozenset[int] = ALLOWED_PORTS) -> int:
     try:
         port = int(port)
     except (TypeError, ValueError):
         raise ConnectFailed(f"{port!r} is not a port number.", fix="Enter a port number such as 993.") from None
     if not 0 < port < 65536:
         raise ConnectFailed(f"{port} is not a port number.", fix="Enter a port number such as 993.")
-    if not allow_private and port not in ALLOWED_PORTS:
-        allowed = ", ".join(str(p) for p in sorted(ALLOWED_PORTS))
+    if not allow_private and port not in ports:
+        allowed = ", ".join(str(p) for p in sorted(ports))
         raise HostNotAllowed(
             f"Connecting to {host} on port {port} is not allowed.",
             fix=f"Use the server's standard port ({allowed}). An administrator can allow other "
@@ -107,7 +107,8 @@ def _check_port(host: str, port: int, allow_private: bool) -> int:
     return port
 
 
-def checked_addresses(host: str, port: int, allow_private: bool = False) -> list[CheckedAddress]:
+def checked_addresses(host: str, port: int, allow_private: bool = False,
+                      ports: frozenset[int] = ALLOWED_PORTS) -> list[CheckedAddress]:
     """Resolve ``host`` once and return its addresses, refusing the whole host if any is not public.
 
     A name that resolves to a public and a private address is refused as a whole: picking the
@@ -116,13 +117,14 @@ def checked_addresses(host: str, port: int, allow_private: bool = False) -> list
     :param host: the host name or literal address the user entered.
     :param port: the port the user entered.
     :param allow_private: the administrator allows private hosts and any port.
+    :param ports: the ports allowed without ``allow_private`` (HTTP clients pass their own set).
     :raises HostNotAllowed: the port or an address is refused.
     :raises ConnectFailed: the name does not resolve.
     """
     host = (host or "").strip().rstrip(".")
     if not host:
         raise ConnectFailed("No host name was given.", fix="Enter the server's host name, e.g. imap.example.com.")
-    port = _check_port(host, port, allow_private)
+    port = _check_port(host, port, allow_private, ports)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
