@@ -330,3 +330,13 @@ def test_the_validator_rejects_what_google_would_not_send(discovery):
         "gmail.users.messages.get.internalDate: expected a string, got int"]
     assert discovery.validate("gmail.users.messages.get", {"historyId": "12a"})
     assert discovery.validate("calendar.events.get", {"updated": "yesterday"})
+
+
+def test_free_busy_refuses_ranges_over_90_days(google_sandbox, api):
+    start = datetime(2031, 1, 1, tzinfo=timezone.utc)
+    query = {"timeMin": start.isoformat(), "items": [{"id": SANDBOX_USER}]}
+    ok = api.post(f"{api.base}/calendar/v3/freeBusy", json=dict(query, timeMax=(start + timedelta(days=90)).isoformat()))
+    assert ok.status_code == 200
+    long = api.post(f"{api.base}/calendar/v3/freeBusy", json=dict(query, timeMax=(start + timedelta(days=91)).isoformat()))
+    assert error_of(long) == (400, "timeRangeTooLong")
+    assert long.json()["error"]["message"] == "The requested time range is too long."

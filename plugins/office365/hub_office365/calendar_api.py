@@ -240,6 +240,10 @@ def _cancel_occurrences(client: GraphClient, master_id: str, exdates: list, zone
 # --- free/busy ---------------------------------------------------------------------------------------------
 
 
+#: getSchedule refuses more than 62 days (ErrorTimeIntervalTooBig); longer ranges are asked in spans
+SCHEDULE_SPAN = timedelta(days=60)
+
+
 def free_busy(account: AccountHandle, calendar_ids: list[str], start: datetime, end: datetime) -> FreeBusy:
     """Busy time per calendar: getSchedule for the default calendar, calendarView for the others.
 
@@ -252,13 +256,14 @@ def free_busy(account: AccountHandle, calendar_ids: list[str], start: datetime, 
     for calendar_id in calendar_ids:
         try:
             if calendar_id == default_id:
-                answer.busy[calendar_id] = _schedule(client, account.email, start, end)
+                for lo, hi in FreeBusy.spans(start, end, SCHEDULE_SPAN):
+                    answer.add(calendar_id, _schedule(client, account.email, lo, hi), span_start=lo)
             else:
-                answer.busy[calendar_id] = _view_busy(client, calendar_id, start, end)
+                answer.add(calendar_id, _view_busy(client, calendar_id, start, end))
         except BATCH_ERRORS:
             raise
         except HubError as exc:
-            answer.errors[calendar_id] = exc.message
+            answer.fail(calendar_id, exc.message)
     return answer
 
 

@@ -32,6 +32,7 @@ from hub.testing.conformance import Remote
 from hub.types import AccountHandle, PushChannel, RemoteEvent, WebhookRequest, WebhookResult
 from hub_office365.sandbox import RunningSandbox, SandboxState, serve
 from hub_office365.sandbox.server import _QuietHandler
+from hub_office365.zones import windows_name
 
 USER = "alice@contoso.example"
 
@@ -128,7 +129,7 @@ def expire_token(account: AccountHandle) -> None:
 def _graph_time(value: datetime | date, zone: str | None) -> dict:
     if isinstance(value, datetime):
         return {"dateTime": value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(), "timeZone": "UTC"}
-    return {"dateTime": value.isoformat() + "T00:00:00", "timeZone": zone or "UTC"}
+    return {"dateTime": value.isoformat() + "T00:00:00", "timeZone": windows_name(zone) or "UTC"}  # as Outlook stores it
 
 
 def graph_event(event: RemoteEvent) -> dict:

@@ -233,3 +233,28 @@ def test_knobs_over_http(graph, office365_sandbox, state):
     requests.post(base + "/revoke", json={"email": USER, "code": 700082}, timeout=5)
     assert graph.get(graph.base + "/me").status_code == 401
     assert all(g.failure == 700082 for g in state.grants.values())
+
+
+def test_get_schedule_refuses_more_than_62_days(graph):
+    body = {"schedules": [USER], "startTime": _when(0, 0), "availabilityViewInterval": 60}
+    ok = graph.post(graph.base + "/me/calendar/getSchedule", json=dict(body, endTime=_when(62, 0)))
+    assert ok.status_code == 200
+    refused = graph.post(graph.base + "/me/calendar/getSchedule", json=dict(body, endTime=_when(63, 0)))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "ErrorTimeIntervalTooBig")
+
+
+@pytest.mark.parametrize("zone, accepted", [
+    ("W. Europe Standard Time", True), ("Pacific Standard Time", True), ("UTC", True),
+    ("Europe/Berlin", True), ("America/New_York", True),  # on Graph's IANA list
+    ("America/Toronto", False), ("Europe/Vienna", False), ("Mars/Olympus_Mons", False),
+])
+def test_event_time_zones_are_windows_names_or_graphs_iana_list(graph, zone, accepted):
+    start = {"dateTime": "2030-03-04T09:00:00", "timeZone": zone}
+    answer = graph.post(graph.base + "/me/events", json={"subject": "z", "start": start,
+                                                          "end": dict(start, dateTime="2030-03-04T10:00:00")})
+    if accepted:
+        assert answer.status_code == 201, answer.text
+    else:
+        assert answer.status_code == 400
+        assert answer.json()["error"]["code"] == "TimeZoneNotSupportedException"
+        assert f"not supported: '{zone}'" in answer.json()["error"]["message"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from hub_google.sandbox import events as ev
 from hub_google.sandbox.calendar_store import CalendarStore, busy_json
@@ -300,6 +300,10 @@ def channels_stop(call: Call):
 
 # --- freeBusy ----------------------------------------------------------------------------------------
 
+#: Google refuses longer free/busy ranges with "The requested time range is too long" (not in the
+#: discovery document; the limit is the one other integrators report, the reason name is a guess)
+FREEBUSY_MAX_SPAN = timedelta(days=90)
+
 
 def free_busy(call: Call):
     """freebusy.query."""
@@ -313,6 +317,8 @@ def free_busy(call: Call):
         raise bad_request("timeMin and timeMax need a time zone offset.")
     if lo >= hi:
         raise bad_request("The specified time range is empty.", reason="timeRangeEmpty")
+    if hi - lo > FREEBUSY_MAX_SPAN:
+        raise bad_request("The requested time range is too long.", reason="timeRangeTooLong", location="timeMax")
     calendars = {}
     for item in body.get("items") or []:
         cal_id = item.get("id", "")

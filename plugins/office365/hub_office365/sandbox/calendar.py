@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from hub_office365.sandbox import delta, times
 from hub_office365.sandbox.odata import CONTEXT, page, prefer, read_json
 from hub_office365.sandbox import events as store
-from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found
+from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found, time_zone_not_supported
 
 EXTENDED = "singleValueExtendedProperties"
 
@@ -162,6 +162,8 @@ def instances(state, request: Request, box, event_id: str) -> dict:
 
 # --- free/busy ------------------------------------------------------------------------------------
 
+#: getSchedule answers for at most 62 days (Graph's calendar-getschedule reference)
+MAX_SCHEDULE_SPAN = timedelta(days=62)
 AVAILABILITY = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4", "unknown": "2"}
 RANK = {"0": 0, "4": 1, "1": 2, "2": 3, "3": 4}
 
@@ -170,9 +172,17 @@ def get_schedule(state, request: Request, box) -> dict:
     """POST /me/calendar/getSchedule: free/busy of mailboxes (scheduleItems and availabilityView)."""
     body = read_json(request)
     try:
+        for part in ("startTime", "endTime"):
+            times.check_writable((body.get(part) or {}).get("timeZone"))
+    except ValueError as exc:
+        raise time_zone_not_supported(str(exc)) from exc
+    try:
         start, end = times.parse(body["startTime"]), times.parse(body["endTime"])
     except (KeyError, ValueError, TypeError) as exc:
         raise invalid_request("startTime and endTime are required dateTimeTimeZone values.") from exc
+    if end - start > MAX_SCHEDULE_SPAN:
+        raise GraphError(400, "ErrorTimeIntervalTooBig",
+                         f"The time interval is too big; the maximum is {MAX_SCHEDULE_SPAN.days} days.")
     interval = int(body.get("availabilityViewInterval") or 30)
     if not 5 <= interval <= 1440:
         raise invalid_request("availabilityViewInterval must be between 5 and 1440 minutes.")

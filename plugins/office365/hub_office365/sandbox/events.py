@@ -18,7 +18,7 @@ from typing import Any
 
 from hub_office365.sandbox import recurrence as rec
 from hub_office365.sandbox import times
-from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found
+from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found, time_zone_not_supported
 from hub_office365.sandbox.ids import new_change_key, new_id, now
 
 SHOW_AS = {"free", "tentative", "busy", "oof", "workingElsewhere", "unknown"}
@@ -60,6 +60,12 @@ def occurrence_key(original: datetime | date) -> str:
 def _parse_times(body: dict, current: dict | None) -> dict[str, Any]:
     """start/end/tz/isAllDay from a create or PATCH body, validated like Graph does."""
     all_day = bool(body.get("isAllDay", current["isAllDay"] if current else False))
+    try:
+        for part in ("start", "end"):
+            if isinstance(body.get(part), dict):
+                times.check_writable(body[part].get("timeZone"))
+    except ValueError as exc:
+        raise time_zone_not_supported(str(exc)) from exc
     try:
         start = times.parse(body["start"]) if "start" in body else None
         end = times.parse(body["end"]) if "end" in body else None
@@ -130,6 +136,10 @@ def _apply(event: dict, body: dict, calendar: dict, creating: bool) -> None:
             event["onlineMeeting"] = None
     if "recurrence" in body:
         if body["recurrence"]:
+            try:
+                times.check_writable((body["recurrence"].get("range") or {}).get("recurrenceTimeZone"))
+            except ValueError as exc:
+                raise time_zone_not_supported(str(exc)) from exc
             try:
                 rec.validate(body["recurrence"])
             except (ValueError, KeyError) as exc:

@@ -108,6 +108,10 @@ class Knobs:
     empty_first_delta_page: bool = False
     #: every change notification is POSTed twice
     duplicate_notifications: bool = False
+    #: how often a notification is POSTed when the receiver does not answer 2xx (Graph retries)
+    notification_attempts: int = 3
+    #: seconds before the first retry; doubled for each further one
+    notification_retry_delay: float = 0.05
     #: Graph only accepts https notification URLs; the sandbox allows http for loopback tests
     require_https_notifications: bool = False
     max_subscription_minutes: int = 10080
