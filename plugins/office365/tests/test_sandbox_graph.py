@@ -258,3 +258,48 @@ def test_event_time_zones_are_windows_names_or_graphs_iana_list(graph, zone, acc
         assert answer.status_code == 400
         assert answer.json()["error"]["code"] == "TimeZoneNotSupportedException"
         assert f"not supported: '{zone}'" in answer.json()["error"]["message"]
+
+
+def test_unknown_event_properties_are_refused(graph, state):
+    start, end = _when(3, 9), _when(3, 10)
+    answer = graph.post(graph.base + "/me/events", json={"subject": "x", "start": start, "end": end, "colour": "red"})
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "RequestBodyRead")
+    assert "'colour' does not exist on type 'microsoft.graph.event'" in answer.json()["error"]["message"]
+    made = graph.post(graph.base + "/me/events", json={"subject": "x", "start": start, "end": end,
+                                                       "@odata.type": "#microsoft.graph.event"})
+    assert made.status_code == 201
+    patch = graph.patch(graph.base + f"/me/events/{made.json()['id']}", json={"subjectLine": "y"})
+    assert (patch.status_code, patch.json()["error"]["code"]) == (400, "RequestBodyRead")
+
+
+def test_transaction_id_cannot_change(graph, state):
+    start, end = _when(3, 9), _when(3, 10)
+    made = graph.post(graph.base + "/me/events", json={"subject": "x", "start": start, "end": end,
+                                                       "transactionId": "first"}).json()
+    same = graph.patch(graph.base + f"/me/events/{made['id']}", json={"transactionId": "first", "subject": "y"})
+    assert same.status_code == 200
+    other = graph.patch(graph.base + f"/me/events/{made['id']}", json={"transactionId": "second"})
+    assert other.status_code == 400
+    assert graph.get(graph.base + f"/me/events/{made['id']}").json()["transactionId"] == "first"
+
+
+def test_calendar_view_delta_refuses_select_and_accepts_the_sdk_forms(graph, state):
+    state.add_event(USER, {"subject": "e", "start": _when(2, 8), "end": _when(2, 9)})
+    refused = graph.get(graph.base + "/me/calendarView/delta", params=dict(_window(), **{"$select": "subject"}))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "ErrorInvalidUrlQuery")
+    window = _window()
+    sdk = graph.get(graph.base + "/me/calendarView/delta()", params={
+        "StartDateTime": window["startDateTime"], "EndDateTime": window["endDateTime"]})
+    assert sdk.status_code == 200 and [i["subject"] for i in sdk.json()["value"]] == ["e"]
+    mail = graph.get(graph.base + "/me/mailFolders/inbox/messages/delta()")
+    assert mail.status_code == 200 and "@odata.deltaLink" in mail.json()
+
+
+def test_messages_delta_lists_an_update_minimally(graph, state):
+    made = state.deliver_mail(USER, "inbox", subject="hello", sender="someone@example.org")
+    url = graph.base + "/me/mailFolders/inbox/messages/delta"
+    _, delta_link = _delta_all(graph, url, {"$select": "subject,internetMessageId"})
+    state.update_message(USER, made["id"], {"isRead": True})
+    pages, _ = _delta_all(graph, delta_link)
+    [item] = [i for p in pages for i in p["value"]]
+    assert set(item) == {"@odata.type", "@odata.etag", "id", "isRead", "parentFolderId"} and item["isRead"] is True

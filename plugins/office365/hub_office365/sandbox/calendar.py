@@ -18,6 +18,8 @@ from hub_office365.sandbox import events as store
 from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found, time_zone_not_supported
 
 EXTENDED = "singleValueExtendedProperties"
+#: query options calendarView/delta refuses (Graph's delta-query-events guide: no $select, $filter, …)
+UNSUPPORTED_ON_DELTA = {"$select", "$filter", "$orderby", "$expand", "$search", "$top", "$skip"}
 
 
 def _zone(request: Request) -> str:
@@ -31,8 +33,13 @@ def _calendar(box, calendar_id: str | None) -> dict:
     return calendar
 
 
+def _arg(request: Request, name: str) -> str | None:
+    """A query parameter, its name matched without regard to case (Graph's docs spell both)."""
+    return next((v for k, v in request.args.items() if k.lower() == name.lower()), None)
+
+
 def _window(request: Request) -> tuple:
-    start, end = request.args.get("startDateTime"), request.args.get("endDateTime")
+    start, end = _arg(request, "startDateTime"), _arg(request, "endDateTime")
     if not start or not end:
         raise GraphError(400, "ErrorInvalidParameter", "This request requires a time window specified by the query "
                                                         "string parameters StartDateTime and EndDateTime.")
@@ -75,6 +82,11 @@ def calendar_view_delta(state, request: Request, box, calendar_id: str | None = 
     zone = _zone(request)
     params = {}
     if "$deltatoken" not in request.args and "$skiptoken" not in request.args:
+        refused = sorted(k for k in request.args if k.lower() in UNSUPPORTED_ON_DELTA)
+        if refused:
+            raise GraphError(400, "ErrorInvalidUrlQuery", "The following parameters are not supported with change "
+                                                          f"tracking over the 'CalendarView' resource: "
+                                                          f"'{', '.join(refused)}'.")
         start, end = _window(request)
         with state.lock:
             params = {"calendar": _calendar(box, calendar_id)["id"], "start": start, "end": end}

@@ -82,8 +82,16 @@ def messages_delta(state, request: Request, box, folder: str) -> dict:
         found.sort(key=lambda m: m["receivedDateTime"], reverse=True)
         return {m["id"]: (m["changeKey"], store.render(m, p["select"])) for m in found}
 
+    def updated(item_id: str, data: dict) -> dict:
+        """Graph may list an updated message with only its id, read state and folder."""
+        if not state.knobs.minimal_message_updates:
+            return data
+        message = box.messages[item_id]
+        return {"@odata.type": "#microsoft.graph.message", "@odata.etag": data["@odata.etag"], "id": item_id,
+                "isRead": message["isRead"], "parentFolderId": message["parentFolderId"]}
+
     return delta.serve(state, request, CONTEXT + "Collection(message)", params, compute,
-                       state.knobs.default_message_page_size)
+                       state.knobs.default_message_page_size, updated)
 
 
 def list_messages(state, request: Request, box, folder: str | None = None) -> dict:

@@ -43,6 +43,7 @@ def me(state, request: Request, box) -> dict:
 
 def _normalise(path: str) -> str:
     path = re.sub(r"\('([^']*)'\)", r"/\1", path)
+    path = re.sub(r"/delta\(\)", "/delta", path, flags=re.IGNORECASE)  # the function-call form the SDK sends
     return "/".join(s.lower() if s.lower() in KEYWORDS else s for s in path.split("/"))
 
 

@@ -117,6 +117,9 @@ class Knobs:
     max_subscription_minutes: int = 10080
     default_event_page_size: int = 10
     default_message_page_size: int = 10
+    #: a messages delta lists an updated message as only ``id``, ``isRead`` and ``parentFolderId`` (Graph
+    #: may; the strict choice is to always do so)
+    minimal_message_updates: bool = True
     #: Graph may return fewer items than odata.maxpagesize asks for; this caps every delta page
     max_delta_page_size: int | None = None
 
@@ -225,6 +228,14 @@ class SandboxState:
             message = message_store.create(box, box.folder_id(folder), fields)
         self.changed(box, "message", message["parentFolderId"], message["id"], "created")
         return message
+
+    def update_message(self, email: str, message_id: str, changes: dict[str, Any]) -> None:
+        """Change a message as its user would in Outlook (``{"isRead": True}`` when reading it)."""
+        with self.lock:
+            box = self.mailboxes[email.lower()]
+            message = box.messages[message_id]
+            message_store.update(message, changes)
+        self.changed(box, "message", message["parentFolderId"], message_id, "updated")
 
     def delete_message(self, email: str, message_id: str) -> None:
         """Delete a message (the user emptied it from the folder)."""
