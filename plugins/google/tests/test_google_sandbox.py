@@ -340,3 +340,14 @@ def test_free_busy_refuses_ranges_over_90_days(google_sandbox, api):
     long = api.post(f"{api.base}/calendar/v3/freeBusy", json=dict(query, timeMax=(start + timedelta(days=91)).isoformat()))
     assert error_of(long) == (400, "timeRangeTooLong")
     assert long.json()["error"]["message"] == "The requested time range is too long."
+
+
+def test_refresh_asking_for_more_than_the_grant_is_invalid_scope(google_sandbox, api):
+    refresh = {"grant_type": "refresh_token", "refresh_token": api.token["refresh_token"],
+               "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}
+    narrower = requests.post(f"{api.base}/token", timeout=10,
+                             data=dict(refresh, scope="https://www.googleapis.com/auth/calendar"))
+    assert narrower.status_code == 200
+    wider = requests.post(f"{api.base}/token", timeout=10, data=dict(
+        refresh, scope="https://www.googleapis.com/auth/calendar https://www.googleapis.com/auth/drive"))
+    assert (wider.status_code, wider.json()["error"]) == (400, "invalid_scope")
