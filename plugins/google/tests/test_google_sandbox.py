@@ -220,10 +220,17 @@ def test_push_channel_lifecycle(google_sandbox, api, google_webhook_receiver):
     assert error_of(again) == (404, "notFound")
 
 
-def test_sandbox_refuses_http_webhooks_when_asked_to(google_sandbox, api):
-    google_sandbox.state.require_https_webhooks = True
-    answer = api.post(f"{events_url(api)}/watch", json={"id": "c2", "type": "web_hook", "address": "http://x/"})
-    assert error_of(answer) == (400, "push.webhookUrlNotHttps")
+def test_webhook_addresses_must_be_https_but_for_the_loopback_exception(google_sandbox, api,
+                                                                        google_webhook_receiver):
+    def watch(channel_id: str, address: str):
+        return api.post(f"{events_url(api)}/watch", json={"id": channel_id, "type": "web_hook", "address": address})
+
+    assert google_sandbox.state.loopback_http_push, "the google_sandbox fixture turns the exception on"
+    for address in ("http://hub.example.org/webhooks/google", "ftp://127.0.0.1/x", "http://10.0.0.8/w"):
+        assert error_of(watch("c1", address)) == (400, "push.webhookUrlNotHttps")
+    assert watch("c2", f"{google_webhook_receiver.url}/hook").status_code == 200
+    google_sandbox.state.loopback_http_push = False
+    assert error_of(watch("c3", f"{google_webhook_receiver.url}/hook")) == (400, "push.webhookUrlNotHttps")
 
 
 # --- Gmail ------------------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ def office365_sandbox(monkeypatch):
     """
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     state = SandboxState()
+    state.knobs.loopback_http_push = True  # the webhook receiver listens on plain http on loopback
     state.add_mailbox(USER, "Alice Adams")
     with serve(state) as sandbox:
         sandbox.config()  # registers the default app

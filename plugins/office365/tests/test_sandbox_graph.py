@@ -303,3 +303,20 @@ def test_messages_delta_lists_an_update_minimally(graph, state):
     pages, _ = _delta_all(graph, delta_link)
     [item] = [i for p in pages for i in p["value"]]
     assert set(item) == {"@odata.type", "@odata.etag", "id", "isRead", "parentFolderId"} and item["isRead"] is True
+
+
+def test_notification_urls_must_be_https_but_for_the_loopback_exception(graph, state, office365_webhook_receiver):
+    expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {"changeType": "created", "resource": "me/events", "expirationDateTime": expiry, "clientState": "s"}
+
+    def subscribe(url: str, **extra):
+        return graph.post(graph.base + "/subscriptions", json=dict(body, notificationUrl=url, **extra))
+
+    assert state.knobs.loopback_http_push, "the office365_sandbox fixture turns the exception on"
+    for url in ("http://hub.example.org/webhooks/office365/1", "http://192.168.1.5/w"):
+        refused = subscribe(url)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "InvalidRequest")
+    assert subscribe(office365_webhook_receiver.url + "/w", latestSupportedTlsVersion="v1_3").status_code == 201
+    assert subscribe(office365_webhook_receiver.url + "/w", latestSupportedTlsVersion="v2_0").status_code == 400
+    state.knobs.loopback_http_push = False
+    assert subscribe(office365_webhook_receiver.url + "/w").status_code == 400

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from hub_google.sandbox import events as ev
 from hub_google.sandbox.calendar_store import CalendarStore, busy_json
-from hub_google.sandbox.channels import DEFAULT_TTL, MAX_TTL, Channel, resource_id
+from hub_google.sandbox.channels import DEFAULT_TTL, MAX_TTL, Channel, address_allowed, resource_id
 from hub_google.sandbox.errors import GoogleError, bad_request, not_found
 from hub_google.sandbox.recurrence import edt_value, rfc3339
 from hub_google.sandbox.routing import (
@@ -268,8 +268,7 @@ def events_watch(call: Call, calendar_id: str):
         raise bad_request("Channel id is required and can be at most 64 characters long.", reason="required")
     if body.get("type") not in ("web_hook", "webhook"):
         raise bad_request(f"Unknown channel type: {body.get('type')!r}.", reason="invalid")
-    if not address.startswith(("https://", "http://")) or (
-            call.state.require_https_webhooks and not address.startswith("https://")):
+    if not address_allowed(address, call.state.loopback_http_push):
         raise bad_request(f"WebHook callback must be HTTPS: {address}", reason="push.webhookUrlNotHttps")
     if channel_id in call.state.channels.channels:
         raise bad_request(f"Channel id {channel_id} not unique", reason="channelIdNotUnique")

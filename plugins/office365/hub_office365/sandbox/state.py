@@ -112,8 +112,9 @@ class Knobs:
     notification_attempts: int = 3
     #: seconds before the first retry; doubled for each further one
     notification_retry_delay: float = 0.05
-    #: Graph only accepts https notification URLs; the sandbox allows http for loopback tests
-    require_https_notifications: bool = False
+    #: Graph only accepts https notification URLs. The one exception, off unless turned on (the test
+    #: fixtures and `hub demo` do): http to a loopback address, so a hub on this machine can be notified
+    loopback_http_push: bool = False
     max_subscription_minutes: int = 10080
     default_event_page_size: int = 10
     default_message_page_size: int = 10

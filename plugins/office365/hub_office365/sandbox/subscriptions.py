@@ -18,11 +18,13 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from hub.net import is_loopback_url
 from hub_office365.sandbox import times
 from hub_office365.sandbox.errors import GraphError
 from hub_office365.sandbox.odata import CONTEXT, read_json
@@ -31,6 +33,14 @@ from hub_office365.sandbox.ids import now
 CHANGE_TYPES = {"created", "updated", "deleted"}
 LIFECYCLE_EVENTS = {"reauthorizationRequired", "subscriptionRemoved", "missed"}
 VALIDATION_TIMEOUT = 10
+#: the TLS versions a subscription may say its endpoint supports (subscription resource, latestSupportedTlsVersion)
+TLS_VERSIONS = {"v1_0", "v1_1", "v1_2", "v1_3"}
+
+
+def _address_allowed(address: str, loopback_http: bool) -> bool:
+    """https only; http to a loopback address when the sandbox's documented exception is on."""
+    scheme = urlsplit(address).scheme
+    return scheme == "https" or (loopback_http and scheme == "http" and is_loopback_url(address))
 
 
 def parse_resource(box, resource: str) -> tuple[str, str | None]:
@@ -98,11 +108,15 @@ def create(state, request: Request, box) -> Response:
     if not change_types or change_types - CHANGE_TYPES:
         raise GraphError(400, "InvalidRequest", "changeType must be a comma list of created, updated, deleted.")
     url, lifecycle_url = body.get("notificationUrl"), body.get("lifecycleNotificationUrl")
-    for value in filter(None, (url, lifecycle_url)):
-        if state.knobs.require_https_notifications and not value.startswith("https://"):
-            raise GraphError(400, "InvalidRequest", "The notification URL must use https.")
     if not url:
         raise GraphError(400, "InvalidRequest", "notificationUrl is required.")
+    for value in filter(None, (url, lifecycle_url)):
+        if not _address_allowed(value, state.knobs.loopback_http_push):
+            raise GraphError(400, "InvalidRequest", "The notification URL must use https.")
+    tls = body.get("latestSupportedTlsVersion", "v1_2")
+    if tls not in TLS_VERSIONS:
+        raise GraphError(400, "InvalidRequest", f"Invalid latestSupportedTlsVersion '{tls}'; expected one of "
+                                                f"{', '.join(sorted(TLS_VERSIONS))}.")
     if len(body.get("clientState") or "") > 128:
         raise GraphError(400, "InvalidRequest", "clientState must be at most 128 characters.")
     with state.lock:
@@ -115,7 +129,7 @@ def create(state, request: Request, box) -> Response:
         "id": str(uuid.uuid4()), "resource": body["resource"], "applicationId": str(uuid.uuid4()),
         "changeType": ",".join(sorted(change_types)), "clientState": body.get("clientState"),
         "notificationUrl": url, "lifecycleNotificationUrl": lifecycle_url, "expirationDateTime": expires,
-        "creatorId": box.user_id, "latestSupportedTlsVersion": body.get("latestSupportedTlsVersion", "v1_2"),
+        "creatorId": box.user_id, "latestSupportedTlsVersion": tls,
         "notificationContentType": None, "includeResourceData": False,
         "_mailbox": box.email, "_kind": kind, "_container": container,
     }
