@@ -358,3 +358,12 @@ def test_refresh_asking_for_more_than_the_grant_is_invalid_scope(google_sandbox,
     wider = requests.post(f"{api.base}/token", timeout=10, data=dict(
         refresh, scope="https://www.googleapis.com/auth/calendar https://www.googleapis.com/auth/drive"))
     assert (wider.status_code, wider.json()["error"]) == (400, "invalid_scope")
+
+
+def test_no_sync_token_for_an_ordered_or_searched_list(google_sandbox, api):
+    add(google_sandbox.state, 2)
+    plain = api.get(events_url(api)).json()
+    assert "nextSyncToken" in plain
+    for params in ({"orderBy": "updated"}, {"orderBy": "startTime", "singleEvents": "true"}, {"q": "e1"}):
+        body = api.get(events_url(api), params=params).json()
+        assert "nextSyncToken" not in body and "nextPageToken" not in body and body["items"], params

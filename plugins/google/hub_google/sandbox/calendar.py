@@ -145,7 +145,7 @@ def events_list(call: Call, calendar_id: str):
         body["description"] = store.description
     if next_token:
         body["nextPageToken"] = next_token
-    else:
+    elif not (order_by or call.arg("q")):  # Google gives no sync token for an ordered or searched list
         body["nextSyncToken"] = store.issue_sync_token(extra["version"])
     return body
 
