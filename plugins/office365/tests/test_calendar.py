@@ -426,3 +426,14 @@ def test_zone_without_a_windows_equivalent_is_pushed_in_utc(hooks, account, stat
     assert result.error is None
     stored = state.mailbox(account.email).events[result.remote_id]
     assert stored["tz"] == "UTC" and stored["start"] == start
+
+
+def test_own_events_are_recognised_when_delta_items_lack_the_transaction_id(hooks, account, state, primary, window):
+    """transactionId in delta items is relied on but undocumented: without it the marker property is read."""
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=4)
+    change = EventChange("create", "client-m", event=RemoteEvent("", start, start + timedelta(hours=1), summary="ours"))
+    [made] = hooks.hub_push_events(account=account, calendar_id=primary, changes=[change])
+    _add(state, account.email, "theirs", 5, 9)
+    state.knobs.delta_without_transaction_id = True
+    events = Mirror().sync(hooks, account, primary, window).events
+    assert {e.summary: e.hub_marker for e in events.values()} == {"ours": "client-m", "theirs": None}

@@ -95,8 +95,12 @@ def calendar_view_delta(state, request: Request, box, calendar_id: str | None = 
         """Current instances of the tracked calendar in the tracked window."""
         if p["calendar"] not in box.calendars:
             return {}
-        return {item["id"]: (item["_diff"], store.render(item, zone))
-                for item in store.instances(box, [p["calendar"]], p["start"], p["end"])}
+        rendered = {item["id"]: (item["_diff"], store.render(item, zone))
+                    for item in store.instances(box, [p["calendar"]], p["start"], p["end"])}
+        if state.knobs.delta_without_transaction_id:
+            for _, data in rendered.values():
+                data.pop("transactionId", None)
+        return rendered
 
     return delta.serve(state, request, CONTEXT + "Collection(event)", params, compute,
                        state.knobs.default_event_page_size)

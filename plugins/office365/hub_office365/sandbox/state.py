@@ -121,6 +121,9 @@ class Knobs:
     #: a messages delta lists an updated message as only ``id``, ``isRead`` and ``parentFolderId`` (Graph
     #: may; the strict choice is to always do so)
     minimal_message_updates: bool = True
+    #: calendarView delta items leave out ``transactionId`` (Graph returns it, but does not document it
+    #: there: this imitates a service that stops doing so)
+    delta_without_transaction_id: bool = False
     #: Graph may return fewer items than odata.maxpagesize asks for; this caps every delta page
     max_delta_page_size: int | None = None
 
