@@ -13,7 +13,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from hub_office365.sandbox import delta, times
-from hub_office365.sandbox.odata import CONTEXT, page, prefer, read_json
+from hub_office365.sandbox.odata import CONTEXT, action_body, page, prefer, read_json
 from hub_office365.sandbox import events as store
 from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found, time_zone_not_supported
 
@@ -186,7 +186,7 @@ RANK = {"0": 0, "4": 1, "1": 2, "2": 3, "3": 4}
 
 def get_schedule(state, request: Request, box) -> dict:
     """POST /me/calendar/getSchedule: free/busy of mailboxes (scheduleItems and availabilityView)."""
-    body = read_json(request)
+    body = action_body(request, "schedules", "startTime", "endTime", "availabilityViewInterval")
     try:
         for part in ("startTime", "endTime"):
             times.check_writable((body.get(part) or {}).get("timeZone"))

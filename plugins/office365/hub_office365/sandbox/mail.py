@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from hub_office365.sandbox import delta, times
 from hub_office365.sandbox import messages as store
-from hub_office365.sandbox.odata import CONTEXT, page, read_json
+from hub_office365.sandbox.odata import CONTEXT, action_body, page, read_json
 from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found
 
 
@@ -143,7 +143,7 @@ def create_draft(state, request: Request, box) -> Response:
 
 def create_reply(state, request: Request, box, message_id: str) -> Response:
     """POST /me/messages/{id}/createReply → 201 draft answering the message, in its conversation."""
-    body = read_json(request)
+    body = action_body(request, "message", "comment")
     with state.lock:
         original = _message(box, message_id)
         references = (store.header(original, "References") or "").split() + [original["internetMessageId"]]
@@ -175,7 +175,7 @@ def send_draft(state, request: Request, box, message_id: str) -> Response:
 
 def send_mail(state, request: Request, box) -> Response:
     """POST /me/sendMail {message, saveToSentItems} → 202 with no body."""
-    body = read_json(request)
+    body = action_body(request, "message", "saveToSentItems")
     if not isinstance(body.get("message"), dict):
         raise invalid_request("The message is required.")
     with state.lock:
