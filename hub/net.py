@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from hub.exceptions import ConnectFailed, HostNotAllowed
 
