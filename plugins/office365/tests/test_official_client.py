@@ -3,18 +3,22 @@
 The SDK builds every request from Graph's published model (kiota URL templates, the ``delta()``
 function-call form, ``/users/TokenToReplace`` rewritten to ``/me``) and parses every answer into
 its model classes; it runs offline against the sandbox through its request adapter's base URL. A
-request it sends that the sandbox refuses, or an answer it cannot parse, fails here. Token
-exchange and refresh are not among these: MSAL only accepts https authorities, and the sandbox
-speaks http (``test_sandbox_identity`` covers the token endpoint, and its OpenID document).
+request it sends that the sandbox refuses, or an answer it cannot parse, fails here. Sign-in goes
+through MSAL, which accepts only https authorities: for it the sandbox serves https with a
+self-signed certificate, and MSAL reads the sandbox's OpenID discovery document.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
+import msal
 import pytest
+import requests
 from kiota_abstractions.authentication import (
     AccessTokenProvider,
     AllowedHostsValidator,
@@ -42,7 +46,9 @@ from msgraph.generated.users.item.mail_folders.item.messages.delta.delta_request
     DeltaRequestBuilder as MessagesDelta,
 )
 
+from hub.testing.peers.base import self_signed_cert
 from hub_office365.mapping import MARKER_PROPERTY
+from hub_office365.sandbox import SandboxState, serve
 from hub_office365.sandbox.state import Grant
 from hub_office365.testing import USER
 
@@ -185,3 +191,36 @@ def test_mail_delta_send_and_reply(sdk, office365_sandbox):
     sent = [m for m in state.mailbox(USER).messages.values() if m["parentFolderId"] ==
             state.mailbox(USER).folder_id("sentitems")]
     assert [m["subject"] for m in sent] == ["Hello"]
+
+
+@pytest.fixture
+def tls_sandbox(tmp_path):
+    """The sandbox over https, and a requests session that trusts its certificate (and nothing from the
+    environment, whose CA bundle would otherwise win over the session's)."""
+    cert, key = self_signed_cert(tmp_path)
+    state = SandboxState()
+    state.add_mailbox(USER, "Alice Adams")
+    with serve(state, ssl_context=(str(cert), str(key))) as sandbox, requests.Session() as http:
+        sandbox.config()
+        http.verify, http.trust_env = str(cert), False
+        yield sandbox, http
+
+
+def test_msal_code_flow_refresh_and_the_consent_limit(tls_sandbox):
+    sandbox, http = tls_sandbox
+    app = msal.ConfidentialClientApplication("sandbox-client", client_credential="sandbox-secret",
+                                             authority=f"{sandbox.url}/common", http_client=http,
+                                             instance_discovery=False, validate_authority=False)
+    flow = app.initiate_auth_code_flow(["Calendars.ReadWrite", "Mail.Read"], redirect_uri="http://127.0.0.1:9/cb",
+                                       login_hint=USER)
+    page = http.get(flow["auth_uri"], timeout=5)
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+    answer = http.post(flow["auth_uri"].split("?")[0], data={**form, "login": USER, "consent": "accept"},
+                       allow_redirects=False, timeout=5)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+    first = app.acquire_token_by_auth_code_flow(flow, query)
+    assert first.get("access_token") and first.get("refresh_token"), first
+    again = app.acquire_token_by_refresh_token(first["refresh_token"], ["Calendars.ReadWrite"])
+    assert again.get("access_token") and again["refresh_token"] != first["refresh_token"], again
+    wider = app.acquire_token_by_refresh_token(again["refresh_token"], ["Calendars.ReadWrite", "Mail.Send"])
+    assert (wider.get("error"), wider.get("error_codes")) == ("invalid_grant", [65001])
