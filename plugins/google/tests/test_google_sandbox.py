@@ -342,9 +342,10 @@ def test_the_validator_rejects_what_google_would_not_send(discovery):
 def test_free_busy_refuses_ranges_over_90_days(google_sandbox, api):
     start = datetime(2031, 1, 1, tzinfo=timezone.utc)
     query = {"timeMin": start.isoformat(), "items": [{"id": SANDBOX_USER}]}
-    ok = api.post(f"{api.base}/calendar/v3/freeBusy", json=dict(query, timeMax=(start + timedelta(days=90)).isoformat()))
+    url = f"{api.base}/calendar/v3/freeBusy"
+    ok = api.post(url, json=dict(query, timeMax=(start + timedelta(days=90)).isoformat()))
     assert ok.status_code == 200
-    long = api.post(f"{api.base}/calendar/v3/freeBusy", json=dict(query, timeMax=(start + timedelta(days=91)).isoformat()))
+    long = api.post(url, json=dict(query, timeMax=(start + timedelta(days=91)).isoformat()))
     assert error_of(long) == (400, "timeRangeTooLong")
     assert long.json()["error"]["message"] == "The requested time range is too long."
 

@@ -130,7 +130,8 @@ def expire_token(account: AccountHandle) -> None:
 def _graph_time(value: datetime | date, zone: str | None) -> dict:
     if isinstance(value, datetime):
         return {"dateTime": value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(), "timeZone": "UTC"}
-    return {"dateTime": value.isoformat() + "T00:00:00", "timeZone": windows_name(zone) or "UTC"}  # as Outlook stores it
+    # Outlook stores Windows zone names
+    return {"dateTime": value.isoformat() + "T00:00:00", "timeZone": windows_name(zone) or "UTC"}
 
 
 def graph_event(event: RemoteEvent) -> dict:
