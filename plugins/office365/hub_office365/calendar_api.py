@@ -134,8 +134,8 @@ def _with_marker(client: GraphClient, item: dict) -> dict:
     but documents only the property, not its presence there: should an item come without the field,
     the marker is read the documented way (the extended property, ``$expand``-ed on the event).
     """
-    if "transactionId" in item:
-        return item
+    if "transactionId" in item or item.get("type", "singleInstance") not in {"singleInstance", "seriesMaster"}:
+        return item  # occurrences and exceptions carry no marker of their own
     expand = f"singleValueExtendedProperties($filter=id eq '{mapping.MARKER_PROPERTY}')"
     try:
         extra = client.get(f"/me/events/{item['id']}", headers=UTC_VIEW, params={"$expand": expand})

@@ -6,7 +6,8 @@ All-day events are floating midnights in Graph; they become dates (end exclusive
 
 The hub marker: a create sends the hub's client id as Graph's ``transactionId`` (Graph's own
 idempotency key for retried POSTs) and as a single-value extended property (which Graph can filter
-on). Graph returns ``transactionId`` on the event, so reads take the marker from there; only single
+on). Graph returns ``transactionId`` on the event, so reads take the marker from there (a delta item
+without the field gets the property read instead, see ``calendar_api._with_marker``); only single
 events and series masters carry it (occurrences and exceptions belong to their master).
 """
 
