@@ -126,6 +126,7 @@ def _google(peers: Peers) -> None:
     from hub_google.sandbox import SandboxServer, seed_demo
 
     server = peers.stack.enter_context(SandboxServer())
+    server.state.loopback_http_push = True  # the demo hub listens on plain http on this machine
     for login in ("sam", "sophie", "jules"):
         seed_demo(server.state, address(login), dict((u[0], u[1]) for u in USERS)[login])
     peers.google, peers.config["google"] = server, server.provider_config()
@@ -135,6 +136,7 @@ def _microsoft(peers: Peers) -> None:
     from hub_office365.sandbox import seed_demo, serve
 
     sandbox = peers.stack.enter_context(serve())
+    sandbox.state.knobs.loopback_http_push = True  # the demo hub listens on plain http on this machine
     for login in ("sophie", "sam"):
         seed_demo(sandbox.state, address(login))
     peers.microsoft, peers.config["office365"] = sandbox, sandbox.config()

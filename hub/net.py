@@ -15,7 +15,7 @@ An administrator can allow private hosts (on-premises servers, tests): ``allow_p
 accepts every address and every port.
 
 Public API: :func:`checked_addresses`, :func:`checked_address`, :func:`create_connection`,
-:func:`refusal_reason`, :func:`connect_error`, :data:`ALLOWED_PORTS`.
+:func:`refusal_reason`, :func:`connect_error`, :func:`is_loopback_url`, :data:`ALLOWED_PORTS`.
 
 Libraries that open their own sockets are pointed here: imaplib through ``_create_socket`` (see
 ``hub_imap.connection``), smtplib through ``_get_socket`` (``hub_imap.smtp``).
@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from hub.exceptions import ConnectFailed, HostNotAllowed
 
@@ -204,3 +205,13 @@ def connect_error(host: str, port: int, exc: OSError | None) -> ConnectFailed:
         f"Could not reach {host} on port {port}{detail}.",
         fix="Check the host name and port, and that the server is up.",
     )
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` names this machine by a loopback host (``localhost``, 127.0.0.0/8, ``::1``),
+    without resolving anything — e.g. the local sandboxes' one exception to https-only push addresses."""
+    host = urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Literal, Protocol
 
 # --- capabilities a provider can declare --------------------------------------------------------
@@ -282,6 +282,36 @@ class FreeBusy:
 
     busy: dict[str, list[BusyInterval]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def spans(start: datetime, end: datetime, longest: timedelta) -> list[tuple[datetime, datetime]]:
+        """``start``–``end`` cut into consecutive spans of at most ``longest``, for providers whose
+        free/busy query refuses long ranges."""
+        cuts, cursor = [], start
+        while cursor < end:
+            cuts.append((cursor, min(cursor + longest, end)))
+            cursor = cuts[-1][1]
+        return cuts
+
+    def add(self, calendar_id: str, intervals: list[BusyInterval], span_start: datetime | None = None) -> None:
+        """Add one span's busy intervals of a calendar (ignored once it has errors). An interval
+        already known (listed by two spans) is not repeated, and one that starts right at
+        ``span_start`` continues the interval ending there (one busy stretch cut at the spans' edge)."""
+        if calendar_id in self.errors:
+            return
+        kept = self.busy.setdefault(calendar_id, [])
+        for interval in intervals:
+            cut = next((k for k in kept if span_start is not None and k.end == interval.start == span_start), None)
+            if cut is not None:
+                cut.end = max(cut.end, interval.end)
+            elif interval not in kept:
+                kept.append(interval)
+        kept.sort(key=lambda b: (b.start, b.end))
+
+    def fail(self, calendar_id: str, message: str) -> None:
+        """Mark a calendar unreadable (its busy intervals from other spans are dropped)."""
+        self.busy.pop(calendar_id, None)
+        self.errors[calendar_id] = message
 
 
 @dataclass

@@ -36,6 +36,7 @@ def google_sandbox(monkeypatch):
     # oauthlib refuses http:// authorization URLs; the sandbox is plain HTTP on loopback
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     with SandboxServer() as server:
+        server.state.loopback_http_push = True  # the hub under test listens on plain http on loopback
         server.state.add_user(SANDBOX_USER, "Alice Example")
         yield server
 

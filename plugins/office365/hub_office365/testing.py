@@ -33,6 +33,7 @@ from hub.testing.conformance import Remote
 from hub.types import AccountHandle, PushChannel, RemoteEvent, WebhookRequest, WebhookResult
 from hub_office365.sandbox import RunningSandbox, SandboxState, serve
 from hub_office365.sandbox.server import _QuietHandler
+from hub_office365.zones import windows_name
 
 USER = "alice@contoso.example"
 
@@ -45,6 +46,7 @@ def office365_sandbox(monkeypatch):
     """
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     state = SandboxState()
+    state.knobs.loopback_http_push = True  # the webhook receiver listens on plain http on loopback
     state.add_mailbox(USER, "Alice Adams")
     with serve(state) as sandbox:
         sandbox.config()  # registers the default app
@@ -129,7 +131,8 @@ def expire_token(account: AccountHandle) -> None:
 def _graph_time(value: datetime | date, zone: str | None) -> dict:
     if isinstance(value, datetime):
         return {"dateTime": value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(), "timeZone": "UTC"}
-    return {"dateTime": value.isoformat() + "T00:00:00", "timeZone": zone or "UTC"}
+    # Outlook stores Windows zone names
+    return {"dateTime": value.isoformat() + "T00:00:00", "timeZone": windows_name(zone) or "UTC"}
 
 
 def _weekly_series(event: RemoteEvent) -> dict:
