@@ -378,14 +378,21 @@ def rotate_keys() -> None:
 
 @main.command("new-provider")
 @click.argument("name")
+@click.option("--read-only", is_flag=True,
+              help="A calendar provider the hub only reads (CALENDAR_READ), with a placeholder service.")
+@click.option("--mail-only", is_flag=True, help="A mail provider (MAIL), with a placeholder mailbox.")
 @click.option("--dest", type=click.Path(path_type=Path), default=Path("."), show_default=True)
+@click.option("--label", default=None, help="The name people see (NAME capitalised by default).")
 @friendly_errors
-def new_provider(name: str, dest: Path) -> None:
-    """Scaffold a provider plugin package (setup.cfg, hooks, conformance tests)."""
+def new_provider(name: str, read_only: bool, mail_only: bool, dest: Path, label: str | None) -> None:
+    """Scaffold a provider plugin package (setup.cfg, hooks, conformance tests) that passes its suite."""
     from hub.scaffold import create_provider
 
-    path = create_provider(name, dest)
-    click.echo(f"Created {path}. Next: pip install -e {path} && pytest {path}")
+    if read_only and mail_only:
+        raise click.UsageError("Choose --read-only or --mail-only, not both.")
+    kind = "read-only" if read_only else "mail-only" if mail_only else "default"
+    path = create_provider(name, dest, label=label, kind=kind)
+    click.echo(f"Created {path}. Next: pip install -e {path}[test] && pytest {path}")
 
 
 @main.command()
