@@ -298,6 +298,8 @@ def docs(check: bool, path: Path | None) -> None:
     """Render docs/hooks.md from the hookspec docstrings (hub/hookspecs.py)."""
     from hub import hookdocs
 
+    if path is None and not hookdocs.HOOKS_MD.parent.is_dir():
+        raise click.UsageError("This hub is not a source checkout (no docs/ folder): pass --path.")
     path = path or hookdocs.HOOKS_MD
     if check:
         if not hookdocs.is_current(path):

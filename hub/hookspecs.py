@@ -328,7 +328,7 @@ def hub_fetch_events(
       description, location, times, recurrence, status, transparency, attendees) is unchanged only
       refreshes its ``etag``; a changed one gets its busy time recomputed and goes through the
       meeting import rules. ``hub_marker`` (the ``client_id`` the hub pushed it with) marks the
-      hub's own events, so they are recognised and never imported twice; ``transparent`` events
+      hub's own events, so they are recognised and never echo back as outside changes; ``transparent`` events
       block no time; ``status="cancelled"`` without ``recurring_event_id`` is a deletion;
       ``recurrence`` lines are expanded by the hub inside the window; all-day events use ``date``
       values with an exclusive end;
