@@ -27,6 +27,7 @@ from hub import net
 from hub.exceptions import (
     AuthExpired,
     ConnectFailed,
+    HubError,
     NotFound,
     ProviderError,
     ProviderUnavailable,
@@ -154,7 +155,15 @@ def send(session: requests.Session, method: str, url: str, what: str = "The prov
     started = time.monotonic()
     try:
         return session.request(method, url, **kwargs)
-    except requests.Timeout as exc:
-        raise ProviderUnavailable(f"{what} did not answer within {time.monotonic() - started:.0f}s.") from exc
-    except requests.ConnectionError as exc:
-        raise ProviderUnavailable(f"The connection to {what} failed or dropped.") from exc
+    except requests.RequestException as exc:
+        raise transport_error(exc, what, started) from exc
+
+
+def transport_error(exc: requests.RequestException, what: str, started: float | None = None) -> HubError:
+    """The hub's error for a failed request or body read (raise it ``from exc``)."""
+    if isinstance(exc, requests.Timeout):
+        waited = f" within {time.monotonic() - started:.0f}s" if started is not None else ""
+        return ProviderUnavailable(f"{what} did not answer{waited}.")
+    if isinstance(exc, requests.ConnectionError):
+        return ProviderUnavailable(f"The connection to {what} failed or dropped.")
+    return ProviderError(f"{what} could not be read ({type(exc).__name__}).")
