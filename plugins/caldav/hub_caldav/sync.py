@@ -37,10 +37,10 @@ from datetime import datetime, timezone, tzinfo
 
 from hub.exceptions import CursorExpired, NotSupported
 from hub.types import EventPage, RemoteEvent, Window
-from hub_icloud import queries
-from hub_icloud.connection import CalDAVConnection
-from hub_icloud.discovery import calendar_state
-from hub_icloud.ical import CalendarObject, MalformedObject, exception_id, resolve_zone
+from hub_caldav import queries
+from hub_caldav.connection import CalDAVConnection
+from hub_caldav.discovery import calendar_state
+from hub_caldav.ical import CalendarObject, MalformedObject, exception_id, resolve_zone
 
 log = logging.getLogger(__name__)
 
