@@ -6,7 +6,8 @@ In order, the first that applies gives the candidates discovery tries:
    ``https://`` — then the host's ``/.well-known/caldav`` as a second chance;
 2. a preset: chosen on the form, or found by the e-mail address's domain (``ana@fastmail.com``);
 3. the e-mail domain's DNS: ``_caldavs._tcp`` SRV (target and port) with the path from its TXT
-   ``path=`` record, else the target's ``/.well-known/caldav``;
+   ``path=`` record, else the target's ``/.well-known/caldav``; ``_caldav._tcp`` (plain HTTP) only
+   where the administrator allows private hosts, since passwords never cross the internet in clear;
 4. ``https://<domain>/.well-known/caldav``.
 
 DNS lookups use dnspython; an administrator (and the tests) can point them at one name server.
@@ -45,7 +46,7 @@ def start_urls(server: str, email: str, preset: Preset | None, dns_server: str |
     if server:
         if "://" not in server:
             if preset is not None and preset.needs_host:
-                return [preset.start_url(server.strip("/"))], preset
+                return [_scheme(preset.start_url(server.strip("/")), scheme)], preset
             server = f"{scheme}://{server}"
         parts = urlsplit(server)
         urls = [server]
@@ -62,17 +63,26 @@ def start_urls(server: str, email: str, preset: Preset | None, dns_server: str |
     if hosted is not None:
         return [hosted.start_url()], hosted
     urls = []
-    found = srv_lookup(domain, dns_server)
-    if found is not None:
-        host, port, path = found
-        origin = f"https://{host}" + ("" if port == 443 else f":{port}")
-        urls.append(origin + (path if path else WELL_KNOWN))
-    urls.append(f"https://{domain}{WELL_KNOWN}")
+    for service, service_scheme in (("_caldavs", "https"), ("_caldav", "http")):
+        if service_scheme == "http" and https:
+            continue
+        found = srv_lookup(service, domain, dns_server)
+        if found is not None:
+            host, port, path = found
+            default = 443 if service_scheme == "https" else 80
+            origin = f"{service_scheme}://{host}" + ("" if port == default else f":{port}")
+            urls.append(origin + (path if path else WELL_KNOWN))
+    urls.append(f"{scheme}://{domain}{WELL_KNOWN}")
     return urls, None
 
 
-def srv_lookup(domain: str, dns_server: str | None = None) -> tuple[str, int, str | None] | None:
-    """``(target, port, path)`` from ``_caldavs._tcp.<domain>`` SRV and TXT records, or ``None``.
+def _scheme(url: str, scheme: str) -> str:
+    """A self-hosted preset's URL over plain HTTP where private hosts are allowed (on-premises, tests)."""
+    return url if scheme == "https" else "http://" + url.split("://", 1)[1]
+
+
+def srv_lookup(service: str, domain: str, dns_server: str | None = None) -> tuple[str, int, str | None] | None:
+    """``(target, port, path)`` from ``<service>._tcp.<domain>`` SRV and TXT records, or ``None``.
 
     A domain without the records, or a name server that does not answer, gives ``None``: the
     well-known URL is still tried.
@@ -86,7 +96,7 @@ def srv_lookup(domain: str, dns_server: str | None = None) -> tuple[str, int, st
         resolver.nameservers = [host]
         resolver.port = int(port)
     resolver.lifetime = DNS_TIMEOUT
-    name = f"_caldavs._tcp.{domain}"
+    name = f"{service}._tcp.{domain}"
     try:
         answers = sorted(resolver.resolve(name, "SRV"), key=lambda r: (r.priority, -r.weight))
     except dns.exception.DNSException as exc:
