@@ -80,8 +80,10 @@ class RadicaleUser:
 class Radicale:
     """A running Radicale server; see the module docstring."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, options: dict[str, str] | None = None):
         self.folder = folder
+        #: extra Radicale settings as ``{"--section-option": value}`` (e.g. a lower REPORT cap)
+        self.options = dict(options or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.htpasswd = folder / "users"
@@ -102,6 +104,7 @@ class Radicale:
             "--rights-type", "owner_only",
             "--storage-filesystem-folder", str(self.collections),
             "--logging-level", "warning",
+            *(part for item in self.options.items() for part in item),
         ]
         log = open(self.folder / "radicale.log", "ab")
         self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -161,6 +164,16 @@ class Radicale:
         if response.status_code not in (201, 204):
             raise RuntimeError(f"PUT {path} answered {response.status_code}: {response.text[:200]}")
         return response.headers.get("ETag", "")
+
+    def write_objects(self, user: RadicaleUser, calendar: str, objects: dict[str, str]) -> None:
+        """Store many iCalendar objects at once (``name.ics`` → text), as a restore from a backup would.
+
+        Written straight into Radicale's storage folder (which Radicale reads on each request):
+        thousands of PUTs would take minutes. ``calendar`` is a path from :meth:`make_calendar`.
+        """
+        folder = self.collections / "collection-root" / calendar.strip("/")
+        for name, text in objects.items():
+            (folder / name).write_text(text, encoding="utf-8", newline="")
 
     def expire_sync_tokens(self, user: RadicaleUser) -> None:
         """Make every sync token issued for ``user``'s calendars unusable (403 ``valid-sync-token``).
@@ -225,6 +238,8 @@ class DAVFront:
         self.misdirected: list[str] = []
         #: for a discovery front made by :meth:`Radicale.split_host`: the front of the home host
         self.home: DAVFront | None = None
+        #: canned answers for the next requests, ``(status, headers)`` each (see :meth:`answer_next`)
+        self._canned: list[tuple[int, dict[str, str]]] = []
         self._session = requests.Session()
         self._server = None
 
@@ -239,6 +254,10 @@ class DAVFront:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         wait_for_port(self.port)
         return self
+
+    def answer_next(self, status: int, headers: dict[str, str] | None = None) -> None:
+        """Answer the next request with ``status`` and ``headers`` (a busy or rate-limiting server)."""
+        self._canned.append((status, dict(headers or {})))
 
     def stop(self) -> None:
         if self._server is not None:
@@ -260,6 +279,9 @@ class DAVFront:
         method, body = request.method, request.get_data()
         depth = request.headers.get("Depth", "0")
         self.requests.append(f"{method} {request.path} {depth}")
+        if self._canned:
+            status, headers = self._canned.pop(0)
+            return Response("", status=status, headers=headers)
         if self.login is not None and not self.login.accepts(request):
             return Response("login required", status=401, headers={"WWW-Authenticate": self.login.challenge()})
         if self.home_origin and not (method in ("PROPFIND", "OPTIONS") and depth == "0"):

@@ -55,6 +55,8 @@ def connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult:
         found = discover_first(connection, urls)
         connection.rebase(found.home_url)
         list_calendars(connection, found.home_url)  # the home must answer on its own host too
+        # later connections send the scheme the server asked for right away: no 401 round trip each
+        settings["auth"] = connection.auth or settings["auth"]
     return ConnectResult(
         email=email or username,
         credentials={"password": password},

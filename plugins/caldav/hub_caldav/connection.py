@@ -124,6 +124,12 @@ class CalDAVConnection:
         self.base = url
         self.client.url = URL.objectify(url)
 
+    @property
+    def auth(self) -> str | None:
+        """The auth scheme in use (``None`` until the server's challenge picked one)."""
+        name = type(self.client.auth).__name__ if self.client.auth is not None else ""
+        return "digest" if "Digest" in name else "basic" if "Basic" in name else None
+
     def close(self) -> None:
         """Release the HTTP session."""
         self.client.close()
@@ -190,7 +196,8 @@ class CalDAVConnection:
         except caldav_error.AuthorizationError as exc:
             raise self._refused(exc.status, exc.preconditions) from None
         except caldav_error.RateLimitError as exc:
-            raise RateLimited(f"{WHAT} is rate limiting requests.", retry_after=exc.retry_after_seconds) from None
+            raise RateLimited(f"{WHAT} ({self._host()}) asks the hub to slow down.",
+                              retry_after=exc.retry_after_seconds) from None
         except caldav_error.NotFoundError:
             raise NotFound(f"{WHAT} does not know this calendar or event.") from None
         except caldav_error.DAVError as exc:
