@@ -133,13 +133,14 @@ class Radicale:
             fh.write(f"{user.name}:{user.password}\n")
         return user
 
-    def request(self, user: RadicaleUser, method: str, path: str, body: bytes | str = b"", headers: dict | None = None):
+    def request(self, user: RadicaleUser, method: str, path: str, body: bytes | str = b"", headers: dict | None = None,
+                timeout: float = 30):
         """A plain HTTP request to Radicale as ``user`` (to put data there the way any client would)."""
         import requests
 
         url = path if "://" in path else self.url.rstrip("/") + path
         data = body.encode() if isinstance(body, str) else body
-        return requests.request(method, url, data=data, headers=headers or {}, auth=user.auth, timeout=30)
+        return requests.request(method, url, data=data, headers=headers or {}, auth=user.auth, timeout=timeout)
 
     def make_calendar(self, user: RadicaleUser, cal_id: str, name: str | None = None,
                       components: tuple[str, ...] = ("VEVENT",)) -> str:
