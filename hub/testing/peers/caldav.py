@@ -70,14 +70,46 @@ class RadicaleUser:
     password: str
 
     def __repr__(self) -> str:
-        return f"<RadicaleUser {self.name}>"
+        return f"<{type(self).__name__} {self.name}>"
 
     @property
     def auth(self) -> tuple[str, str]:
         return (self.name, self.password)
 
 
-class Radicale:
+class CalDAVPeer:
+    """What the CalDAV peers share: set-up requests made the way any client makes them."""
+
+    def calendar_path(self, user, cal_id: str) -> str:
+        raise NotImplementedError
+
+    def make_calendar(self, user, cal_id: str, name: str | None = None,
+                      components: tuple[str, ...] = ("VEVENT",)) -> str:
+        """MKCALENDAR a calendar called ``cal_id`` holding ``components``; returns its path."""
+        comps = "".join(f'<C:comp name="{c}"/>' for c in components)
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
+            f"<D:displayname>{name or cal_id}</D:displayname>"
+            f"<C:supported-calendar-component-set>{comps}</C:supported-calendar-component-set>"
+            "</D:prop></D:set></C:mkcalendar>"
+        )
+        path = self.calendar_path(user, cal_id)
+        response = self.request(user, "MKCALENDAR", path, body, {"Content-Type": "application/xml"})
+        if response.status_code != 201:
+            raise RuntimeError(f"MKCALENDAR {path} answered {response.status_code}: {response.text[:200]}")
+        return path
+
+    def put_object(self, user, path: str, ics: str | bytes) -> str:
+        """PUT an iCalendar object (overwriting); returns its new etag."""
+        response = self.request(user, "PUT", path, ics, {"Content-Type": "text/calendar; charset=utf-8"})
+        if response.status_code not in (201, 204):
+            raise RuntimeError(f"PUT {path} answered {response.status_code}: {response.text[:200]}")
+        return response.headers.get("ETag", "")
+
+
+
+class Radicale(CalDAVPeer):
     """A running Radicale server; see the module docstring."""
 
     def __init__(self, folder: Path, options: dict[str, str] | None = None):
@@ -142,29 +174,8 @@ class Radicale:
         data = body.encode() if isinstance(body, str) else body
         return requests.request(method, url, data=data, headers=headers or {}, auth=user.auth, timeout=timeout)
 
-    def make_calendar(self, user: RadicaleUser, cal_id: str, name: str | None = None,
-                      components: tuple[str, ...] = ("VEVENT",)) -> str:
-        """MKCALENDAR ``/<user>/<cal_id>/`` holding ``components``; returns its path."""
-        comps = "".join(f'<C:comp name="{c}"/>' for c in components)
-        body = (
-            '<?xml version="1.0" encoding="utf-8"?>'
-            '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
-            f"<D:displayname>{name or cal_id}</D:displayname>"
-            f"<C:supported-calendar-component-set>{comps}</C:supported-calendar-component-set>"
-            "</D:prop></D:set></C:mkcalendar>"
-        )
-        path = f"/{user.name}/{cal_id}/"
-        response = self.request(user, "MKCALENDAR", path, body, {"Content-Type": "application/xml"})
-        if response.status_code != 201:
-            raise RuntimeError(f"MKCALENDAR {path} answered {response.status_code}: {response.text[:200]}")
-        return path
-
-    def put_object(self, user: RadicaleUser, path: str, ics: str | bytes) -> str:
-        """PUT an iCalendar object (overwriting); returns its new etag."""
-        response = self.request(user, "PUT", path, ics, {"Content-Type": "text/calendar; charset=utf-8"})
-        if response.status_code not in (201, 204):
-            raise RuntimeError(f"PUT {path} answered {response.status_code}: {response.text[:200]}")
-        return response.headers.get("ETag", "")
+    def calendar_path(self, user: RadicaleUser, cal_id: str) -> str:
+        return f"/{user.name}/{cal_id}/"
 
     def write_objects(self, user: RadicaleUser, calendar: str, objects: dict[str, str]) -> None:
         """Store many iCalendar objects at once (``name.ics`` → text), as a restore from a backup would.
@@ -411,27 +422,18 @@ class FrontLogin:
         return secrets.compare_digest(expected, fields.get("response", ""))
 
 
-@dataclass(frozen=True)
-class XandikosUser:
+@dataclass(frozen=True, repr=False)
+class XandikosUser(RadicaleUser):
     """A Xandikos server of its own (Xandikos serves one principal) behind a front that logs in."""
 
-    name: str
-    password: str
     #: the front's URL (what a client connects to)
-    url: str
+    url: str = ""
     #: Xandikos's own URL (no login), for test set-up
-    upstream: str
-    folder: Path
-
-    def __repr__(self) -> str:
-        return f"<XandikosUser {self.name}>"
-
-    @property
-    def auth(self) -> tuple[str, str]:
-        return (self.name, self.password)
+    upstream: str = ""
+    folder: Path = Path()
 
 
-class Xandikos:
+class Xandikos(CalDAVPeer):
     """Xandikos servers: one process per user (it serves a single principal, ``/user/``).
 
     Xandikos has no authentication of its own (it expects a reverse proxy to do it), so each user
@@ -481,27 +483,8 @@ class Xandikos:
         data = body.encode() if isinstance(body, str) else body
         return requests.request(method, url, data=data, headers=headers or {}, timeout=30)
 
-    def make_calendar(self, user: XandikosUser, cal_id: str, name: str | None = None,
-                      components: tuple[str, ...] = ("VEVENT",)) -> str:
-        """MKCALENDAR ``/user/calendars/<cal_id>/``; returns its path."""
-        comps = "".join(f'<C:comp name="{c}"/>' for c in components)
-        body = ('<?xml version="1.0" encoding="utf-8"?>'
-                '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
-                f"<D:displayname>{name or cal_id}</D:displayname>"
-                f"<C:supported-calendar-component-set>{comps}</C:supported-calendar-component-set>"
-                "</D:prop></D:set></C:mkcalendar>")
-        path = f"{self.PRINCIPAL}calendars/{cal_id}/"
-        response = self.request(user, "MKCALENDAR", path, body, {"Content-Type": "application/xml"})
-        if response.status_code != 201:
-            raise RuntimeError(f"MKCALENDAR {path} answered {response.status_code}: {response.text[:200]}")
-        return path
-
-    def put_object(self, user: XandikosUser, path: str, ics: str | bytes) -> str:
-        """PUT an iCalendar object (overwriting); returns its new etag."""
-        response = self.request(user, "PUT", path, ics, {"Content-Type": "text/calendar; charset=utf-8"})
-        if response.status_code not in (201, 204):
-            raise RuntimeError(f"PUT {path} answered {response.status_code}: {response.text[:200]}")
-        return response.headers.get("ETag", "")
+    def calendar_path(self, user: XandikosUser, cal_id: str) -> str:
+        return f"{self.PRINCIPAL}calendars/{cal_id}/"
 
     def expire_sync_tokens(self, user: XandikosUser) -> None:
         """Make every sync token issued for ``user``'s calendars unknown to Xandikos.

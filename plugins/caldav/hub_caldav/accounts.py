@@ -70,11 +70,11 @@ def hints_for(settings: dict[str, Any]) -> AuthHints:
     return preset.hints if preset else AuthHints()
 
 
-def open_connection(account: AccountHandle) -> CalDAVConnection:
-    """The CalDAV connection of a stored account, based at its calendar home."""
+def open_connection(account: AccountHandle, url: str | None = None) -> CalDAVConnection:
+    """The CalDAV connection of a stored account, based at its calendar home (or ``url``)."""
     config = CalDAVConfig.from_context(account.context)
     settings = account.settings
-    return CalDAVConnection(settings["calendar_home_url"], settings.get("username") or account.email,
+    return CalDAVConnection(url or settings["calendar_home_url"], settings.get("username") or account.email,
                             account.credentials["password"], allow_private=config.allow_private,
                             ca_certificates=config.ca_certificates, auth=settings.get("auth") or None,
                             hints=hints_for(settings))
@@ -82,12 +82,8 @@ def open_connection(account: AccountHandle) -> CalDAVConnection:
 
 def refresh_home(account: AccountHandle) -> str:
     """Discover the calendar home again (the server moved it) from the stored principal and store it."""
-    config = CalDAVConfig.from_context(account.context)
-    settings = account.settings
-    with CalDAVConnection(settings["principal_url"], settings.get("username") or account.email,
-                          account.credentials["password"], allow_private=config.allow_private,
-                          ca_certificates=config.ca_certificates, auth=settings.get("auth") or None,
-                          hints=hints_for(settings)) as fresh:
-        found = discover_first(fresh, [settings["principal_url"]])
+    principal = account.settings["principal_url"]
+    with open_connection(account, principal) as fresh:
+        found = discover_first(fresh, [principal])
     account.update_settings(principal_url=found.principal_url, calendar_home_url=found.home_url)
     return found.home_url

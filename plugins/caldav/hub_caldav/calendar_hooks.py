@@ -2,7 +2,9 @@
 
 The generic provider and presets with a plugin of their own (iCloud) differ only in how an
 account's connection is opened; the hooks themselves are the same. A provider module exposes the
-bound methods of one :class:`CalendarHooks` as its hook implementations.
+bound methods of one :class:`CalendarHooks` as its hook implementations::
+
+    hub_list_calendars, hub_fetch_events, hub_push_events, hub_free_busy = CalendarHooks(...).implementations()
 
 Public API: :class:`CalendarHooks`.
 """
@@ -33,6 +35,10 @@ class CalendarHooks:
         self.name = name
         self.open_connection = open_connection
         self.refresh_home = refresh_home
+
+    def implementations(self) -> tuple:
+        """The four hook implementations, in the order of the class docstring."""
+        return self.hub_list_calendars, self.hub_fetch_events, self.hub_push_events, self.hub_free_busy
 
     @hookimpl
     def hub_list_calendars(self, account: AccountHandle) -> list[RemoteCalendar] | None:

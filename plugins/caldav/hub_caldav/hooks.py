@@ -13,11 +13,8 @@ from hub_caldav import accounts
 from hub_caldav.calendar_hooks import CalendarHooks
 from hub_caldav.config import NAME, PROVIDER
 
-_calendars = CalendarHooks(NAME, accounts.open_connection, accounts.refresh_home)
-hub_list_calendars = _calendars.hub_list_calendars
-hub_fetch_events = _calendars.hub_fetch_events
-hub_push_events = _calendars.hub_push_events
-hub_free_busy = _calendars.hub_free_busy
+hub_list_calendars, hub_fetch_events, hub_push_events, hub_free_busy = CalendarHooks(
+    NAME, accounts.open_connection, accounts.refresh_home).implementations()
 
 
 @hookimpl

@@ -72,6 +72,20 @@ class CalDAVRemote(Remote):
         self.server.expire_sync_tokens(self.user)
 
 
+def etag_cursor_outlives_expiry(suite, hooks, account, calendar_id: str, remote, window) -> None:
+    """``test_expired_cursor`` for servers without sync tokens: the cursor is the client's own etag
+    map, which nothing on the server can expire — it must keep working after the server forgot its
+    history. ``suite`` is the :class:`~hub.testing.conformance.ProviderTests` instance."""
+    from hub.testing.conformance import fetch_all
+
+    created = remote.create_event(calendar_id, suite._event("before", 3, 9))
+    cursor = fetch_all(hooks, account, calendar_id, None, window).cursor
+    remote.expire_cursors()
+    later = remote.create_event(calendar_id, suite._event("after", 3, 11))
+    delta = fetch_all(hooks, account, calendar_id, cursor, window)
+    assert later in delta.events and created not in delta.events
+
+
 def plugin_hooks():
     """A real plugin manager with only the CalDAV plugin, as the hub builds it."""
     from hub.plugins import PluginManager
