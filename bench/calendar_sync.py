@@ -46,12 +46,15 @@ STEPS = ("initial", "noop", "changed")
 
 # --- the calendar ----------------------------------------------------------------------------------
 
-def vtimezone() -> str:
-    import icalendar
-
-    calendar = icalendar.Calendar()
-    calendar.add_component(icalendar.Timezone.from_tzid(ZONE))
-    return calendar.subcomponents[0].to_ical().decode().replace("\r\n", "\n").strip().replace("\n", "\r\n")
+#: Europe/Berlin as calendar clients (Thunderbird, Apple Calendar) write it: two yearly rules
+VTIMEZONE = "\r\n".join([
+    "BEGIN:VTIMEZONE", f"TZID:{ZONE}",
+    "BEGIN:DAYLIGHT", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200", "TZNAME:CEST", "DTSTART:19700329T020000",
+    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "END:DAYLIGHT",
+    "BEGIN:STANDARD", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100", "TZNAME:CET", "DTSTART:19701025T030000",
+    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "END:STANDARD",
+    "END:VTIMEZONE",
+])
 
 
 def local(moment: datetime) -> str:
@@ -89,7 +92,7 @@ def make_event(rng: random.Random, uid: str, start: datetime, zone_text: str, su
 
 def generate(count: int, days: int, seed: int = 18) -> dict[str, str]:
     rng = random.Random(seed)
-    zone_text = vtimezone()
+    zone_text = VTIMEZONE
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     out = {}
     for i in range(count):
