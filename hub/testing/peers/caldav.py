@@ -252,6 +252,8 @@ class DAVFront:
         self.home: DAVFront | None = None
         #: canned answers for the next requests, ``(status, headers)`` each (see :meth:`answer_next`)
         self._canned: list[tuple[int, dict[str, str]]] = []
+        #: path prefix → ``(status, new prefix)``: a server that moved collections answers with a redirect
+        self.moved: dict[str, tuple[int, str]] = {}
         self._session = requests.Session()
         self._server = None
 
@@ -294,6 +296,9 @@ class DAVFront:
         if self._canned:
             status, headers = self._canned.pop(0)
             return Response("", status=status, headers=headers)
+        for old, (status, new) in self.moved.items():
+            if request.path.startswith(old):
+                return Response("", status=status, headers={"Location": self.origin + new + request.path[len(old):]})
         if self.login is not None and not self.login.accepts(request):
             return Response("login required", status=401, headers={"WWW-Authenticate": self.login.challenge()})
         if self.home_origin and not (method in ("PROPFIND", "OPTIONS") and depth == "0"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from urllib.parse import quote
+
 import pytest
 
 from hub.exceptions import RateLimited
@@ -116,3 +118,19 @@ def test_a_busy_server_says_when_to_come_back(hooks, radicale, status, header, s
     with pytest.raises(RateLimited) as caught:
         hooks.hub_fetch_events(account=account, calendar_id=calendar, cursor=cursor, window=WINDOW)
     assert caught.value.retry_after == seconds and "127.0.0.1" in caught.value.message
+
+
+@pytest.mark.parametrize("status", [301, 308])
+def test_a_calendar_home_that_moved_is_followed(hooks, radicale, status):
+    user = radicale.add_user()
+    calendar = radicale.make_calendar(user, "home", "Home")
+    radicale.put_object(user, calendar + "a.ics", event("a", DAY + timedelta(days=3)))
+    front = radicale.front()
+    account = connect(hooks, user, server=front.url, username=user.name)
+    old_home = f"/old-home/{user.name}/"  # the front matches decoded paths
+    front.moved[old_home] = (status, f"/{quote(user.name)}/")
+    account.settings["calendar_home_url"] = front.origin + quote(old_home)  # where the account was found once
+    [listed] = hooks.hub_list_calendars(account=account)
+    assert listed.remote_id == calendar
+    assert any(r.startswith(f"PROPFIND {old_home}") for r in front.requests)
+    assert set(fetch_all(hooks, account, calendar, None, WINDOW).events) == {calendar + "a.ics"}
