@@ -64,7 +64,7 @@ from hub.exceptions import (
 from hub.models import (
     Account, BusyBlock, Calendar, CalendarEvent, Meeting, OutboxEntry, SyncCursor, SyncDirection, utcnow,
 )
-from hub.sync import busy, meetings
+from hub.sync import busy, matching, meetings
 from hub.types import EventChange, EventPage, Participant, PushResult, RemoteEvent, Window
 
 log = logging.getLogger(__name__)
@@ -246,12 +246,14 @@ def apply_page(s: Session, ctx: CalendarContext, page: EventPage) -> Counter:
     stats["deleted"] += _remove(s, ctx, [rows[r] for r in removed if r in rows], series, stats)
     stats += Counter()  # drop the zero
     recompute_busy(s, ctx, series)
-    for row, event in changed:
-        stats["changed"] += 1
-        if not event.recurring_event_id:
-            outcome = meetings.on_event(s, ctx, row, event)
-            if outcome:
-                stats[outcome] += 1
+    people = [p.email for _row, e in changed for p in ([e.organizer] if e.organizer else []) + list(e.attendees)]
+    with matching.page_cache(s, ctx.user_id, people):  # the page's addresses in a few queries, not per event
+        for row, event in changed:
+            stats["changed"] += 1
+            if not event.recurring_event_id:
+                outcome = meetings.on_event(s, ctx, row, event)
+                if outcome:
+                    stats[outcome] += 1
     return stats
 
 
