@@ -447,7 +447,9 @@ def run_demo(host: str = "127.0.0.1", port: int = 5000, instance: Path | None = 
     instance.mkdir(parents=True)
     url = f"http://{host}:{port}"
     os.environ.update({"HUB_INSTANCE_PATH": str(instance), "HUB_BASE_URL": url, "HUB_ALLOW_PRIVATE_HOSTS": "1",
-                       "HUB_MAIL_DOMAIN": f"log.{DOMAIN}", "HUB_SMTP_PORT": str(free_port())})
+                       "HUB_MAIL_DOMAIN": f"log.{DOMAIN}", "HUB_SMTP_PORT": str(free_port()),
+                       # the Google and Microsoft stand-ins speak plain http on loopback: oauthlib's switch
+                       "OAUTHLIB_INSECURE_TRANSPORT": "1"})
     for name in ("HUB_DATABASE_URL", "HUB_REDIS_URL", "HUB_LOAD_PLUGINS", "HUB_KEYS"):
         os.environ.pop(name, None)  # the demo is self-contained: its own SQLite and embedded Redis
     for chatty in ("mail.log", "alembic", "werkzeug"):  # the stand-ins' request logs drown the welcome text

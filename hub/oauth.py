@@ -5,10 +5,13 @@ The core owns the parts every OAuth provider shares — making ``state`` and the
 (:class:`OAuthClient`) — so Google and Microsoft plugins only describe their endpoints, scopes and
 how their ``invalid_grant`` errors read.
 
-The token calls are plain ``requests`` rather than requests-oauthlib's OAuth2Session (our fixed
-choice of library) for two reasons: oauthlib refuses plain-http endpoints, which loopback
-redirects (RFC 8252) and the local sandboxes need; and its exceptions drop the HTTP status, which
-is what tells a lost grant (reconnect) from a provider outage (retry later).
+The protocol is requests-oauthlib's ``OAuth2Session`` (authorization URL, code exchange with the PKCE
+verifier, refresh). What the library lacks is added here, not re-written: a response hook reads each
+token answer *before* oauthlib parses it, because oauthlib's exceptions drop the HTTP status — and
+the status is what tells a lost grant (reconnect) from a provider outage (retry later); and the
+verifier is the core's own (:func:`start`), made before the plugin runs. oauthlib refuses endpoints
+that are not https; the local sandboxes on http://127.0.0.1 are allowed only through its documented
+switch ``OAUTHLIB_INSECURE_TRANSPORT``, which the tests and ``hub demo`` set and production never does.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ import base64
 import hashlib
 import secrets
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
-from urllib.parse import urlencode
 
 import requests
+from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
+from requests_oauthlib import OAuth2Session
 
 from hub import http
 from hub.exceptions import AuthExpired, AuthenticationFailed, ConfigError, ProviderError
@@ -81,43 +87,33 @@ class OAuthClient:
         self.label = provider_label
 
     def authorization_url(self, start: OAuthStart) -> str:
-        """The provider's consent URL with state, PKCE S256 challenge, scopes and extra parameters.
-
-        Built with urlencode rather than oauthlib: oauthlib refuses plain-http endpoints, and the
-        sandboxes (and RFC 8252 loopback redirects) legitimately use http on 127.0.0.1.
-        """
-        params = {
-            "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": start.redirect_uri,
-            "scope": " ".join(self.endpoints.scopes),
-            "state": start.state,
-            "code_challenge": start.code_challenge,
-            "code_challenge_method": "S256",
-            **self.endpoints.authorize_params,
-        }
+        """The provider's consent URL with state, PKCE S256 challenge, scopes and extra parameters."""
+        extra = {"code_challenge": start.code_challenge, "code_challenge_method": "S256",
+                 **self.endpoints.authorize_params}
         if start.login_hint:
-            params["login_hint"] = start.login_hint
-        separator = "&" if "?" in self.endpoints.authorize_url else "?"
-        return self.endpoints.authorize_url + separator + urlencode(params)
+            extra["login_hint"] = start.login_hint
+        session = OAuth2Session(self.client_id, redirect_uri=start.redirect_uri, scope=self.endpoints.scopes,
+                                state=start.state)
+        with _insecure_transport_refused():
+            url, _state = session.authorization_url(self.endpoints.authorize_url, **extra)
+        return url
 
     def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
         """Trade an authorization code for tokens; the result has ``expires_at``."""
-        return self._token_request(
-            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-             "code_verifier": code_verifier},
-            failure=AuthenticationFailed,
-        )
+        session = self._session(redirect_uri=redirect_uri, failure=AuthenticationFailed)
+        return self._token(lambda: session.fetch_token(
+            self.endpoints.token_url, code=code, code_verifier=code_verifier, include_client_id=True,
+            client_secret=self.client_secret, timeout=http.DEFAULT_TIMEOUT))
 
     def refresh(self, token: dict[str, Any]) -> dict[str, Any]:
         """A new access token; keeps the old refresh token unless the provider rotated it."""
         if not token.get("refresh_token"):
             raise AuthExpired(f"{self.label} gave no refresh token.", fix="Reconnect the account.")
-        fresh = self._token_request(
-            {"grant_type": "refresh_token", "refresh_token": token["refresh_token"],
-             "scope": " ".join(self.endpoints.scopes)},
-            failure=AuthExpired,
-        )
+        session = self._session(failure=AuthExpired)
+        secret = {"client_secret": self.client_secret} if self.client_secret else {}
+        fresh = self._token(lambda: session.refresh_token(
+            self.endpoints.token_url, refresh_token=token["refresh_token"], client_id=self.client_id,
+            timeout=http.DEFAULT_TIMEOUT, **secret))
         fresh.setdefault("refresh_token", token["refresh_token"])
         return fresh
 
@@ -145,33 +141,61 @@ class OAuthClient:
 
     # --- internals -------------------------------------------------------------------------------
 
-    def _token_request(self, data: dict[str, str], failure: type[AuthenticationFailed]) -> dict[str, Any]:
-        data = {**data, "client_id": self.client_id}
-        if self.client_secret:
-            data["client_secret"] = self.client_secret
-        response = http.send(requests.Session(), "POST", self.endpoints.token_url, what=self.label, data=data,
-                             headers={"Accept": "application/json"})
+    def _session(self, failure: type[AuthenticationFailed], redirect_uri: str | None = None) -> OAuth2Session:
+        session = OAuth2Session(self.client_id, redirect_uri=redirect_uri, scope=self.endpoints.scopes)
+        check = partial(self._check_answer, failure=failure)
+        session.register_compliance_hook("access_token_response", check)
+        session.register_compliance_hook("refresh_token_response", check)
+        return session
+
+    def _token(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        try:
+            with _insecure_transport_refused():
+                token = call()
+        except Warning as changed:  # oauthlib's "Scope has changed": partial consent, judged by the plugin
+            token = getattr(changed, "token", None)
+            if token is None:
+                raise
+        except requests.RequestException as exc:
+            raise http.transport_error(exc, self.label) from exc
+        except OAuth2Error as exc:  # an answer the hook let through but oauthlib still refused
+            raise ProviderError(f"{self.label} token request failed: {exc.description or exc.error}") from exc
+        if "access_token" not in token:
+            raise ProviderError(f"{self.label} answered the token request without an access token.")
+        token = dict(token)  # oauthlib's OAuth2Token (with expires_at) as the plain dict the hub stores
+        if isinstance(token.get("scope"), list):  # oauthlib splits it; stored as the provider wrote it
+            token["scope"] = " ".join(token["scope"])
+        return token
+
+    def _check_answer(self, response: requests.Response, failure: type[AuthenticationFailed]) -> requests.Response:
+        """Map a token endpoint's refusal to the hub's errors while its HTTP status is still known."""
         if response.status_code == 429 or response.status_code >= 500:
             http.raise_for_status(response, self.label)  # transient: never mistaken for a lost grant
+        if response.status_code < 400:
+            return response
         try:
             body = response.json()
         except ValueError:
             body = {}
-        if not isinstance(body, dict):
-            body = {}
-        if response.status_code >= 400 and isinstance(body.get("error"), str):
-            mapped = self.grant_error(body)
-            if mapped is not None:
-                raise mapped
-            if body.get("error") in {"invalid_grant", "invalid_token", "unauthorized_client"}:
-                raise failure(f"{self.label} refused the sign-in: {body.get('error_description') or body['error']}")
-            if body.get("error") == "invalid_client":
-                raise ConfigError(f"{self.label} rejected the OAuth client id or secret.",
-                                  fix="An administrator checks the client credentials on the Admin → Providers page.")
-            raise ProviderError(f"{self.label} token request failed: {body.get('error_description') or body['error']}")
-        http.raise_for_status(response, self.label)
-        if "access_token" not in body:
-            raise ProviderError(f"{self.label} answered the token request without an access token.")
-        body["expires_at"] = time.time() + float(body.get("expires_in", 3600))
-        return body
+        if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+            http.raise_for_status(response, self.label)
+        mapped = self.grant_error(body)
+        if mapped is not None:
+            raise mapped
+        if body["error"] in {"invalid_grant", "invalid_token", "unauthorized_client"}:
+            raise failure(f"{self.label} refused the sign-in: {body.get('error_description') or body['error']}")
+        if body["error"] == "invalid_client":
+            raise ConfigError(f"{self.label} rejected the OAuth client id or secret.",
+                              fix="An administrator checks the client credentials on the Admin → Providers page.")
+        raise ProviderError(f"{self.label} token request failed: {body.get('error_description') or body['error']}")
 
+
+@contextmanager
+def _insecure_transport_refused():
+    """oauthlib's refusal of a plain-http endpoint, as the hub's configuration error."""
+    try:
+        yield
+    except InsecureTransportError as exc:
+        raise ConfigError("The provider's OAuth endpoints are not HTTPS.",
+                          fix="Use the provider's https:// endpoints (plain http is only for local sandboxes, "
+                              "with OAUTHLIB_INSECURE_TRANSPORT=1).") from exc
