@@ -1,7 +1,7 @@
 """Turning whatever a provider hands over into rows every database accepts.
 
 Public API: :func:`clean_message` (a :class:`~hub.types.RemoteMessage` → :class:`CleanMessage`),
-:func:`normalize_message_id`, :func:`message_ids_in`, :func:`html_to_text`.
+:func:`normalize_message_id`, :func:`message_ids_in` (HTML bodies become text with :func:`hub.plaintext.html_to_text`).
 
 A provider's parser may return anything: NUL bytes and lone surrogates (PostgreSQL and UTF-8
 refuse both), megabyte headers (the columns have limits on PostgreSQL), naive or absurd dates,
@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from hashlib import sha256
-from html.parser import HTMLParser
 from typing import Any
 
+from hub.plaintext import html_to_text
 from hub.sync.matching import normalize_email
 
 #: column sizes (hub.models.mail) — PostgreSQL enforces them, SQLite does not
@@ -216,47 +216,3 @@ def _attachments(values: Any) -> list[dict[str, Any]]:
 def _fingerprint(message: Any) -> tuple:
     return tuple(text(getattr(message, name, None), 10_000)
                  for name in ("message_id", "subject", "date", "sender", "to", "text_body"))
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the visible text of an HTML body.
-
-    Hand-written on the standard library's tokenizer because the timeline needs only readable text,
-    not layout; the usual converters are GPL (html2text) or pull a whole DOM library in.
-    """
-
-    BLOCK = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "hr"}
-    HIDDEN = {"script", "style", "head", "title", "template"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self.HIDDEN:
-            self.hidden += 1
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in self.HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        if not self.hidden:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text of an HTML body, for the timeline (the HTML itself is kept too)."""
-    parser = _TextExtractor()
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:  # the tokenizer is lenient; this is for the truly pathological
-        return re.sub(r"<[^>]*>", " ", html)
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

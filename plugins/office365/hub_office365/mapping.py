@@ -14,12 +14,12 @@ events and series masters carry it (occurrences and exceptions belong to their m
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
-from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.parser import isoparse
 
+from hub.plaintext import html_to_text
 from hub.types import Address, AttachmentInfo, EventChange, Participant, RemoteEvent, RemoteMessage
 from hub_office365 import recurrence
 from hub_office365.zones import windows_name, zone_name
@@ -57,30 +57,6 @@ def graph_time(value: datetime | date, zone: str | None) -> dict:
     if name == "UTC":
         zone = "UTC"  # no Windows zone keeps this zone's time: the instant is kept, in UTC
     return {"dateTime": value.astimezone(ZoneInfo(zone)).replace(tzinfo=None).isoformat(), "timeZone": name}
-
-
-class _TextExtractor(HTMLParser):
-    """Event bodies are often HTML; the hub's description is text (the stdlib parser is enough here)."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        """Keep text."""
-        self.parts.append(data)
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        """Break lines at block elements."""
-        if tag in {"br", "p", "div", "li", "tr"}:
-            self.parts.append("\n")
-
-
-def html_to_text(content: str) -> str:
-    """Readable text of an HTML body."""
-    parser = _TextExtractor()
-    parser.feed(content)
-    return "\n".join(line.strip() for line in "".join(parser.parts).splitlines()).strip()
 
 
 def _participant(item: dict, organizer: bool = False) -> Participant:

@@ -437,3 +437,13 @@ def test_own_events_are_recognised_when_delta_items_lack_the_transaction_id(hook
     state.knobs.delta_without_transaction_id = True
     events = Mirror().sync(hooks, account, primary, window).events
     assert {e.summary: e.hub_marker for e in events.values()} == {"ours": "client-m", "theirs": None}
+
+
+def test_an_outlook_html_body_becomes_readable_text_without_its_styles(hooks, account, state, primary, window):
+    outlook_body = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
+                    '<style type="text/css" style="display:none">P {margin-top:0;margin-bottom:0;}</style></head>'
+                    '<body dir="ltr"><div>Agenda:</div><ul><li>pricing</li><li>next steps</li></ul>'
+                    '<script>track()</script></body></html>')
+    event_id = _add(state, account.email, "Review", 4, 9, body={"contentType": "html", "content": outlook_body})
+    event = Mirror().sync(hooks, account, primary, window).events[event_id]
+    assert event.description == "Agenda:\n\npricing\n\nnext steps"  # as mail bodies read on the timeline
