@@ -1,7 +1,8 @@
 """The provider contract (hub.testing.ProviderTests) against real servers.
 
 * Dovecot: implicit-TLS IMAP with CONDSTORE/QRESYNC and SPECIAL-USE, SMTP over STARTTLS;
-* pymap: STARTTLS IMAP without CONDSTORE/QRESYNC/SPECIAL-USE (the plain-IMAP fallback), SMTP over TLS.
+* pymap: STARTTLS IMAP without CONDSTORE/QRESYNC/SPECIAL-USE (the plain-IMAP fallback), SMTP over TLS;
+* Cyrus: STARTTLS IMAP with folders under ``INBOX.`` (separator ``.``), IDLE through idled, SMTP over TLS.
 """
 
 from __future__ import annotations
@@ -63,3 +64,12 @@ class TestPymap(_ImapProviderTests):
     @pytest.fixture
     def peer(self, pymap):
         return pymap
+
+
+class TestCyrus(_ImapProviderTests):
+    imap_security = "starttls"
+    smtp_security = "ssl"
+
+    @pytest.fixture
+    def peer(self, cyrus):
+        return cyrus

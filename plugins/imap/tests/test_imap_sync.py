@@ -1,4 +1,4 @@
-"""Mail sync against Dovecot (CONDSTORE/QRESYNC) and pymap (plain IMAP): cursors, expunges, flags, paging."""
+"""Mail sync against Dovecot (CONDSTORE/QRESYNC), pymap (plain IMAP) and Cyrus: cursors, expunges, flags, paging."""
 
 from __future__ import annotations
 
@@ -203,11 +203,11 @@ def test_one_connection_for_all_pages_of_a_sync(dovecot, smtp_server):
 
 def test_sent_folder_is_found_and_synced(peer, imap_account, mail_user):
     raw, msg_id = mail("sent by another client")
-    peer.append(mail_user, "Sent", raw)
+    peer.append(mail_user, peer.sent_folder, raw)
     peer.append(mail_user, "INBOX", mail("inbox mail")[0])
     messages, _, _ = sync(imap_account, folder="sent")
     assert [(m.message_id, m.folder) for m in messages] == [(msg_id, "sent")]
-    assert messages[0].remote_id.startswith("Sent/")
+    assert messages[0].remote_id.startswith(peer.sent_folder + "/")
 
 
 def test_sent_folder_found_by_name_without_special_use(pymap, smtp_server):
