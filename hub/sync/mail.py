@@ -198,15 +198,33 @@ def _delete_remote(s: Session, account_id: int, folder: str, remote_ids: list[st
 def _drop_unseen(s: Session, account_id: int, folder: str, started_at: datetime, since: datetime) -> int:
     """After a full (re)sync: remove what it should have seen again but did not — mail deleted while
     the cursor was lost, or kept under ids the provider no longer uses (a new IMAP UIDVALIDITY).
-    Timeline entries move to the fresh copy of the same mail. Mail older than the window stays.
+    Timeline entries move to the fresh copy of the same Message-ID. Mail older than the window stays,
+    unless this pass stored it again under a new id (same Message-ID, or the same content when it has
+    none): a Date header that is missing, absurd (1900) or unreadable says nothing about the window.
 
     Rows seen by this pass carry its ``started_at`` as their mark: an equality test, so workers on
     machines with slightly different clocks cannot mistake fresh rows for stale ones."""
-    stale = s.scalars(sa.select(MailMessage.id).where(
-        MailMessage.account_id == account_id, MailMessage.folder == folder, MailMessage.source == "sync",
-        sa.or_(MailMessage.last_seen_at.is_(None), MailMessage.last_seen_at != started_at),
-        MailMessage.date >= since)).all()
+    mine = (MailMessage.account_id == account_id, MailMessage.folder == folder, MailMessage.source == "sync")
+    unseen = sa.or_(MailMessage.last_seen_at.is_(None), MailMessage.last_seen_at != started_at)
+    stale = s.scalars(sa.select(MailMessage.id).where(*mine, unseen, MailMessage.date >= since)).all()
+    outside = s.execute(sa.select(MailMessage.id, MailMessage.message_id, *_CONTENT).where(
+        *mine, unseen, sa.or_(MailMessage.date.is_(None), MailMessage.date < since))).all()
+    if outside:
+        fresh = (*mine, MailMessage.last_seen_at == started_at)
+        wanted = sorted({row.message_id for row in outside if row.message_id})
+        seen_ids: set[str] = set()
+        for i in range(0, len(wanted), 500):
+            seen_ids.update(s.scalars(sa.select(MailMessage.message_id).where(
+                *fresh, MailMessage.message_id.in_(wanted[i:i + 500]))))
+        seen_content = {tuple(row) for row in s.execute(sa.select(*_CONTENT).where(
+            *fresh, MailMessage.message_id.is_(None)))} if any(not r.message_id for r in outside) else set()
+        stale += [row.id for row in outside if row.message_id in seen_ids
+                  or (not row.message_id and tuple(row)[2:] in seen_content)]
     return remove_messages(s, stale)
+
+
+#: what identifies a mail without a Message-ID across a re-keying of the folder
+_CONTENT = (MailMessage.from_email, MailMessage.subject, MailMessage.size, MailMessage.text_body)
 
 
 def _cursor_query(account_id: int, folder: str):

@@ -112,3 +112,52 @@ def test_sending_from_the_crm_through_smtp_is_logged_once(hub, acme, dovecot, sm
         assert s.get(MailMessage, row_id).message_id in captured.data.decode()
     sync_folder(hub, account, "sent")  # the plugin's copy in Sent is the same mail
     assert dan_entries(hub, acme) == 1
+
+
+@pytest.fixture(params=["dovecot", "pymap", "cyrus"])
+def server(request):
+    """Each IMAP peer in turn."""
+    return request.getfixturevalue(request.param)
+
+
+def _undated(sender: str, to: str, subject: str, date_header: str | None, message_id: str | None) -> bytes:
+    lines = [f"From: {sender}", f"To: {to}", f"Subject: {subject}"]
+    lines += [f"Date: {date_header}"] if date_header is not None else []
+    lines += [f"Message-ID: {message_id}"] if message_id else []
+    return ("\r\n".join(lines) + "\r\n\r\nbody of " + subject + "\r\n").encode()
+
+
+def test_uidvalidity_reset_recovers_in_one_sync_without_duplicates(hub, acme, server, smtp_server):
+    """A restored mailbox (new UIDVALIDITY): the next sync alone recovers — over the connection the
+    last sync left open, which Cyrus closes — and each mail is stored once, matched by Message-ID and,
+    without one, by content; also those whose Date cannot place them in the window."""
+    user = server.add_user()
+    with hub.db.session() as s:
+        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(server, smtp_server)}))
+        s.add(UserAlias(user_id=acme.alice, email=user.email))
+    me = user.email
+    server.append_many(user, "INBOX", [
+        mail("Dan <dan@globex.com>", me, "dated"),
+        _undated("dan@globex.com", me, "no date header", None, "<nodate@globex.com>"),
+        _undated("dan@globex.com", me, "year 1900", "Mon, 1 Jan 1900 00:00:00 +0000", "<old@globex.com>"),
+        _undated("dan@globex.com", me, "garbage date", "the day before yesterday", "<garbage@globex.com>"),
+        _undated("dan@globex.com", me, "no message-id, year 1900", "Mon, 1 Jan 1900 00:00:00 +0000", None),
+        _undated("dan@globex.com", me, "no message-id, no date", None, None),
+    ])
+    try:
+        params = connect_params(server, user, smtp_server, imap_security="starttls", smtp_security="ssl")
+        account = connect_account(hub, acme.alice, "imap", params)
+        sync_folder(hub, account, "inbox")
+        before = sorted((m.message_id or "", m.subject) for m in rows(hub, MailMessage.folder == "inbox"))
+        assert len(before) == 6
+        entries_before = dan_entries(hub, acme)
+
+        server.expire_uidvalidity(user, "INBOX")
+        result = sync_folder(hub, account, "inbox")
+        assert result["restarted"]
+        after = sorted((m.message_id or "", m.subject) for m in rows(hub, MailMessage.folder == "inbox"))
+        assert after == before
+        assert dan_entries(hub, acme) == entries_before
+        assert sync_folder(hub, account, "inbox")["fetched"] == 0
+    finally:
+        imap_sessions.close_all()

@@ -63,6 +63,8 @@ admins: {admin}
 altnamespace: no
 unixhierarchysep: no
 munge8bit: yes
+# delayed delete keeps DELETED.<name>.<time>: two deletes of one name in a second would collide
+delete_mode: immediate
 allowplaintext: yes
 sasl_pwcheck_method: auxprop
 sasl_auxprop_plugin: sasldb

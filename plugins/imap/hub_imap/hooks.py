@@ -96,8 +96,8 @@ def sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit: in
     """
     config = config or MailboxConfig.for_account(account)
     with translated(config, config.imap, "IMAP"):
-        with session.imap_session(account.id, config, account.context) as client:
-            return sync_page(client, folder, cursor, limit, since)
+        return session.with_session(account.id, config, account.context,
+                                    lambda client: sync_page(client, folder, cursor, limit, since))
 
 
 @hookimpl
