@@ -217,6 +217,15 @@ def hub_sync_mail(
 
 
 @hookspec(firstresult=True)
+def hub_mail_folders(account: AccountHandle) -> list[str] | None:
+    """The names of the account's mail folders that can hold mail, for the user to pick the one
+    the hub syncs as "sent" (stored as ``settings["sent_folder"]``) where the provider cannot tell.
+
+    Stops at first non-None result; providers whose Sent folder is fixed do not implement it.
+    """
+
+
+@hookspec(firstresult=True)
 def hub_send_mail(account: AccountHandle, message: OutgoingMessage) -> SentMessage | None:
     """Send ``message`` through the user's own mailbox (Gmail API, Graph sendMail, SMTP).
 

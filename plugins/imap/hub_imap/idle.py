@@ -107,7 +107,7 @@ class _Watcher(threading.Thread):
                     log.info("%s has no IDLE; account %s is polled", self.config.imap.host, self.account.id)
                     self.unsupported = True
                     return
-                client.select_folder(mailbox_for(client, self.folder), readonly=True)
+                client.select_folder(mailbox_for(client, self.folder, self.config.sent_folder), readonly=True)
                 client.idle()
                 self.connected.set()
                 if notify_first:

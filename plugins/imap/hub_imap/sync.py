@@ -110,10 +110,12 @@ def _since_day(since: datetime | None) -> str | None:
     return (since.astimezone(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d")
 
 
-def sync_page(client: ImapClient, folder: str, cursor: str | None, limit: int, since: datetime | None) -> MailPage:
-    """One page of ``hub_sync_mail`` for the hub ``folder`` over a logged-in ``client``."""
+def sync_page(client: ImapClient, folder: str, cursor: str | None, limit: int, since: datetime | None,
+              chosen: str | None = None) -> MailPage:
+    """One page of ``hub_sync_mail`` for the hub ``folder`` over a logged-in ``client``;
+    ``chosen`` is the mailbox the user picked for it, if any."""
     limit = max(1, int(limit))
-    mailbox = mailbox_for(client, folder)
+    mailbox = mailbox_for(client, folder, chosen)
     box = _select(client, mailbox)
     if cursor is None:
         since_day = _since_day(since)
