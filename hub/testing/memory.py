@@ -332,6 +332,14 @@ class MemoryProvider:
     # --- mail ------------------------------------------------------------------------------------
 
     @hookimpl
+    def hub_mail_folders(self, account: AccountHandle) -> list[str] | None:
+        if account.provider != self.name:
+            return None
+        mine = self._open("hub_mail_folders", account)
+        with self.backend.lock:
+            return sorted(mine.folders)
+
+    @hookimpl
     def hub_sync_mail(self, account: AccountHandle, folder: str, cursor: str | None, limit: int,
                       since: datetime) -> MailPage | None:
         if account.provider != self.name:

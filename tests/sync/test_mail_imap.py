@@ -161,3 +161,32 @@ def test_uidvalidity_reset_recovers_in_one_sync_without_duplicates(hub, acme, se
         assert sync_folder(hub, account, "inbox")["fetched"] == 0
     finally:
         imap_sessions.close_all()
+
+
+def test_a_contact_deep_in_a_huge_recipient_list_is_logged(hub, acme, server, smtp_server):
+    """3,000 addresses in To, Dan at position 2,500: matched and logged; the stored list is bounded,
+    the full count kept, and the cut noted on the message."""
+    from hub.models import MailParticipant
+    from hub.sync.mail_rows import MAX_PARTICIPANTS
+
+    user = server.add_user()
+    with hub.db.session() as s:
+        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(server, smtp_server)}))
+        s.add(UserAlias(user_id=acme.alice, email=user.email))
+    crowd = [f"member{i}@list.example" for i in range(3000)]
+    crowd[2499] = "dan@globex.com"
+    server.append(user, "INBOX", mail("newsletter@list.example", crowd, "to everyone"))
+    try:
+        params = connect_params(server, user, smtp_server, imap_security="starttls", smtp_security="ssl")
+        account = connect_account(hub, acme.alice, "imap", params)
+        sync_folder(hub, account, "inbox")
+        [message] = rows(hub, MailMessage.folder == "inbox")
+        assert dan_entries(hub, acme) == 1
+        assert message.recipient_count == 3000
+        assert "3,000" in (message.parse_error or "") and "recipients" in message.parse_error
+        with hub.db.session() as s:
+            stored = s.scalar(sa.select(sa.func.count()).select_from(MailParticipant)
+                              .where(MailParticipant.message_id == message.id))
+        assert stored <= MAX_PARTICIPANTS + 1  # the sender and a bounded list of recipients
+    finally:
+        imap_sessions.close_all()
