@@ -32,6 +32,7 @@ from hub.types import (
     EventPage,
     FreeBusy,
     MailPage,
+    MailPartitions,
     OAuthStart,
     OutgoingMessage,
     ProviderContext,
@@ -213,6 +214,20 @@ def hub_sync_mail(
 
     :raises CursorExpired: e.g. IMAP UIDVALIDITY changed, Gmail history too old: full resync.
     :raises AuthExpired, RateLimited, ProviderUnavailable: as for every hook.
+    """
+
+
+@hookspec(firstresult=True)
+def hub_mail_partitions(account: AccountHandle, folder: str, since: datetime, parts: int) -> MailPartitions | None:
+    """Cut the initial sync of ``folder`` (from ``since``) into at most ``parts`` disjoint parts.
+
+    Called by the mail engine before a large initial sync; ``None`` (the folder is small, or the
+    provider cannot page by partition) means one job pages through the folder as usual. Each part's
+    cursor goes to ``hub_sync_mail`` in its own job; ``after`` continues the folder once all are done.
+
+    Stops at first non-None result.
+
+    :raises CursorExpired, AuthExpired, RateLimited, ProviderUnavailable: as ``hub_sync_mail``.
     """
 
 

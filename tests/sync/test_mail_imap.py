@@ -190,3 +190,77 @@ def test_a_contact_deep_in_a_huge_recipient_list_is_logged(hub, acme, server, sm
         assert stored <= MAX_PARTICIPANTS + 1  # the sender and a bounded list of recipients
     finally:
         imap_sessions.close_all()
+
+
+@pytest.fixture
+def small_parts(monkeypatch):
+    """Parts of 10 messages, pages of 4: a 40-message folder exercises what 10,000 do."""
+    from hub.sync import mail as engine
+    from hub_imap import sync as imap_sync
+
+    monkeypatch.setattr(imap_sync, "MIN_PARTITION", 10)
+    monkeypatch.setattr(engine, "PAGE_SIZE", 4)
+
+
+def _distinct_ids(hub) -> tuple[int, int]:
+    inbox = rows(hub, MailMessage.folder == "inbox")
+    return len(inbox), len({m.message_id for m in inbox})
+
+
+def test_a_large_initial_sync_runs_in_parts_exactly_once(hub, acme, server, smtp_server, small_parts):
+    """The folder is cut into 4 UID ranges; parts run in any order (one twice), mail that arrives
+    meanwhile comes with the folder's next sync, and every message is stored exactly once."""
+    user = server.add_user()
+    with hub.db.session() as s:
+        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(server, smtp_server)}))
+        s.add(UserAlias(user_id=acme.alice, email=user.email))
+    server.append_many(user, "INBOX", [mail("dan@globex.com", user.email, f"bulk {i}") for i in range(40)])
+    try:
+        params = connect_params(server, user, smtp_server, imap_security="starttls", smtp_security="ssl")
+        account = connect_account(hub, acme.alice, "imap", params)
+        first = sync_folder(hub, account, "inbox")
+        assert first["parts"] == [0, 1, 2, 3] and first["fetched"] == 0
+        assert folder_progress(hub, account)["inbox"] == (0, 40, False)
+        assert sync_folder(hub, account, "inbox")["parts"] == [0, 1, 2, 3], "a folder sync names pending parts"
+
+        sync_folder(hub, account, "inbox", part=2)
+        assert sync_folder(hub, account, "inbox", part=2)["skipped"], "a part runs once"
+        sync_folder(hub, account, "inbox", part=0)
+        assert folder_progress(hub, account)["inbox"] == (20, 40, False)
+        server.append(user, "INBOX", mail("dan@globex.com", user.email, "arrived during the parts"))
+        assert not sync_folder(hub, account, "inbox", part=1)["again"]
+        last = sync_folder(hub, account, "inbox", part=3)
+        assert last["again"], "the last part asks for one more folder sync"
+        assert _distinct_ids(hub) == (40, 40)
+        assert folder_progress(hub, account)["inbox"] == (40, 40, True)
+
+        after = sync_folder(hub, account, "inbox")
+        assert (after["fetched"], after["parts"]) == (1, [])
+        assert _distinct_ids(hub) == (41, 41)
+        assert dan_entries(hub, acme) == 41
+        assert sync_folder(hub, account, "inbox")["fetched"] == 0
+    finally:
+        imap_sessions.close_all()
+
+
+def test_parts_run_as_jobs_and_a_reset_mailbox_restarts_the_folder(hub, acme, dovecot, smtp_server, small_parts,
+                                                                    worker):
+    user = dovecot.add_user()
+    with hub.db.session() as s:
+        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(dovecot, smtp_server)}))
+        s.add(UserAlias(user_id=acme.alice, email=user.email))
+    dovecot.append_many(user, "INBOX", [mail("dan@globex.com", user.email, f"bulk {i}") for i in range(30)])
+    try:
+        params = connect_params(dovecot, user, smtp_server, imap_security="starttls", smtp_security="ssl")
+        account = connect_account(hub, acme.alice, "imap", params)
+        assert sync_folder(hub, account, "inbox")["parts"] == [0, 1, 2]
+        sync_folder(hub, account, "inbox", part=0)
+        dovecot.expire_uidvalidity(user, "INBOX")
+        restarted = sync_folder(hub, account, "inbox", part=1)
+        assert restarted["restarted"] and restarted["again"]
+        worker.drain()  # the connect's jobs, then the folder again: split anew, its parts as jobs
+        assert worker.failed() == []
+        assert _distinct_ids(hub) == (30, 30)
+        assert folder_progress(hub, account)["inbox"] == (30, 30, True)
+    finally:
+        imap_sessions.close_all()
