@@ -109,8 +109,8 @@ def sync_folder(hub, account_id: int, folder: str, full: bool = False, now: date
     handle = hub.account_handle(account_id)
     since = started_at - timedelta(days=hub.settings.mail_initial_days)
     if split and cursor is None and not initial_done and remaining is None and not state.progress_done:
-        parts = hub.plugins.call("hub_mail_partitions", account=handle, folder=folder, since=since,
-                                 parts=PARTITIONS)
+        # optional: no answer (a small folder, a provider that cannot split) is the usual path
+        parts = hub.plugins.pm.hook.hub_mail_partitions(account=handle, folder=folder, since=since, parts=PARTITIONS)
         if parts is not None:
             with hub.db.session(write_lock=True) as s:
                 state = _cursor_row(s, account_id, folder)
