@@ -28,19 +28,24 @@ def hub_plugins():
     return [("imap", hub_imap)]
 
 
+def mailbox_on(hub, acme, peer, smtp_server):
+    """A new mailbox of Alice's on ``peer``: its server trusted by the hub, its address one of hers."""
+    user = peer.add_user()
+    with hub.db.session() as s:
+        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(peer, smtp_server)}))
+        s.add(UserAlias(user_id=acme.alice, email=user.email))
+    return user
+
+
 @pytest.fixture
 def mailbox(hub, acme, dovecot, smtp_server):
     """Alice's Dovecot mailbox, connected through the hub like the connect form does."""
-    user = dovecot.add_user()
-    with hub.db.session() as s:
-        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(dovecot, smtp_server)}))
-        s.add(UserAlias(user_id=acme.alice, email=user.email))
-    yield user
+    yield mailbox_on(hub, acme, dovecot, smtp_server)
     imap_sessions.close_all()
 
 
-def connect(hub, acme, dovecot, smtp_server, user) -> int:
-    params = connect_params(dovecot, user, smtp_server, imap_security="starttls", smtp_security="ssl")
+def connect(hub, acme, peer, smtp_server, user) -> int:
+    params = connect_params(peer, user, smtp_server, imap_security="starttls", smtp_security="ssl")
     return connect_account(hub, acme.alice, "imap", params)
 
 
@@ -131,10 +136,7 @@ def test_uidvalidity_reset_recovers_in_one_sync_without_duplicates(hub, acme, se
     """A restored mailbox (new UIDVALIDITY): the next sync alone recovers — over the connection the
     last sync left open, which Cyrus closes — and each mail is stored once, matched by Message-ID and,
     without one, by content; also those whose Date cannot place them in the window."""
-    user = server.add_user()
-    with hub.db.session() as s:
-        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(server, smtp_server)}))
-        s.add(UserAlias(user_id=acme.alice, email=user.email))
+    user = mailbox_on(hub, acme, server, smtp_server)
     me = user.email
     server.append_many(user, "INBOX", [
         mail("Dan <dan@globex.com>", me, "dated"),
@@ -145,8 +147,7 @@ def test_uidvalidity_reset_recovers_in_one_sync_without_duplicates(hub, acme, se
         _undated("dan@globex.com", me, "no message-id, no date", None, None),
     ])
     try:
-        params = connect_params(server, user, smtp_server, imap_security="starttls", smtp_security="ssl")
-        account = connect_account(hub, acme.alice, "imap", params)
+        account = connect(hub, acme, server, smtp_server, user)
         sync_folder(hub, account, "inbox")
         before = sorted((m.message_id or "", m.subject) for m in rows(hub, MailMessage.folder == "inbox"))
         assert len(before) == 6
@@ -169,16 +170,12 @@ def test_a_contact_deep_in_a_huge_recipient_list_is_logged(hub, acme, server, sm
     from hub.models import MailParticipant
     from hub.sync.mail_rows import MAX_PARTICIPANTS
 
-    user = server.add_user()
-    with hub.db.session() as s:
-        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(server, smtp_server)}))
-        s.add(UserAlias(user_id=acme.alice, email=user.email))
+    user = mailbox_on(hub, acme, server, smtp_server)
     crowd = [f"member{i}@list.example" for i in range(3000)]
     crowd[2499] = "dan@globex.com"
     server.append(user, "INBOX", mail("newsletter@list.example", crowd, "to everyone"))
     try:
-        params = connect_params(server, user, smtp_server, imap_security="starttls", smtp_security="ssl")
-        account = connect_account(hub, acme.alice, "imap", params)
+        account = connect(hub, acme, server, smtp_server, user)
         sync_folder(hub, account, "inbox")
         [message] = rows(hub, MailMessage.folder == "inbox")
         assert dan_entries(hub, acme) == 1
@@ -210,14 +207,10 @@ def _distinct_ids(hub) -> tuple[int, int]:
 def test_a_large_initial_sync_runs_in_parts_exactly_once(hub, acme, server, smtp_server, small_parts):
     """The folder is cut into 4 UID ranges; parts run in any order (one twice), mail that arrives
     meanwhile comes with the folder's next sync, and every message is stored exactly once."""
-    user = server.add_user()
-    with hub.db.session() as s:
-        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(server, smtp_server)}))
-        s.add(UserAlias(user_id=acme.alice, email=user.email))
+    user = mailbox_on(hub, acme, server, smtp_server)
     server.append_many(user, "INBOX", [mail("dan@globex.com", user.email, f"bulk {i}") for i in range(40)])
     try:
-        params = connect_params(server, user, smtp_server, imap_security="starttls", smtp_security="ssl")
-        account = connect_account(hub, acme.alice, "imap", params)
+        account = connect(hub, acme, server, smtp_server, user)
         first = sync_folder(hub, account, "inbox")
         assert first["parts"] == [0, 1, 2, 3] and first["fetched"] == 0
         assert folder_progress(hub, account)["inbox"] == (0, 40, False)
@@ -245,14 +238,10 @@ def test_a_large_initial_sync_runs_in_parts_exactly_once(hub, acme, server, smtp
 
 def test_parts_run_as_jobs_and_a_reset_mailbox_restarts_the_folder(hub, acme, dovecot, smtp_server, small_parts,
                                                                     worker):
-    user = dovecot.add_user()
-    with hub.db.session() as s:
-        s.add(ProviderSetting(name="imap", enabled=True, config={"ca_certificates": trusted(dovecot, smtp_server)}))
-        s.add(UserAlias(user_id=acme.alice, email=user.email))
+    user = mailbox_on(hub, acme, dovecot, smtp_server)
     dovecot.append_many(user, "INBOX", [mail("dan@globex.com", user.email, f"bulk {i}") for i in range(30)])
     try:
-        params = connect_params(dovecot, user, smtp_server, imap_security="starttls", smtp_security="ssl")
-        account = connect_account(hub, acme.alice, "imap", params)
+        account = connect(hub, acme, dovecot, smtp_server, user)
         assert sync_folder(hub, account, "inbox")["parts"] == [0, 1, 2]
         sync_folder(hub, account, "inbox", part=0)
         dovecot.expire_uidvalidity(user, "INBOX")

@@ -21,6 +21,12 @@ class _ImapProviderTests(ProviderTests):
     revokes_on_disconnect = False  # a password cannot be revoked by the hub
     imap_security = "starttls"
     smtp_security = "starttls"
+    #: the peer fixture this class runs against
+    peer_name = ""
+
+    @pytest.fixture
+    def peer(self, request):
+        return request.getfixturevalue(self.peer_name)
 
     @pytest.fixture
     def provider_plugin(self):
@@ -51,25 +57,16 @@ class _ImapProviderTests(ProviderTests):
 class TestDovecot(_ImapProviderTests):
     imap_security = "ssl"
     smtp_security = "starttls"
-
-    @pytest.fixture
-    def peer(self, dovecot):
-        return dovecot
+    peer_name = "dovecot"
 
 
 class TestPymap(_ImapProviderTests):
     imap_security = "starttls"
     smtp_security = "ssl"
-
-    @pytest.fixture
-    def peer(self, pymap):
-        return pymap
+    peer_name = "pymap"
 
 
 class TestCyrus(_ImapProviderTests):
     imap_security = "starttls"
     smtp_security = "ssl"
-
-    @pytest.fixture
-    def peer(self, cyrus):
-        return cyrus
+    peer_name = "cyrus"
