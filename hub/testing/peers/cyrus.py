@@ -170,18 +170,13 @@ class CyrusServer(ImapPeer):
                  legacy_sent: bool = False) -> MailUser:
         """A user with INBOX and ``INBOX.Sent``; with ``legacy_sent`` the Sent folder has no ``\\Sent``
         flag, like every mailbox created before SPECIAL-USE was configured."""
-        self._legacy_sent = legacy_sent
-        try:
-            return super().add_user(name, password)
-        finally:
-            self._legacy_sent = False
-
-    def _make_sent_folder(self, user: MailUser) -> None:
+        user = self._new_user(name, password)
         with self.client(user) as imap:
-            if getattr(self, "_legacy_sent", False):
+            if legacy_sent:
                 imap.create_folder(self.sent_folder)
             else:
                 create_special(imap, self.sent_folder, b"\\Sent")
+        return user
 
     def expire_uidvalidity(self, user: MailUser, mailbox: str = "INBOX") -> None:
         # a restore from backup: the mailbox is made anew (new UIDVALIDITY) and its messages put back

@@ -105,12 +105,17 @@ class ImapPeer:
         :param name: the login name; the address is the name when it has an ``@``, else
             ``<name>@example.test``.
         """
+        user = self._new_user(name, password)
+        self._make_sent_folder(user)
+        return user
+
+    def _new_user(self, name: str | None, password: str | None) -> MailUser:
+        """The user's login, written where the server reads it; no folders yet."""
         name = name or "user" + secrets.token_hex(4)
         email = name if "@" in name else f"{name}@example.test"  # e.g. an Apple ID as the login name
         user = MailUser(name, password or secrets.token_urlsafe(12), email)
         with self._lock:
             self._write_user(user)
-        self._make_sent_folder(user)
         return user
 
     def client(self, user: MailUser, timeout: float = 15):
