@@ -1,4 +1,4 @@
-"""The ``hub`` command: init, serve, worker, plugins, sync, rotate-keys, new-provider.
+"""The ``hub`` command: init, serve, worker, plugins, sync, rotate-keys, new-provider, docs.
 
 Errors the person can fix (a bad database URL, Redis unreachable, a missing key) print as
 ``Error: <message>`` plus the fix, with exit code 2 — never a traceback.
@@ -247,16 +247,68 @@ def smtp(host: str, port: int | None) -> None:
 @main.command()
 @friendly_errors
 def plugins() -> None:
-    """List installed provider plugins: name, distribution, version, capabilities, enabled."""
-    hub = build_hub(create_keys=True)
-    hub.refresh_disabled_providers()
-    rows = hub.plugins.records()
+    """List installed provider plugins: name, distribution, version, enabled, capabilities.
+
+    Only reads: no instance folder, keys or database are made (the disabled providers are read
+    from the database when there is one).
+    """
+    from hub.plugins import PluginManager
+
+    settings = Settings.load()
+    manager = PluginManager()
+    manager.load(settings.load_plugins)
+    manager.apply_disabled(_disabled_providers(settings))
+    rows = manager.records()
     if not rows:
         click.echo("No provider plugins installed.")
+        return
+    line = "{:<12} {:<22} {:<9} {:<9} {}"
+    click.echo(line.format("NAME", "DISTRIBUTION", "VERSION", "STATUS", "CAPABILITIES"))
     for r in rows:
         caps = ", ".join(sorted({c for p in r.providers for c in p.capabilities})) or "-"
-        click.echo(f"{r.name:<12} {r.distribution or '-':<22} {r.version or '-':<9} "
-                   f"{'enabled' if r.enabled else 'disabled':<9} {caps}")
+        click.echo(line.format(r.name, r.distribution or "-", r.version or "-",
+                               "enabled" if r.enabled else "disabled", caps))
+
+
+def _disabled_providers(settings: Settings) -> list[str]:
+    """Providers an administrator disabled; none while no database exists (nothing is created)."""
+    import sqlalchemy as sa
+
+    from hub.database import Database
+    from hub.models import ProviderSetting
+
+    url = sa.engine.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return []  # opening a SQLite file that is not there would create it (and its folder is missing)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as s:
+            return list(s.scalars(sa.select(ProviderSetting.name).where(ProviderSetting.enabled.is_(False))))
+    except sa.exc.SQLAlchemyError:  # before `hub init`: no schema yet, so nothing is disabled
+        return []
+    finally:
+        db.engine.dispose()
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Only compare: exit with 1 when docs/hooks.md is out of date.")
+@click.option("--path", type=click.Path(path_type=Path), default=None,
+              help="The page to write or check (default: docs/hooks.md of this checkout).")
+def docs(check: bool, path: Path | None) -> None:
+    """Render docs/hooks.md from the hookspec docstrings (hub/hookspecs.py)."""
+    from hub import hookdocs
+
+    if path is None and not hookdocs.HOOKS_MD.parent.is_dir():
+        raise click.UsageError("This hub is not a source checkout (no docs/ folder): pass --path.")
+    path = path or hookdocs.HOOKS_MD
+    if check:
+        if not hookdocs.is_current(path):
+            click.echo(f"{path} is out of date with hub/hookspecs.py: run `hub docs`.", err=True)
+            sys.exit(1)
+        click.echo(f"{path} is up to date.")
+        return
+    changed = hookdocs.write(path)
+    click.echo(f"{'Wrote' if changed else 'Unchanged:'} {path}")
 
 
 @main.command()
@@ -328,14 +380,21 @@ def rotate_keys() -> None:
 
 @main.command("new-provider")
 @click.argument("name")
+@click.option("--read-only", is_flag=True,
+              help="A calendar provider the hub only reads (CALENDAR_READ), with a placeholder service.")
+@click.option("--mail-only", is_flag=True, help="A mail provider (MAIL), with a placeholder mailbox.")
 @click.option("--dest", type=click.Path(path_type=Path), default=Path("."), show_default=True)
+@click.option("--label", default=None, help="The name people see (NAME capitalised by default).")
 @friendly_errors
-def new_provider(name: str, dest: Path) -> None:
-    """Scaffold a provider plugin package (setup.cfg, hooks, conformance tests)."""
+def new_provider(name: str, read_only: bool, mail_only: bool, dest: Path, label: str | None) -> None:
+    """Scaffold a provider plugin package (setup.cfg, hooks, conformance tests) that passes its suite."""
     from hub.scaffold import create_provider
 
-    path = create_provider(name, dest)
-    click.echo(f"Created {path}. Next: pip install -e {path} && pytest {path}")
+    if read_only and mail_only:
+        raise click.UsageError("Choose --read-only or --mail-only, not both.")
+    kind = "read-only" if read_only else "mail-only" if mail_only else "default"
+    path = create_provider(name, dest, label=label, kind=kind)
+    click.echo(f"Created {path}. Next: pip install -e {path}[test] && pytest {path}")
 
 
 @main.command()

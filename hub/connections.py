@@ -60,7 +60,7 @@ def connect_account(hub: Hub, user_id: int, provider: str, params: dict[str, Any
 
     if account.status != AccountStatus.PENDING:
         jobs.enqueue_account_sync(hub, account_id)
-    hub.plugins.hook.hub_account_connected(account_id=account_id, provider=provider)
+    hub.plugins.notify("hub_account_connected", account_id=account_id, provider=provider)
     return account_id
 
 
@@ -72,11 +72,11 @@ def disconnect_account(hub: Hub, account_id: int) -> None:
         stop = [to_channel(c) for c in channels]
     for channel in stop:
         try:
-            hub.plugins.pm.hook.hub_unwatch(account=handle, channel=channel)
+            hub.plugins.maybe_call("hub_unwatch", account=handle, channel=channel)
         except Exception:  # a channel that cannot be stopped expires on its own
             log.info("could not stop channel %s of account %s", channel.channel_id, account_id)
     try:
-        hub.plugins.pm.hook.hub_disconnect(account=handle)
+        hub.plugins.maybe_call("hub_disconnect", account=handle)
     except Exception:  # never let the provider block a disconnect
         log.info("provider revocation failed for account %s", account_id)
     with hub.db.session(write_lock=True) as s:

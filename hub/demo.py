@@ -126,6 +126,7 @@ def _google(peers: Peers) -> None:
     from hub_google.sandbox import SandboxServer, seed_demo
 
     server = peers.stack.enter_context(SandboxServer())
+    server.state.loopback_http_push = True  # the demo hub listens on plain http on this machine
     for login in ("sam", "sophie", "jules"):
         seed_demo(server.state, address(login), dict((u[0], u[1]) for u in USERS)[login])
     peers.google, peers.config["google"] = server, server.provider_config()
@@ -135,6 +136,7 @@ def _microsoft(peers: Peers) -> None:
     from hub_office365.sandbox import seed_demo, serve
 
     sandbox = peers.stack.enter_context(serve())
+    sandbox.state.knobs.loopback_http_push = True  # the demo hub listens on plain http on this machine
     for login in ("sophie", "sam"):
         seed_demo(sandbox.state, address(login))
     peers.microsoft, peers.config["office365"] = sandbox, sandbox.config()
@@ -340,6 +342,7 @@ def connect_demo_accounts(hub, peers: Peers, ids: dict[str, int]) -> list[str]:
     """Connect each demo user's account (see :data:`USERS`); returns one line per account."""
     from hub.connections import connect_account
     from hub.sync.calendars import refresh_calendars
+    from hub.types import CALENDAR_READ
 
     lines = []
     for login, _name, _role, provider in USERS:
@@ -353,7 +356,7 @@ def connect_demo_accounts(hub, peers: Peers, ids: dict[str, int]) -> list[str]:
                 account_id = connect_account(hub, ids[login], "imap", _imap_mailbox(peers, login, email))
             else:
                 account_id = connect_account(hub, ids[login], "icloud", _icloud_account(peers, login, email))
-            if hub.plugins.provider(provider).can("calendar"):
+            if hub.plugins.provider(provider).can(CALENDAR_READ):
                 refresh_calendars(hub, account_id)  # the default calendar exists before the first sync job
             lines.append(f"{email}: {hub.plugins.provider(provider).label} connected")
         except Exception as exc:  # the user can still connect by hand

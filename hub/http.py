@@ -1,10 +1,15 @@
-"""HTTP for provider plugins: one requests session per account with the hub's error mapping.
+"""HTTP for provider plugins: sessions behind the SSRF guard, with the hub's timeouts and error mapping.
 
-Every HTTP-speaking plugin (Google, Microsoft, CalDAV) maps transport failures the same way, so
-that mapping lives here once: 429 → RateLimited (with Retry-After), 5xx / timeouts / dropped
-connections → ProviderUnavailable, 401 → AuthExpired, 404 → NotFound, 412 → WrongEtag.
-Provider-specific bodies (Google's ``reason``, Graph's ``code``) are mapped by the plugin before
-falling back to :func:`raise_for_status`.
+* :func:`session` — a ``requests.Session`` for URLs a user or an administrator typed in (a CalDAV
+  server, a calendar feed): every connection goes to an address :mod:`hub.net` checked — the first
+  URL and every redirect target alike — with default timeouts and a bounded, ``Retry-After``-honouring
+  retry of idempotent requests. Plain ``http://`` is refused unless the administrator allows private
+  hosts or the caller opens a public, credential-free resource (``plain_http=True``: a subscribed
+  feed), because a password must never cross the internet in clear text.
+* :func:`send` / :func:`raise_for_status` — every HTTP-speaking plugin maps failures the same way:
+  429 → RateLimited (with Retry-After), 5xx / timeouts / dropped connections → ProviderUnavailable,
+  401 → AuthExpired, 404 → NotFound, 412 → WrongEtag. Provider-specific bodies (Google's ``reason``,
+  Graph's ``code``) are mapped by the plugin before falling back to :func:`raise_for_status`.
 """
 
 from __future__ import annotations
@@ -14,9 +19,15 @@ import time
 from datetime import datetime, timezone
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
 
+from hub import net
 from hub.exceptions import (
     AuthExpired,
+    ConnectFailed,
+    HubError,
     NotFound,
     ProviderError,
     ProviderUnavailable,
@@ -25,6 +36,84 @@ from hub.exceptions import (
 )
 
 DEFAULT_TIMEOUT = (10, 60)  # connect, read seconds
+#: a Retry-After longer than this is not waited out in the request: the job layer reschedules instead
+MAX_RETRY_WAIT = 30.0
+
+
+class _PatientRetry(Retry):
+    """urllib3's retry, but never sleeping through a long ``Retry-After`` inside a worker's request: the
+    answer is handed back as it is (``raise_on_status=False``) and the job layer reschedules."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if response is not None and (self.get_retry_after(response) or 0) > MAX_RETRY_WAIT:
+            raise MaxRetryError(_pool, url, ResponseError(f"Retry-After {response.headers.get('Retry-After')}"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+class GuardedAdapter(HTTPAdapter):
+    """Connects each request to an address :func:`hub.net.checked_addresses` accepted for its host.
+
+    The pool is keyed by that address, TLS still checks the certificate against the host name (SNI and
+    host-name verification use the name), and the ``Host`` header carries the name: DNS rebinding
+    between the check and the connection cannot reach another address.
+    """
+
+    def __init__(self, allow_private: bool, ports: frozenset[int], **kwargs):
+        self.allow_private = allow_private
+        self.ports = ports
+        super().__init__(**kwargs)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        name, port = host_params["host"], host_params["port"] or (443 if host_params["scheme"] == "https" else 80)
+        address = net.checked_addresses(name, port, self.allow_private, ports=self.ports)[0]
+        host_params = {**host_params, "host": address.ip, "port": port}
+        if host_params["scheme"] == "https":
+            pool_kwargs = {**pool_kwargs, "server_hostname": name, "assert_hostname": name}
+        return host_params, pool_kwargs
+
+    def send(self, request, **kwargs):
+        request.headers["Host"] = request.url.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
+        return super().send(request, **kwargs)
+
+
+class GuardedSession(requests.Session):
+    """A session whose requests get :data:`DEFAULT_TIMEOUT` unless they say otherwise."""
+
+    def request(self, method, url, *args, **kwargs):
+        kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
+        return super().request(method, url, *args, **kwargs)
+
+
+def session(allow_private: bool = False, plain_http: bool = False, retries: int = 2) -> requests.Session:
+    """A session for user-entered URLs: SSRF-guarded connections, timeouts, polite retries.
+
+    :param allow_private: the administrator allows private hosts (on-premises servers, tests): any
+        address, any port, plain HTTP.
+    :param plain_http: allow ``http://`` (port 80) to public hosts — only for public, credential-free
+        resources such as a subscribed calendar feed.
+    :param retries: how often an idempotent request is retried after a 429/502/503/504 or a dropped
+        connection, honouring ``Retry-After`` up to :data:`MAX_RETRY_WAIT` seconds.
+    """
+    ports = frozenset({443, 8443} | ({80, 8080} if plain_http else set()))
+    retry = _PatientRetry(total=retries, backoff_factor=0.5, status_forcelist=(429, 502, 503, 504),
+                          allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"}),
+                          respect_retry_after_header=True, raise_on_status=False)
+    made = GuardedSession()
+    made.trust_env = False  # an HTTP(S)_PROXY from the environment would bypass the address check
+    made.mount("https://", GuardedAdapter(allow_private, ports, max_retries=retry))
+    if allow_private or plain_http:
+        made.mount("http://", GuardedAdapter(allow_private, ports, max_retries=retry))
+    else:
+        made.mount("http://", _RefusePlainHttp())
+    return made
+
+
+class _RefusePlainHttp(HTTPAdapter):
+    def send(self, request, **kwargs):
+        host = request.url.split("://", 1)[1].split("/", 1)[0]
+        raise ConnectFailed(f"{host} is not reached over HTTPS; the hub does not send data to it unencrypted.",
+                            fix="Use an https:// address.")
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -66,7 +155,15 @@ def send(session: requests.Session, method: str, url: str, what: str = "The prov
     started = time.monotonic()
     try:
         return session.request(method, url, **kwargs)
-    except requests.Timeout as exc:
-        raise ProviderUnavailable(f"{what} did not answer within {time.monotonic() - started:.0f}s.") from exc
-    except requests.ConnectionError as exc:
-        raise ProviderUnavailable(f"The connection to {what} failed or dropped.") from exc
+    except requests.RequestException as exc:
+        raise transport_error(exc, what, started) from exc
+
+
+def transport_error(exc: requests.RequestException, what: str, started: float | None = None) -> HubError:
+    """The hub's error for a failed request or body read (raise it ``from exc``)."""
+    if isinstance(exc, requests.Timeout):
+        waited = f" within {time.monotonic() - started:.0f}s" if started is not None else ""
+        return ProviderUnavailable(f"{what} did not answer{waited}.")
+    if isinstance(exc, requests.ConnectionError):
+        return ProviderUnavailable(f"The connection to {what} failed or dropped.")
+    return ProviderError(f"{what} could not be read ({type(exc).__name__}).")

@@ -24,6 +24,7 @@ from hub.account_status import can_sync, log_error, mark_failing, record_failure
 from hub.core import Hub, current_hub
 from hub.exceptions import HubError, RateLimited
 from hub.models import Account, AccountStatus, Calendar
+from hub.types import CALENDAR_READ
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def sync_account(account_id: int) -> str:
             account = s.get(Account, account_id)
             do_calendar, do_mail = account.calendar_enabled, account.mail_enabled
             provider = hub.plugins.provider(account.provider)
-        if do_calendar and provider.can("calendar"):
+        if do_calendar and provider.can(CALENDAR_READ):
             calendar_list.refresh_calendars(hub, account_id)
             with hub.db.session(write_lock=True) as s:
                 ids = s.scalars(select(Calendar.id).where(
@@ -219,7 +220,7 @@ def check_account(account_id: int) -> str:
     def work(hub: Hub):
         handle = hub.account_handle(account_id)
         provider = hub.plugins.provider(handle.provider)
-        if provider.can("calendar"):
+        if provider.can(CALENDAR_READ):
             hub.plugins.call("hub_list_calendars", account=handle)
 
     return _run_for_account(account_id, "connect", work)

@@ -15,7 +15,7 @@ An administrator can allow private hosts (on-premises servers, tests): ``allow_p
 accepts every address and every port.
 
 Public API: :func:`checked_addresses`, :func:`checked_address`, :func:`create_connection`,
-:func:`refusal_reason`, :func:`connect_error`, :data:`ALLOWED_PORTS`.
+:func:`refusal_reason`, :func:`connect_error`, :func:`is_loopback_url`, :data:`ALLOWED_PORTS`.
 
 Libraries that open their own sockets are pointed here: imaplib through ``_create_socket`` (see
 ``hub_imap.connection``), smtplib through ``_get_socket`` (``hub_imap.smtp``).
@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from hub.exceptions import ConnectFailed, HostNotAllowed
 
@@ -90,15 +91,15 @@ def refusal_reason(ip: IPAddress) -> str | None:
     return None
 
 
-def _check_port(host: str, port: int, allow_private: bool) -> int:
+def _check_port(host: str, port: int, allow_private: bool, ports: frozenset[int] = ALLOWED_PORTS) -> int:
     try:
         port = int(port)
     except (TypeError, ValueError):
         raise ConnectFailed(f"{port!r} is not a port number.", fix="Enter a port number such as 993.") from None
     if not 0 < port < 65536:
         raise ConnectFailed(f"{port} is not a port number.", fix="Enter a port number such as 993.")
-    if not allow_private and port not in ALLOWED_PORTS:
-        allowed = ", ".join(str(p) for p in sorted(ALLOWED_PORTS))
+    if not allow_private and port not in ports:
+        allowed = ", ".join(str(p) for p in sorted(ports))
         raise HostNotAllowed(
             f"Connecting to {host} on port {port} is not allowed.",
             fix=f"Use the server's standard port ({allowed}). An administrator can allow other "
@@ -107,7 +108,8 @@ def _check_port(host: str, port: int, allow_private: bool) -> int:
     return port
 
 
-def checked_addresses(host: str, port: int, allow_private: bool = False) -> list[CheckedAddress]:
+def checked_addresses(host: str, port: int, allow_private: bool = False,
+                      ports: frozenset[int] = ALLOWED_PORTS) -> list[CheckedAddress]:
     """Resolve ``host`` once and return its addresses, refusing the whole host if any is not public.
 
     A name that resolves to a public and a private address is refused as a whole: picking the
@@ -116,13 +118,14 @@ def checked_addresses(host: str, port: int, allow_private: bool = False) -> list
     :param host: the host name or literal address the user entered.
     :param port: the port the user entered.
     :param allow_private: the administrator allows private hosts and any port.
+    :param ports: the ports allowed without ``allow_private`` (HTTP clients pass their own set).
     :raises HostNotAllowed: the port or an address is refused.
     :raises ConnectFailed: the name does not resolve.
     """
     host = (host or "").strip().rstrip(".")
     if not host:
         raise ConnectFailed("No host name was given.", fix="Enter the server's host name, e.g. imap.example.com.")
-    port = _check_port(host, port, allow_private)
+    port = _check_port(host, port, allow_private, ports)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
@@ -202,3 +205,13 @@ def connect_error(host: str, port: int, exc: OSError | None) -> ConnectFailed:
         f"Could not reach {host} on port {port}{detail}.",
         fix="Check the host name and port, and that the server is up.",
     )
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` names this machine by a loopback host (``localhost``, 127.0.0.0/8, ``::1``),
+    without resolving anything — e.g. the local sandboxes' one exception to https-only push addresses."""
+    host = urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

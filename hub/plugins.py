@@ -16,13 +16,13 @@ from typing import Any, Iterable
 import pluggy
 
 from hub import hookspecs
-from hub.exceptions import ConfigError, NotSupported
+from hub.exceptions import ConfigError, NotSupported, ProviderError
 from hub.types import ProviderInfo
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "crm_hub"
-hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT_NAME)
+hookimpl = hookspecs.hookimpl
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class PluginManager:
         self._dists: dict[str, metadata.Distribution | None] = {}
         self._installed: dict[str, Any] = {}
         self.disabled: set[str] = set()
+        #: one hook caller per (hook, plugin): the core calls only the plugin of the provider concerned
+        self._callers: dict[tuple[str, str], Any] = {}
 
     @property
     def hook(self):
@@ -90,6 +92,7 @@ class PluginManager:
         self._collect_providers()
 
     def _register(self, name: str, plugin: Any) -> None:
+        self._callers.clear()
         try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
@@ -127,6 +130,7 @@ class PluginManager:
     def apply_disabled(self, disabled: Iterable[str]) -> None:
         """Block the plugins of providers an administrator disabled (and unblock the others)."""
         self.disabled = set(disabled)
+        self._callers.clear()
         for provider, plugin_name in self._provider_plugin.items():
             if provider in self.disabled and not self.pm.is_blocked(plugin_name):
                 self.pm.set_blocked(plugin_name)
@@ -168,11 +172,88 @@ class PluginManager:
             )
         return out
 
+    # --- calling providers ------------------------------------------------------------------------
+
     def call(self, hook_name: str, **kwargs: Any) -> Any:
-        """Call a firstresult hook; ``None`` (no plugin answered) becomes NotSupported."""
-        result = getattr(self.pm.hook, hook_name)(**kwargs)
+        """Call a per-account hook on the one provider it concerns (named by ``account.provider`` or
+        ``context.name``) and check its answer's type; no answer becomes :class:`NotSupported`."""
+        result = self.maybe_call(hook_name, **kwargs)
         if result is None:
-            who = kwargs.get("account") or kwargs.get("context")
-            provider = getattr(who, "provider", None) or getattr(who, "name", "?")
-            raise NotSupported(f"The provider {provider!r} does not support {hook_name.removeprefix('hub_')}.")
+            raise NotSupported(f"The provider {self._provider_of(kwargs)!r} does not support "
+                               f"{hook_name.removeprefix('hub_')}.")
         return result
+
+    def maybe_call(self, hook_name: str, **kwargs: Any) -> Any:
+        """Like :meth:`call`, for hooks whose ``None`` is an answer ("nothing to do")."""
+        provider = self._provider_of(kwargs)
+        plugin_name = self._provider_plugin.get(provider)
+        if plugin_name is None or self.pm.is_blocked(plugin_name):
+            return None
+        result = self._caller(hook_name, plugin_name)(**kwargs)
+        if result is not None:
+            _check_answer(hook_name, plugin_name, result)
+        return result
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call a broadcast hook on every plugin. An observer that raises is logged and skipped: a
+        notification comes after the work is committed, and one faulty plugin must not fail it."""
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            try:
+                impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except Exception:  # noqa: BLE001 - any plugin bug, logged with its name
+                log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
+
+    def _caller(self, hook_name: str, plugin_name: str):
+        key = (hook_name, plugin_name)
+        caller = self._callers.get(key)
+        if caller is None:
+            others = [plugin for name, plugin in self.pm.list_name_plugin() if name != plugin_name]
+            caller = self._callers[key] = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
+        return caller
+
+    @staticmethod
+    def _provider_of(kwargs: dict[str, Any]) -> str:
+        who = kwargs.get("account") or kwargs.get("context")
+        return getattr(who, "provider", None) or getattr(who, "name", None) or "?"
+
+
+def _check_answer(hook_name: str, plugin_name: str, result: Any) -> None:
+    """Fail loudly, naming the plugin, when a hook answers with something its spec does not allow."""
+    expected = _ANSWER_TYPES.get(hook_name)
+    if expected is None:
+        return
+    outer, inner = expected
+    ok = isinstance(result, outer) and (inner is None or all(isinstance(item, inner) for item in result))
+    if not ok:
+        raise ProviderError(
+            f"The plugin {plugin_name!r} answered {hook_name} with {type(result).__name__}, not "
+            f"{outer.__name__}{f'[{inner.__name__}]' if inner else ''} as the contract says.",
+            fix=f"This is a bug in the plugin {plugin_name!r}: report it to its authors.")
+
+
+def _answer_types() -> dict[str, tuple[type, type | None]]:
+    """Each firstresult hook's answer type, read from the hookspecs' return annotations."""
+    import types
+    import typing
+
+    found: dict[str, tuple[type, type | None]] = {}
+    for name in dir(hookspecs):
+        spec = getattr(hookspecs, name)
+        if not name.startswith("hub_") or not callable(spec):
+            continue
+        if not getattr(spec, f"{hookspecs.PROJECT_NAME}_spec", {}).get("firstresult"):
+            continue  # broadcasts answer nothing the core uses
+        answer = typing.get_type_hints(spec).get("return")
+        options = [a for a in typing.get_args(answer) if a is not type(None)] if isinstance(
+            answer, types.UnionType) else [answer]
+        if len(options) != 1:
+            continue
+        origin = typing.get_origin(options[0])
+        if origin is list:
+            found[name] = (list, typing.get_args(options[0])[0])
+        elif isinstance(options[0], type) and options[0] is not type(None):
+            found[name] = (options[0], None)
+    return found
+
+
+_ANSWER_TYPES = _answer_types()

@@ -59,7 +59,7 @@ def ensure_channels(hub: Hub, account_id: int, force_keys: tuple[str, ...] = ())
         if fresh_enough is not None:
             continue
         try:
-            channel = hub.plugins.pm.hook.hub_watch(account=handle, kind=kind, key=key, address=address, renew=old)
+            channel = hub.plugins.maybe_call("hub_watch", account=handle, kind=kind, key=key, address=address, renew=old)
         except HubError as exc:
             with hub.db.session(write_lock=True) as s:
                 log_error(s, s.get(Account, account_id), exc, "push")
@@ -83,6 +83,6 @@ def ensure_channels(hub: Hub, account_id: int, force_keys: tuple[str, ...] = ())
 
 def _stop(hub: Hub, handle, channel) -> None:
     try:
-        hub.plugins.pm.hook.hub_unwatch(account=handle, channel=channel)
+        hub.plugins.maybe_call("hub_unwatch", account=handle, channel=channel)
     except HubError:
         log.info("could not stop channel %s; it expires on its own", channel.channel_id)

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Literal, Protocol
 
 # --- capabilities a provider can declare --------------------------------------------------------
 
-CALENDAR = "calendar"  #: hub_list_calendars, hub_fetch_events, hub_push_events
+CALENDAR_READ = "calendar_read"  #: hub_list_calendars, hub_fetch_events (the hub reads calendars)
+CALENDAR_WRITE = "calendar_write"  #: hub_push_events (CRM meetings and bookings go into calendars)
+#: shorthand for both calendar capabilities (a two-way calendar provider)
+CALENDAR = "calendar"
 FREE_BUSY = "free_busy"  #: hub_free_busy
 MAIL = "mail"  #: hub_sync_mail
 SEND = "send"  #: hub_send_mail
 PUSH = "push"  #: hub_watch / hub_handle_webhook (provider notifies of changes)
 VIDEO = "video"  #: pushed events can get a video link (Meet, Teams)
-ALL_CAPABILITIES = frozenset({CALENDAR, FREE_BUSY, MAIL, SEND, PUSH, VIDEO})
+ALL_CAPABILITIES = frozenset({CALENDAR_READ, CALENDAR_WRITE, FREE_BUSY, MAIL, SEND, PUSH, VIDEO})
 
 ConnectKind = Literal["oauth", "form"]
 AccessRole = Literal["owner", "writer", "reader", "freeBusyReader"]
@@ -67,11 +70,21 @@ class ProviderInfo:
     description: str = ""
 
     def __post_init__(self):
-        unknown = set(self.capabilities) - ALL_CAPABILITIES
+        declared = set(self.capabilities)
+        if CALENDAR in declared:  # the shorthand stands for both halves
+            declared = (declared - {CALENDAR}) | {CALENDAR_READ, CALENDAR_WRITE}
+        unknown = declared - ALL_CAPABILITIES
         if unknown:
             raise ValueError(f"provider {self.name!r} declares unknown capabilities {sorted(unknown)}")
+        if CALENDAR_WRITE in declared and CALENDAR_READ not in declared:
+            raise ValueError(f"provider {self.name!r} declares calendar_write without calendar_read: the hub "
+                             "reads back what it writes")
+        object.__setattr__(self, "capabilities", frozenset(declared))
 
     def can(self, capability: str) -> bool:
+        """Whether the provider declared ``capability`` (``CALENDAR``: both reading and writing)."""
+        if capability == CALENDAR:
+            return {CALENDAR_READ, CALENDAR_WRITE} <= self.capabilities
         return capability in self.capabilities
 
 
@@ -269,6 +282,36 @@ class FreeBusy:
 
     busy: dict[str, list[BusyInterval]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def spans(start: datetime, end: datetime, longest: timedelta) -> list[tuple[datetime, datetime]]:
+        """``start``–``end`` cut into consecutive spans of at most ``longest``, for providers whose
+        free/busy query refuses long ranges."""
+        cuts, cursor = [], start
+        while cursor < end:
+            cuts.append((cursor, min(cursor + longest, end)))
+            cursor = cuts[-1][1]
+        return cuts
+
+    def add(self, calendar_id: str, intervals: list[BusyInterval], span_start: datetime | None = None) -> None:
+        """Add one span's busy intervals of a calendar (ignored once it has errors). An interval
+        already known (listed by two spans) is not repeated, and one that starts right at
+        ``span_start`` continues the interval ending there (one busy stretch cut at the spans' edge)."""
+        if calendar_id in self.errors:
+            return
+        kept = self.busy.setdefault(calendar_id, [])
+        for interval in intervals:
+            cut = next((k for k in kept if span_start is not None and k.end == interval.start == span_start), None)
+            if cut is not None:
+                cut.end = max(cut.end, interval.end)
+            elif interval not in kept:
+                kept.append(interval)
+        kept.sort(key=lambda b: (b.start, b.end))
+
+    def fail(self, calendar_id: str, message: str) -> None:
+        """Mark a calendar unreadable (its busy intervals from other spans are dropped)."""
+        self.busy.pop(calendar_id, None)
+        self.errors[calendar_id] = message
 
 
 @dataclass

@@ -38,6 +38,38 @@ def test_plugins_lists_name_distribution_version_and_capabilities(tmp_path):
     assert "crm-hub-testplugin" in line and "0.0.1" in line and "enabled" in line and "calendar" in line
 
 
+def test_plugins_prints_a_header_row(tmp_path):
+    result = hub_cmd(["plugins"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["NAME", "DISTRIBUTION", "VERSION", "STATUS", "CAPABILITIES"]
+    [row] = [r for r in rows if r.startswith("testplugin ")]
+    assert header.index("VERSION") == row.index("0.0.1"), "the columns line up under the header"
+    assert header.index("STATUS") == row.index("enabled")
+
+
+def test_plugins_makes_no_instance_folder(tmp_path):
+    """Listing plugins only reads: no ./instance, keys or database appear where it is run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_LOAD_PLUGINS"] = "testplugin"
+    result = subprocess.run([sys.executable, "-m", "hub.cli", "plugins"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "testplugin" in result.stdout
+    assert list(tmp_path.iterdir()) == [], "hub plugins wrote files"
+
+
+def test_plugins_shows_providers_an_administrator_disabled(tmp_path):
+    assert hub_cmd(["init"], tmp_path).returncode == 0
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO provider_settings (name, enabled, config, updated_at) "
+                             "VALUES ('testplugin', 0, NULL, '2026-01-01 00:00:00')"))
+    result = hub_cmd(["plugins"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert next(l for l in result.stdout.splitlines() if l.startswith("testplugin")).split()[3] == "disabled"
+
+
 def test_bad_database_url_is_a_clear_error(tmp_path):
     result = hub_cmd(["init"], tmp_path, {"HUB_DATABASE_URL": "nosuchdb://x"})
     assert result.returncode == 2

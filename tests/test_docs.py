@@ -1,5 +1,8 @@
 """The docs are checked against the code, so they cannot drift (datasette's test_docs pattern).
 
+* docs/hooks.md is rendered from the hookspec docstrings (``hub docs``) and is what they render to
+  today; every docstring states the contract (caller, retries, threads, limits, parameters, result,
+  errors, and what each field of the result type makes the hub do);
 * docs/hooks.md has one ``## hub_<name>`` heading per hook with its exact signature and kind;
 * every hook has a ``test_hook_<name>`` test somewhere under tests/;
 * docs/writing-a-provider.md shows exactly the files ``hub new-provider`` writes, quotes
@@ -16,9 +19,13 @@ import re
 import textwrap
 from pathlib import Path
 
-import pytest
+import dataclasses
+import typing
 
-from hub import hookspecs
+import pytest
+from click.testing import CliRunner
+
+from hub import cli, hookdocs, hookspecs, types
 from hub.scaffold import create_provider
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +65,68 @@ def labelled_blocks(text: str, label: str) -> list[tuple[str, str]]:
 
 
 # --- hooks.md -------------------------------------------------------------------------------------
+
+
+def test_hooks_md_is_what_the_hookspecs_render():
+    """CI runs this: a docstring edited without running ``hub docs`` (or the page edited by hand) fails."""
+    assert HOOKS_MD == hookdocs.render(), "docs/hooks.md is out of date with hub/hookspecs.py: run `hub docs`"
+
+
+def test_hub_docs_writes_the_page_and_check_fails_on_drift(tmp_path):
+    page = tmp_path / "hooks.md"
+    page.write_text(HOOKS_MD.replace("first result", "first answer", 1), encoding="utf-8")
+    runner = CliRunner()
+
+    stale = runner.invoke(cli.main, ["docs", "--check", "--path", str(page)])
+    assert stale.exit_code == 1 and "out of date" in stale.output
+    assert page.read_text(encoding="utf-8") != hookdocs.render(), "--check only compares"
+
+    assert runner.invoke(cli.main, ["docs", "--path", str(page)]).exit_code == 0
+    assert page.read_text(encoding="utf-8") == hookdocs.render()
+    current = runner.invoke(cli.main, ["docs", "--check", "--path", str(page)])
+    assert current.exit_code == 0, current.output
+
+
+def test_the_page_follows_the_source_order_and_renders_the_fields():
+    headings = [h for h in sections(HOOKS_MD) if h.startswith("hub_")]
+    assert headings == [fn.__name__ for fn in hookdocs.hooks()]
+    assert headings[0] == "hub_register_providers" and headings[-1] == "hub_sync_finished"
+    fetch = sections(HOOKS_MD)["hub_fetch_events"]
+    assert "- `cursor` — `None` for a full sync" in fetch
+    assert "- `CursorExpired` — the cursor is too old" in fetch
+    assert ":param" not in HOOKS_MD and ":raises" not in HOOKS_MD
+    assert not re.search(r"(?<!`)``(?!`)|:class:|:func:", HOOKS_MD), "reStructuredText left in the page"
+
+
+@pytest.mark.parametrize("name", sorted(HOOKS))
+def test_every_hookspec_docstring_states_the_contract(name):
+    doc = HOOKS[name].__doc__
+    for label in ("**Caller:**", "**Retries:**", "**Threads:**", "**Limits:**"):
+        assert label in doc, f"{name}'s docstring does not say {label}"
+    for param in inspect.signature(HOOKS[name]).parameters:
+        assert f":param {param}:" in doc, f"{name}'s docstring does not describe {param}"
+    assert ":return:" in doc and ":raises" in doc, name
+
+
+@pytest.mark.parametrize("name", sorted(HOOKS))
+def test_every_field_of_a_hooks_result_type_is_explained(name):
+    """What each field of the answer makes the hub do (``access_role``, ``is_primary``, ``email`` …)."""
+    answer = typing.get_type_hints(HOOKS[name]).get("return")
+    answers = [a for a in typing.get_args(answer) if a is not type(None)] or [answer]
+    answers = [typing.get_args(a)[0] if typing.get_origin(a) is list else a for a in answers]
+    result_types = [a for a in answers if dataclasses.is_dataclass(a)]
+    if name == "hub_register_providers":
+        result_types = [types.ProviderInfo]  # what it hands the hub is what it registers
+    for result_type in result_types:
+        for f in dataclasses.fields(result_type):
+            assert f"``{f.name}``" in HOOKS[name].__doc__, f"{name} does not say what {result_type.__name__}.{f.name} does"
+
+
+def test_the_docs_no_longer_ask_for_ownership_checks():
+    """Contract v2: the core calls a per-account hook on the account's own provider only."""
+    text = " ".join((HOOKS_MD + GUIDE_MD).split())
+    assert not re.search(r"returns? `?None`? (when|unless) .{0,80}(not (this plugin|your provider)|is mine)", text, re.I)
+    assert "on the account's own provider only" in sections(HOOKS_MD)["hub_list_calendars"]
 
 
 @pytest.mark.parametrize("name", sorted(HOOKS))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hub_imap.testing import connect_params, trusted
 
 from hub.connections import connect_account
 from hub.listeners import start_listeners, stop_listeners
 from hub.models import ProviderSetting
+from hub.testing.waiting import PATIENCE, wait_until
 
 RAW = b"From: bob@acme.test\r\nTo: ann@corp.test\r\nSubject: hi\r\nMessage-ID: <l1@acme.test>\r\n\r\nhello\r\n"
 
@@ -17,15 +16,6 @@ RAW = b"From: bob@acme.test\r\nTo: ann@corp.test\r\nSubject: hi\r\nMessage-ID: <
 @pytest.fixture
 def hub_load_plugins():
     return "imap"
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_hook_hub_push_listeners(hub, make_user, dovecot, smtp_server):
@@ -39,11 +29,13 @@ def test_hook_hub_push_listeners(hub, make_user, dovecot, smtp_server):
     sync_queue.empty()  # drop the initial sync the connect queued: only the listener's job counts here
     listeners = start_listeners(hub)
     try:
-        assert listeners and all(l.wait_until_listening(20) for l in listeners)
-        wait_for(lambda: f"sync-mail-{account_id}-inbox" in sync_queue.get_job_ids(), timeout=3)
-        sync_queue.empty()  # a (re)connect may ask for one catch-up sync; start from a quiet queue
+        assert listeners and all(l.wait_until_listening(PATIENCE) for l in listeners)
+        # the first connection asks for no catch-up sync (only a reconnect does), so a job from here on
+        # can only come from IDLE reporting the new message
+        assert sync_queue.get_job_ids() == []
         dovecot.append(mail_user, "INBOX", RAW)
-        assert wait_for(lambda: sync_queue.get_job_ids() == [f"sync-mail-{account_id}-inbox"])
+        wait_until(lambda: sync_queue.get_job_ids() == [f"sync-mail-{account_id}-inbox"],
+                   what="the IDLE listener to queue the inbox sync")
     finally:
         stop_listeners(listeners)
 

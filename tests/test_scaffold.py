@@ -1,6 +1,8 @@
 """``hub new-provider`` (:func:`hub.scaffold.create_provider`) writes a package that installs, passes
 the conformance suite out of the box and is discovered through its entry point — checked by running
-the shell commands of docs/writing-a-provider.md exactly as written.
+the shell commands of docs/writing-a-provider.md exactly as written, and for ``--read-only`` and
+``--mail-only`` the same way. Each kind's generated suite also runs straight from the generated
+folder (on ``PYTHONPATH``, nothing installed), where only capability skips are allowed.
 
 The package is installed for real with pip into a fresh virtualenv of its own, so the test
 environment is never touched. That virtualenv sees this environment's packages (the hub, pytest)
@@ -17,6 +19,7 @@ import re
 import subprocess
 import sys
 import sysconfig
+import xml.etree.ElementTree as ET
 from importlib import metadata
 from pathlib import Path
 
@@ -92,6 +95,107 @@ def test_the_guide_walkthrough_installs_a_provider_that_passes_its_suite_and_is_
 
     with pytest.raises(metadata.PackageNotFoundError):  # the test environment itself stayed clean
         metadata.distribution("crm-hub-acme")
+
+
+#: kind -> (the capabilities it declares, suite tests that must pass for it)
+KINDS = {
+    "default": (set(), {"test_connect_with_good_credentials", "test_capabilities_match_flags"}),
+    "read-only": ({"calendar_read"}, {"test_list_calendars", "test_full_then_incremental_fetch",
+                                      "test_recurring_series_written_elsewhere", "test_all_day_event_written_elsewhere"}),
+    "mail-only": ({"mail"}, {"test_mail_paging_then_only_new_mail"}),
+}
+#: skip reasons that name a capability flag (ProviderTests._skip_by_capability)
+CAPABILITY_FLAGS = {"calendar_read", "calendar_write", "free_busy", "mail", "send", "push", "video", "server_cursors"}
+
+
+def run_generated_suite(package: Path, tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """Run the package's own tests with this environment's Python, the package only on PYTHONPATH.
+
+    :return: test name -> (outcome, skip reason).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "PYTEST_"))}
+    env.update(PYTHONPATH=str(package), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTEST_PLUGINS="hub.testing.plugin")
+    report = tmp_path / "report.xml"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"],
+                          cwd=package, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"the generated suite failed:\n{done.stdout}\n{done.stderr}"
+    outcomes = {}
+    for case in ET.parse(report).iter("testcase"):
+        skipped = case.find("skipped")
+        outcomes[case.get("name")] = ("skipped", skipped.get("message", "")) if skipped is not None else ("passed", "")
+        assert case.find("failure") is None and case.find("error") is None, case.get("name")
+    return outcomes
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_passes_its_conformance_suite_with_only_capability_skips(tmp_path, kind):
+    declared, must_pass = KINDS[kind]
+    package = create_provider("acme", tmp_path / "src", kind=kind)
+    outcomes = run_generated_suite(package, tmp_path)
+
+    assert len(outcomes) >= 20, sorted(outcomes)
+    passed = {name for name, (outcome, _) in outcomes.items() if outcome == "passed"}
+    assert must_pass <= passed, sorted(must_pass - passed)
+    for name, (outcome, reason) in outcomes.items():
+        if outcome == "skipped":
+            match = re.fullmatch(r"acme does not have (\w+)", reason)
+            assert match and match.group(1) in CAPABILITY_FLAGS - declared, f"{name} skipped: {reason!r}"
+
+    probe = "import hub_acme.hooks as h; print(sorted(h.CAPABILITIES))"
+    shown = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(package)},
+                           capture_output=True, text=True, check=True, timeout=60).stdout
+    assert shown.strip() == str(sorted(declared))
+
+
+def test_the_kinds_differ_only_where_they_must(tmp_path):
+    """The default kind writes no placeholder service; the others add one and keep the common files."""
+    written = {}
+    for kind in KINDS:
+        package = create_provider("acme", tmp_path / kind, kind=kind)
+        written[kind] = {p.relative_to(package).as_posix(): p.read_text() for p in package.rglob("*") if p.is_file()}
+    assert "hub_acme/service.py" not in written["default"]
+    for kind in ("read-only", "mail-only"):
+        assert set(written[kind]) == set(written["default"]) | {"hub_acme/service.py"}
+        for same in ("setup.cfg", "pyproject.toml", "README.md", "hub_acme/__init__.py"):
+            assert written[kind][same] == written["default"][same]
+    assert "test =\n    pytest>=8\n    crm-hub[testkit]\n" in written["default"]["setup.cfg"]
+
+
+def test_the_test_extra_names_pytest_and_the_kit_the_hub_offers():
+    extras = metadata.metadata("crm-hub").get_all("Provides-Extra")
+    assert "testkit" in extras
+    kit = [r for r in metadata.requires("crm-hub") if 'extra == "testkit"' in r]
+    assert any(r.startswith("pytest") for r in kit) and any(r.startswith("pymap") for r in kit)
+
+
+def test_new_provider_command_takes_the_kind_flags(tmp_path):
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["new-provider", "acme", "--read-only", "--dest", str(tmp_path), "--label", "Acme Cal"])
+    assert result.exit_code == 0, result.output
+    hooks = (tmp_path / "crm-hub-acme" / "hub_acme" / "hooks.py").read_text()
+    assert "frozenset({CALENDAR_READ})" in hooks and 'label="Acme Cal"' in hooks
+
+    both = runner.invoke(main, ["new-provider", "other", "--read-only", "--mail-only", "--dest", str(tmp_path)])
+    assert both.exit_code == 2 and "not both" in both.output
+    assert not (tmp_path / "crm-hub-other").exists()
+
+
+def test_a_read_only_provider_installs_is_listed_and_passes_its_suite(tmp_path, scaffold_env):
+    """The issue's acceptance: ``hub new-provider NAME --read-only``, then the guide's own steps."""
+    python, env = scaffold_env
+    run([python, "-m", "hub.cli", "new-provider", "acme", "--read-only"], tmp_path, env)
+    package = tmp_path / "crm-hub-acme"
+    run([python, "-m", "pip", "install", "--quiet", "-e", ".[test]"], package, env)
+    summary = run([python, "-m", "pytest", "-p", "no:cacheprovider"], package, env).stdout.strip().splitlines()[-1]
+    counts = {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", summary)}
+    assert set(counts) <= {"passed", "skipped", "warning", "warnings"} and counts["passed"] >= 10, summary
+
+    listed = [line.split() for line in run([python, "-m", "hub.cli", "plugins"], package, env).stdout.splitlines()]
+    assert ["acme", "crm-hub-acme", "0.1.0", "enabled", "calendar_read"] in listed, listed
 
 
 def test_a_regular_install_is_discovered_through_its_entry_point(tmp_path, scaffold_env):

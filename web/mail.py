@@ -141,7 +141,7 @@ def sent_folder(account_id: int):
     hub = current_hub()
     try:
         # optional hook: None means the provider finds its Sent folder itself
-        folders = hub.plugins.pm.hook.hub_mail_folders(account=hub.account_handle(account_id))
+        folders = hub.plugins.maybe_call("hub_mail_folders", account=hub.account_handle(account_id))
     except HubError as exc:
         flash(f"The folders could not be listed: {exc.message} {exc.fix or ''}".strip(), "error")
         return redirect(url_for("mail.index"))

@@ -64,7 +64,7 @@ from hub.exceptions import (
 from hub.models import (
     Account, BusyBlock, Calendar, CalendarEvent, Meeting, OutboxEntry, SyncCursor, SyncDirection, utcnow,
 )
-from hub.sync import busy, meetings
+from hub.sync import busy, matching, meetings
 from hub.types import EventChange, EventPage, Participant, PushResult, RemoteEvent, Window
 
 log = logging.getLogger(__name__)
@@ -246,12 +246,14 @@ def apply_page(s: Session, ctx: CalendarContext, page: EventPage) -> Counter:
     stats["deleted"] += _remove(s, ctx, [rows[r] for r in removed if r in rows], series, stats)
     stats += Counter()  # drop the zero
     recompute_busy(s, ctx, series)
-    for row, event in changed:
-        stats["changed"] += 1
-        if not event.recurring_event_id:
-            outcome = meetings.on_event(s, ctx, row, event)
-            if outcome:
-                stats[outcome] += 1
+    people = [p.email for _row, e in changed for p in ([e.organizer] if e.organizer else []) + list(e.attendees)]
+    with matching.page_cache(s, ctx.user_id, people):  # the page's addresses in a few queries, not per event
+        for row, event in changed:
+            stats["changed"] += 1
+            if not event.recurring_event_id:
+                outcome = meetings.on_event(s, ctx, row, event)
+                if outcome:
+                    stats[outcome] += 1
     return stats
 
 
@@ -394,7 +396,11 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
         access_role = calendar.access_role
         ctx = load_context(s, calendar_id, days)
         cursor_row = _cursor_row(s, account_id, ctx.remote_id)
-        if full or (cursor_row.cursor is None and not cursor_row.full_pass):
+        if full or cursor_row.cursor is None:
+            # A listing that starts from scratch is a new pass, even when an earlier one died before its
+            # first page committed: rows pushed before this listing began carry the old generation, so
+            # its sweep removes them unless the listing shows them (else an event deleted in between
+            # would stay in the hub for good).
             _start_full_pass(s, account_id, ctx.remote_id, ctx.now)
         cursor = cursor_row.cursor
     if access_role == "freeBusyReader":
@@ -451,7 +457,7 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
     if enqueue_push and _push_due(hub, account_id):
         _enqueue_push(hub, account_id)
     result = dict(stats)
-    hub.plugins.hook.hub_sync_finished(account_id=account_id, kind="calendar", key=ctx.remote_id, stats=result)
+    hub.plugins.notify("hub_sync_finished", account_id=account_id, kind="calendar", key=ctx.remote_id, stats=result)
     return result
 
 

@@ -22,13 +22,15 @@ Rules (PRODUCT.md §3):
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.core import Hub
 from hub.exceptions import ValidationError
 from hub.models import Account, AccountStatus, Calendar, SyncDirection
-from hub.types import RemoteCalendar
+from hub.types import CALENDAR_WRITE, RemoteCalendar
 
 WRITABLE = ("owner", "writer")
 #: account states whose calendars can be pushed to and read
@@ -44,8 +46,11 @@ def refresh_calendars(hub: Hub, account_id: int) -> None:
     new_sync: list[int] = []
     with hub.db.session(write_lock=True) as s:
         account = s.get(Account, account_id)
+        writes = hub.plugins.provider(account.provider).can(CALENDAR_WRITE)
         rows = {c.remote_id: c for c in s.scalars(sa.select(Calendar).where(Calendar.account_id == account_id))}
         for info in remote:
+            if not writes and info.access_role in WRITABLE:  # a read-only provider: nothing can be pushed
+                info = replace(info, access_role="reader")
             row = rows.pop(info.remote_id, None)
             if row is None:
                 row = Calendar(account_id=account_id, remote_id=info.remote_id, is_default=False, is_conflict=False,

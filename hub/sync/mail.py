@@ -109,8 +109,9 @@ def sync_folder(hub, account_id: int, folder: str, full: bool = False, now: date
     handle = hub.account_handle(account_id)
     since = started_at - timedelta(days=hub.settings.mail_initial_days)
     if split and cursor is None and not initial_done and remaining is None and not state.progress_done:
-        # optional: no answer (a small folder, a provider that cannot split) is the usual path
-        parts = hub.plugins.pm.hook.hub_mail_partitions(account=handle, folder=folder, since=since, parts=PARTITIONS)
+        # no answer (a small folder, a provider that cannot split) is the usual path
+        parts = hub.plugins.maybe_call("hub_mail_partitions", account=handle, folder=folder, since=since,
+                                       parts=PARTITIONS)
         if parts is not None:
             with hub.db.session(write_lock=True) as s:
                 state = _cursor_row(s, account_id, folder)
@@ -181,6 +182,8 @@ def sync_folder(hub, account_id: int, folder: str, full: bool = False, now: date
             if remaining is not None:
                 with hub.db.session() as s:
                     remaining = limits.remaining_today(s, user_id, now)
+    counts = {k: v for k, v in stats.items() if isinstance(v, int) and not isinstance(v, bool)}
+    hub.plugins.notify("hub_sync_finished", account_id=account_id, kind="mail", key=folder, stats=counts)
     return stats
 
 

@@ -7,6 +7,8 @@ Public API (shared by the mail and calendar engines, the BCC receiver and bookin
   the batch), never one query per address;
 * :func:`ensure_contact` — find or create the contact behind an address, and its company by domain
   unless the domain is free-mail;
+* :func:`page_cache` — within it, a session loads the organization directory once per owner and
+  looks each address up once (the calendar engine wraps one page of events in it);
 * :func:`is_free_mail`, :func:`normalize_email`, :func:`domain_of`.
 
 Rules, in order (PRODUCT.md §5):
@@ -23,8 +25,9 @@ Rules, in order (PRODUCT.md §5):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Literal
+import contextlib
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -118,8 +121,12 @@ def match_addresses(session: Session, owner_user_id: int, emails: Iterable[str])
     result = AddressMatches()
     if not wanted:
         return result
-    directory = _organization_directory(session, owner_user_id)
-    contacts, company_domains = _crm_lookup(session, wanted)
+    cache: _PageCache | None = session.info.get(_CACHE_KEY)
+    if cache is None:
+        directory = _organization_directory(session, owner_user_id)
+        contacts, company_domains = _crm_lookup(session, wanted)
+    else:
+        directory, contacts, company_domains = cache.lookup(session, owner_user_id, wanted)
     for email in wanted:
         domain = domain_of(email)
         user_id = directory.user_by_address.get(email)
@@ -141,6 +148,56 @@ def match_addresses(session: Session, owner_user_id: int, emails: Iterable[str])
 class _Directory:
     user_by_address: dict[str, int]
     domains: set[str]
+
+
+_CACHE_KEY = "hub.matching.page_cache"
+_LOOKUP_BATCH = 400  # addresses per query: well under every database's bound-parameter limit
+
+
+@dataclass
+class _PageCache:
+    """Directories by owner, and every address and domain already looked up, for one page of work."""
+
+    directories: dict[int, _Directory] = field(default_factory=dict)
+    contacts: dict[str, tuple[int, int | None] | None] = field(default_factory=dict)
+    companies: dict[str, int | None] = field(default_factory=dict)
+
+    def lookup(self, session: Session, owner_user_id: int, emails: set[str]):
+        if owner_user_id not in self.directories:
+            self.directories[owner_user_id] = _organization_directory(session, owner_user_id)
+        new = sorted(e for e in emails if e not in self.contacts or domain_of(e) not in self.companies)
+        for first in range(0, len(new), _LOOKUP_BATCH):
+            batch = set(new[first:first + _LOOKUP_BATCH])
+            contacts, companies = _crm_lookup(session, batch)
+            self.contacts.update({e: contacts.get(e) for e in batch})
+            self.companies.update({d: companies.get(d) for d in {domain_of(e) for e in batch}})
+        contacts = {e: self.contacts[e] for e in emails if self.contacts[e] is not None}
+        companies = {domain_of(e): self.companies[domain_of(e)] for e in emails
+                     if self.companies.get(domain_of(e)) is not None}
+        return self.directories[owner_user_id], contacts, companies
+
+
+@contextlib.contextmanager
+def page_cache(session: Session, owner_user_id: int | None = None, emails: Iterable[str] = ()) -> Iterator[None]:
+    """Remember directories and lookups in ``session`` until the block ends.
+
+    Only for work that creates no users, aliases, contacts or company domains meanwhile (the
+    calendar engine applying a page of events): what was looked up stays as it was at first sight.
+
+    :param owner_user_id, emails: look these up at once now (a few queries for the whole page
+        instead of one per event).
+    """
+    if _CACHE_KEY in session.info:  # nested: the outer block owns the cache
+        yield
+        return
+    cache = session.info[_CACHE_KEY] = _PageCache()
+    wanted = {normalize_email(e) for e in emails} - {""}
+    if owner_user_id is not None and wanted:
+        cache.lookup(session, owner_user_id, wanted)
+    try:
+        yield
+    finally:
+        session.info.pop(_CACHE_KEY, None)
 
 
 def _organization_directory(session: Session, owner_user_id: int) -> _Directory:

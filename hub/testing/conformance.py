@@ -26,7 +26,8 @@ from hub import oauth
 from hub.exceptions import AuthenticationFailed, AuthExpired, CursorExpired, WebhookRejected, WrongEtag
 from hub.plugins import PluginManager
 from hub.types import (
-    CALENDAR,
+    CALENDAR_READ,
+    CALENDAR_WRITE,
     FREE_BUSY,
     MAIL,
     PUSH,
@@ -61,19 +62,19 @@ class Remote:
         """Create ``event`` on the provider and return the remote id it got.
 
         ``event.remote_id`` is only a suggestion (may be ``""``); ``etag`` and ``hub_marker`` are
-        ignored. Needed with ``supports_calendar``.
+        ignored. Needed with ``supports_calendar_read``.
         """
         raise NotImplementedError("Remote.create_event")
 
     def update_event(self, calendar_id: str, event: RemoteEvent) -> None:
         """Replace the event ``event.remote_id`` with ``event``'s content (its etag changes).
 
-        Needed with ``supports_calendar``.
+        Needed with ``supports_calendar_read``.
         """
         raise NotImplementedError("Remote.update_event")
 
     def delete_event(self, calendar_id: str, remote_id: str) -> None:
-        """Delete the event ``remote_id``. Needed with ``supports_calendar``."""
+        """Delete the event ``remote_id``. Needed with ``supports_calendar_read``."""
         raise NotImplementedError("Remote.delete_event")
 
     def deliver_mail(self, folder: str, raw: bytes) -> None:
@@ -83,7 +84,7 @@ class Remote:
     def expire_cursors(self) -> None:
         """Make every sync cursor handed out so far unusable (Google 410, IMAP UIDVALIDITY change …).
 
-        Needed with ``supports_calendar`` or ``supports_mail``.
+        Needed with ``server_cursors`` and ``supports_calendar_read`` or ``supports_mail``.
         """
         raise NotImplementedError("Remote.expire_cursors")
 
@@ -231,9 +232,15 @@ class ProviderTests:
     **Class attributes**::
 
         provider_name        the name your ProviderInfo registers (required)
-        supports_calendar    CALENDAR  — list calendars, fetch (full, incremental, expired cursor,
-                                         recurring, all-day), push (create/update/delete, idempotent
-                                         create, etag precondition)
+        supports_calendar_read   CALENDAR_READ  — list calendars; fetch full and incremental, recurring
+                                 series with exceptions, all-day events, seeded on the provider side
+                                 through ``remote``
+        supports_calendar_write  CALENDAR_WRITE — push create/update/delete, idempotent create, etag
+                                 precondition; recurring and all-day events round trip
+        supports_calendar    shorthand for both (``CALENDAR`` in the ProviderInfo)
+        server_cursors       the provider's cursors can expire at the server (Google 410, CalDAV 403/412,
+                             IMAP UIDVALIDITY): the expired-cursor tests run. Default True; False for
+                             providers whose cursor is only a local marker (an ETag of a feed)
         supports_free_busy   FREE_BUSY — busy intervals, transparent events excluded, recurrences expanded
         supports_mail        MAIL      — paging with limit and cursor, only new mail next time, expiry
         supports_send        SEND      — send mail (checked in the "sent" folder too when supports_mail)
@@ -257,6 +264,9 @@ class ProviderTests:
 
     provider_name: str = ""
     supports_calendar = False
+    supports_calendar_read = False
+    supports_calendar_write = False
+    server_cursors = True
     supports_free_busy = False
     supports_mail = False
     supports_send = False
@@ -266,7 +276,8 @@ class ProviderTests:
     bad_connect_error: type[Exception] = AuthenticationFailed
 
     _FLAGS = {
-        CALENDAR: "supports_calendar",
+        CALENDAR_READ: "supports_calendar_read",
+        CALENDAR_WRITE: "supports_calendar_write",
         FREE_BUSY: "supports_free_busy",
         MAIL: "supports_mail",
         SEND: "supports_send",
@@ -278,8 +289,16 @@ class ProviderTests:
     def _skip_by_capability(self, request):
         """Skip a test marked with :func:`needs` before its fixtures reach for the provider."""
         for flag in getattr(request.function, "needs", ()):
-            if not getattr(self, flag):
+            if not self.has(flag):
                 pytest.skip(f"{self.provider_name} does not have {flag.removeprefix('supports_')}")
+
+    def has(self, flag: str) -> bool:
+        """A capability flag of this class (``supports_calendar`` stands for reading and writing)."""
+        if flag in ("supports_calendar_read", "supports_calendar_write") and self.supports_calendar:
+            return True
+        if flag == "supports_calendar":
+            return self.has("supports_calendar_read") and self.has("supports_calendar_write")
+        return bool(getattr(self, flag))
 
     # --- fixtures with defaults ------------------------------------------------------------------
 
@@ -325,10 +344,13 @@ class ProviderTests:
 
     @pytest.fixture
     def calendar_id(self, hooks, account) -> str:
+        """The primary (else first) calendar the tests may use: writable when the provider writes."""
         calendars = hooks.hub_list_calendars(account=account) or []
-        writable = [c for c in calendars if c.access_role in ("owner", "writer")]
-        assert writable, "the test account needs a writable calendar"
-        return next((c for c in writable if c.is_primary), writable[0]).remote_id
+        if self.has("supports_calendar_write"):
+            calendars = [c for c in calendars if c.access_role in ("owner", "writer")]
+            assert calendars, "the test account needs a writable calendar"
+        assert calendars, "the test account needs a calendar"
+        return next((c for c in calendars if c.is_primary), calendars[0]).remote_id
 
     @pytest.fixture
     def window(self) -> Window:
@@ -347,34 +369,26 @@ class ProviderTests:
 
     def test_capabilities_match_flags(self, provider_info):
         declared = {cap for cap in self._FLAGS if provider_info.can(cap)}
-        flagged = {cap for cap, flag in self._FLAGS.items() if getattr(self, flag)}
+        flagged = {cap for cap, flag in self._FLAGS.items() if self.has(flag)}
         assert declared == flagged, (
             f"ProviderInfo declares {sorted(declared)} but the test class flags {sorted(flagged)}"
         )
 
-    def test_foreign_account_is_ignored(self, hooks, context):
-        """Per-account hooks answer None for accounts of other providers (firstresult contract)."""
+    def test_foreign_account_is_ignored(self, plugin_manager, context):
+        """The core asks a provider only about its own accounts (contract v2): hooks need no ownership check."""
         other_context = replace(context, name=self.provider_name + "-other")
         other = AccountHandle(id=2, provider=other_context.name, email="x@example.com", credentials={},
                               settings={}, context=other_context)
         now = datetime.now(timezone.utc)
         window = Window(now, now + timedelta(days=1))
-        channel = PushChannel(channel_id="c", expires_at=now, token="t")
-        request = WebhookRequest(method="POST", path="/", headers={}, args={}, body=b"")
         start = oauth.start("http://127.0.0.1/callback")
-        assert hooks.hub_authorization_url(context=other_context, start=start) is None
-        assert hooks.hub_connect(context=other_context, params={}) is None
-        assert hooks.hub_disconnect(account=other) is None
-        assert hooks.hub_list_calendars(account=other) is None
-        assert hooks.hub_fetch_events(account=other, calendar_id="c", cursor=None, window=window) is None
-        assert hooks.hub_push_events(account=other, calendar_id="c", changes=[]) is None
-        assert hooks.hub_free_busy(account=other, calendar_ids=["c"], start=now, end=now) is None
-        assert hooks.hub_sync_mail(account=other, folder="inbox", cursor=None, limit=10, since=now) is None
-        out = OutgoingMessage(sender=Address("x@example.com"), to=[Address("y@example.com")], subject="s")
-        assert hooks.hub_send_mail(account=other, message=out) is None
-        assert hooks.hub_watch(account=other, kind="calendar", key="c", address="http://x/", renew=None) is None
-        assert hooks.hub_unwatch(account=other, channel=channel) is None
-        assert hooks.hub_handle_webhook(account=other, request=request, channels=[channel]) is None
+        assert plugin_manager.maybe_call("hub_authorization_url", context=other_context, start=start) is None
+        assert plugin_manager.maybe_call("hub_connect", context=other_context, params={}) is None
+        assert plugin_manager.maybe_call("hub_list_calendars", account=other) is None
+        assert plugin_manager.maybe_call("hub_fetch_events", account=other, calendar_id="c", cursor=None,
+                                         window=window) is None
+        assert plugin_manager.maybe_call("hub_sync_mail", account=other, folder="inbox", cursor=None, limit=10,
+                                         since=now) is None
 
     def test_connect_with_good_credentials(self, hooks, context, good_connect_params):
         result = hooks.hub_connect(context=context, params=good_connect_params)
@@ -412,7 +426,7 @@ class ProviderTests:
         assert hooks.hub_disconnect(account=account) is True
         if not self.revokes_on_disconnect:
             return
-        if self.supports_calendar:
+        if self.has("supports_calendar_read"):
             with pytest.raises(AuthExpired):
                 hooks.hub_list_calendars(account=account)
         if self.supports_mail:
@@ -422,7 +436,7 @@ class ProviderTests:
 
     # --- calendars ---------------------------------------------------------------------------------
 
-    @needs("supports_calendar")
+    @needs("supports_calendar_read")
     def test_list_calendars(self, hooks, account, calendar_id):
         calendars = hooks.hub_list_calendars(account=account)
         ids = [c.remote_id for c in calendars]
@@ -435,7 +449,7 @@ class ProviderTests:
         start, end = slot(days, hour)
         return RemoteEvent(remote_id="", start=start, end=end, summary=summary, **fields)
 
-    @needs("supports_calendar")
+    @needs("supports_calendar_read")
     def test_full_then_incremental_fetch(self, hooks, account, calendar_id, remote, window):
         t = tag()
         ids = {name: remote.create_event(calendar_id, self._event(f"{t} {name}", 3, 9 + i))
@@ -458,13 +472,35 @@ class ProviderTests:
         quiet = fetch_all(hooks, account, calendar_id, delta.cursor, window)
         assert not (set(quiet.events) & ({added} | set(ids.values()))), "nothing changed since the last cursor"
 
-    @needs("supports_calendar")
+    @needs("supports_calendar_read", "server_cursors")
     def test_expired_cursor(self, hooks, account, calendar_id, remote, window):
         cursor = fetch_all(hooks, account, calendar_id, None, window).cursor
         remote.expire_cursors()
         with pytest.raises(CursorExpired):
             fetch_all(hooks, account, calendar_id, cursor, window)
         assert fetch_all(hooks, account, calendar_id, None, window).cursor, "a full sync still works"
+
+    @needs("supports_calendar_read")
+    def test_recurring_series_written_elsewhere(self, hooks, account, calendar_id, remote, window):
+        zone = ZoneInfo("Europe/Berlin")
+        start = datetime.combine(date.today() + timedelta(days=5), datetime.min.time(), zone).replace(hour=10)
+        series = RemoteEvent(remote_id="", start=start, end=start + timedelta(minutes=45), summary=tag(),
+                             timezone="Europe/Berlin", recurrence=["RRULE:FREQ=WEEKLY;COUNT=3"])
+        remote_id = remote.create_event(calendar_id, series)
+        back = fetch_all(hooks, account, calendar_id, None, window).events[remote_id]
+        assert (back.summary, back.start, back.end) == (series.summary, series.start, series.end)
+        assert back.timezone == "Europe/Berlin", "a series keeps its zone: it decides where occurrences fall"
+        [rule] = [line for line in back.recurrence if line.startswith("RRULE:")]
+        assert {"FREQ=WEEKLY", "COUNT=3"} <= set(rule.removeprefix("RRULE:").split(";"))
+
+    @needs("supports_calendar_read")
+    def test_all_day_event_written_elsewhere(self, hooks, account, calendar_id, remote, window):
+        day = date.today() + timedelta(days=6)
+        remote_id = remote.create_event(calendar_id, RemoteEvent(remote_id="", start=day, end=day + timedelta(days=2),
+                                                                 all_day=True, summary=tag()))
+        back = fetch_all(hooks, account, calendar_id, None, window).events[remote_id]
+        assert back.all_day and (back.start, back.end) == (day, day + timedelta(days=2))
+        assert type(back.start) is date, "all-day values are dates, not datetimes"
 
     def _push_one(self, hooks, account, calendar_id, change: EventChange):
         results = hooks.hub_push_events(account=account, calendar_id=calendar_id, changes=[change])
@@ -476,7 +512,7 @@ class ProviderTests:
     def _mine(self, fetched: FetchResult, client_id: str) -> list[RemoteEvent]:
         return [e for e in fetched.events.values() if e.hub_marker == client_id and e.status != "cancelled"]
 
-    @needs("supports_calendar")
+    @needs("supports_calendar_write")
     def test_recurring_event_round_trip(self, hooks, account, calendar_id, window):
         zone = ZoneInfo("Europe/Berlin")
         start = datetime.combine(date.today() + timedelta(days=5), datetime.min.time(), zone).replace(hour=10)
@@ -493,7 +529,7 @@ class ProviderTests:
         parts = set(rules[0].removeprefix("RRULE:").split(";"))
         assert {"FREQ=WEEKLY", "COUNT=3"} <= parts
 
-    @needs("supports_calendar")
+    @needs("supports_calendar_write")
     def test_all_day_event_round_trip(self, hooks, account, calendar_id, window):
         day = date.today() + timedelta(days=6)
         event = RemoteEvent(remote_id="", start=day, end=day + timedelta(days=2), all_day=True, summary=tag())
@@ -504,7 +540,7 @@ class ProviderTests:
         assert (back.start, back.end) == (day, day + timedelta(days=2))
         assert type(back.start) is date, "all-day values are dates, not datetimes"
 
-    @needs("supports_calendar")
+    @needs("supports_calendar_write")
     def test_push_create_update_delete(self, hooks, account, calendar_id, window):
         client_id = tag()
         event = self._event(tag(), 7, 9, description="made by the hub", location="Room 1")
@@ -531,7 +567,7 @@ class ProviderTests:
         assert created.remote_id in gone.deleted
         assert not self._mine(fetch_all(hooks, account, calendar_id, None, window), client_id)
 
-    @needs("supports_calendar")
+    @needs("supports_calendar_write")
     def test_retried_create_yields_one_event(self, hooks, account, calendar_id, window):
         client_id = tag()
         change = EventChange("create", client_id, event=self._event(tag(), 8, 9), send_invites=False)
@@ -540,7 +576,7 @@ class ProviderTests:
         assert second.remote_id == first.remote_id
         assert len(self._mine(fetch_all(hooks, account, calendar_id, None, window), client_id)) == 1
 
-    @needs("supports_calendar")
+    @needs("supports_calendar_write")
     def test_update_with_stale_etag_fails(self, hooks, account, calendar_id, remote, window):
         client_id = tag()
         event = self._event(tag(), 9, 9)
@@ -560,7 +596,7 @@ class ProviderTests:
         [result] = hooks.hub_push_events(account=account, calendar_id=calendar_id, changes=[delete])
         assert isinstance(result.error, WrongEtag)
 
-    @needs("supports_calendar", "supports_video")
+    @needs("supports_calendar_write", "supports_video")
     def test_push_with_video_link(self, hooks, account, calendar_id, window):
         client_id = tag()
         change = EventChange("create", client_id, event=self._event(tag(), 10, 9), want_video=True, send_invites=False)
@@ -569,7 +605,7 @@ class ProviderTests:
         [back] = self._mine(fetch_all(hooks, account, calendar_id, None, window), client_id)
         assert back.video_url == pushed.video_url
 
-    @needs("supports_free_busy", "supports_calendar")
+    @needs("supports_free_busy", "supports_calendar_write")
     def test_free_busy_excludes_transparent(self, hooks, account, calendar_id):
         busy_start, busy_end = slot(40, 8)
         free_start, free_end = slot(40, 11)
@@ -627,7 +663,7 @@ class ProviderTests:
         messages, _, _ = sync_mail_all(hooks, account, "inbox", cursor, 2, since)
         assert not [m for m in messages if t in m.subject]
 
-    @needs("supports_mail")
+    @needs("supports_mail", "server_cursors")
     def test_mail_expired_cursor(self, hooks, account, remote):
         since = datetime.now(timezone.utc) - timedelta(days=2)
         self._deliver(remote, account, "inbox", tag())
@@ -658,7 +694,7 @@ class ProviderTests:
     @needs("supports_push")
     def test_webhook_verification(self, request, hooks, account, remote, webhook_address):
         # calendar channels where the provider has calendars, else a mail folder channel
-        kind, key = ("calendar", request.getfixturevalue("calendar_id")) if self.supports_calendar else ("mail", "inbox")
+        kind, key = ("calendar", request.getfixturevalue("calendar_id")) if self.has("supports_calendar_read") else ("mail", "inbox")
         channel = hooks.hub_watch(account=account, kind=kind, key=key, address=webhook_address, renew=None)
         assert channel is not None and channel.token
         assert channel.expires_at > datetime.now(timezone.utc)

@@ -132,8 +132,8 @@ class MemoryProvider:
 
     @hookimpl
     def hub_authorization_url(self, context: ProviderContext, start: OAuthStart) -> str | None:
-        if context.name != self.name or self.connect_kind != "oauth":
-            return None
+        if self.connect_kind != "oauth":
+            return None  # a form provider has no authorization URL
         query = {"response_type": "code", "client_id": "hub", "redirect_uri": start.redirect_uri,
                  "scope": "offline_access calendar mail", "state": start.state,
                  "code_challenge": start.code_challenge, "code_challenge_method": "S256"}
@@ -143,8 +143,6 @@ class MemoryProvider:
 
     @hookimpl
     def hub_connect(self, context: ProviderContext, params: dict[str, Any]) -> ConnectResult | None:
-        if context.name != self.name:
-            return None
         self.backend.enter("hub_connect")
         email = self._check_code(params) if self.connect_kind == "oauth" else self._check_password(params)
         account = self.backend.accounts[email]
@@ -174,8 +172,6 @@ class MemoryProvider:
 
     @hookimpl
     def hub_disconnect(self, account: AccountHandle) -> bool | None:
-        if account.provider != self.name:
-            return None
         try:
             mine = self._open("hub_disconnect", account)
         except ProviderError:  # unreachable or already revoked: the disconnect goes on
@@ -189,16 +185,12 @@ class MemoryProvider:
 
     @hookimpl
     def hub_list_calendars(self, account: AccountHandle) -> list[RemoteCalendar] | None:
-        if account.provider != self.name:
-            return None
         mine = self._open("hub_list_calendars", account)
         return [RemoteCalendar(**vars(cal.info)) for cal in mine.calendars.values()]
 
     @hookimpl
     def hub_fetch_events(self, account: AccountHandle, calendar_id: str, cursor: str | None,
                          window: Window) -> EventPage | None:
-        if account.provider != self.name:
-            return None
         mine = self._open("hub_fetch_events", account)
         with self.backend.lock:
             cal = self.backend.calendar(mine.email, calendar_id)
@@ -252,8 +244,6 @@ class MemoryProvider:
     @hookimpl
     def hub_push_events(self, account: AccountHandle, calendar_id: str,
                         changes: list[EventChange]) -> list[PushResult] | None:
-        if account.provider != self.name:
-            return None
         mine = self._open("hub_push_events", account)
         results = []
         for change in changes:
@@ -302,8 +292,6 @@ class MemoryProvider:
     @hookimpl
     def hub_free_busy(self, account: AccountHandle, calendar_ids: list[str], start: datetime,
                       end: datetime) -> FreeBusy | None:
-        if account.provider != self.name:
-            return None
         mine = self._open("hub_free_busy", account)
         answer = FreeBusy()
         with self.backend.lock:
@@ -349,8 +337,6 @@ class MemoryProvider:
     @hookimpl
     def hub_sync_mail(self, account: AccountHandle, folder: str, cursor: str | None, limit: int,
                       since: datetime) -> MailPage | None:
-        if account.provider != self.name:
-            return None
         mine = self._open("hub_sync_mail", account)
         with self.backend.lock:
             box = mine.folders.get(folder)
@@ -390,8 +376,6 @@ class MemoryProvider:
 
     @hookimpl
     def hub_send_mail(self, account: AccountHandle, message: OutgoingMessage) -> SentMessage | None:
-        if account.provider != self.name:
-            return None
         mine = self._open("hub_send_mail", account)
         raw, message_id = compose(message, mine.email)
         with self.backend.lock:
@@ -408,8 +392,6 @@ class MemoryProvider:
     @hookimpl
     def hub_watch(self, account: AccountHandle, kind: str, key: str, address: str,
                   renew: PushChannel | None) -> PushChannel | None:
-        if account.provider != self.name:
-            return None
         mine = self._open("hub_watch", account)
         if key not in (mine.calendars if kind == "calendar" else mine.folders):
             raise NotFound(f"There is no {kind} {key!r} to watch.")
@@ -426,8 +408,6 @@ class MemoryProvider:
 
     @hookimpl
     def hub_unwatch(self, account: AccountHandle, channel: PushChannel) -> bool | None:
-        if account.provider != self.name:
-            return None
         try:
             mine = self._open("hub_unwatch", account)
             self.backend.unwatch(mine.email, channel.channel_id)
@@ -438,8 +418,6 @@ class MemoryProvider:
     @hookimpl
     def hub_handle_webhook(self, account: AccountHandle, request: WebhookRequest,
                            channels: list[PushChannel]) -> WebhookResult | None:
-        if account.provider != self.name:
-            return None
         self.backend.enter("hub_handle_webhook")  # no provider calls here: only verify and interpret
         channel_id = request.headers.get("X-Memory-Channel", "")
         token = request.headers.get("X-Memory-Token", "")

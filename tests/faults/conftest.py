@@ -46,6 +46,7 @@ def google(monkeypatch, dice):
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the sandbox speaks http on loopback
     with SandboxServer(state=FlakyGoogleState(dice)) as server, \
             FaultProxy(server.port, per="request", kinds=DROPS, seed=1) as proxy:
+        server.state.loopback_http_push = True  # the hub under test listens on plain http on loopback
         yield GoogleWorld(server, proxy, dice)
     assert not server.state.crashes, server.state.crashes
 
@@ -57,6 +58,7 @@ def graph(monkeypatch, dice):
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     with serve(FlakyGraphState(dice)) as sandbox, \
             FaultProxy(int(sandbox.url.rsplit(":", 1)[1]), per="request", kinds=DROPS, seed=2) as proxy:
+        sandbox.state.knobs.loopback_http_push = True  # the hub under test listens on plain http on loopback
         yield GraphWorld(sandbox, proxy, dice)
 
 

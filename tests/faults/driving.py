@@ -28,6 +28,7 @@ from rq.registry import ScheduledJobRegistry
 from hub import jobs
 from hub.models import OutboxEntry, utcnow
 from hub.reconciler import reconcile
+from hub.testing.waiting import PATIENCE
 
 QUEUES = ("sync", "push", "default")
 
@@ -86,7 +87,7 @@ def quiet(hub) -> bool:
     return pending_jobs(hub) == 0 and not any(q.started_job_registry.count for q in hub.queues.by_name.values())
 
 
-def wait_for(condition, worker: "WorkerProcess", timeout: float = 60) -> None:
+def wait_for(condition, worker: "WorkerProcess", timeout: float = PATIENCE) -> None:
     """Until ``condition()`` holds three checks in a row (a job may sit between two queues for a moment)."""
     deadline = time.monotonic() + timeout
     settled = 0

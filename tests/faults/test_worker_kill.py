@@ -7,7 +7,6 @@ finishes it. Nothing may be lost, nothing doubled: events, messages, meetings, i
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,21 +15,22 @@ import sqlalchemy as sa
 from hub.models import CalendarEvent, SyncCursor, utcnow
 from hub.reconciler import reconcile
 from hub.sync import meetings
+from hub.testing.waiting import wait_until
 from tests.faults import agreement
 from tests.faults.accounts import set_provider_config
 from tests.faults.driving import WorkerProcess, drain_until_quiet, promote_scheduled
-from tests.faults.flaky import SLOW, NthRequest, slow_down
+from tests.faults.flaky import NthRequest, slow_down
 from tests.faults.worlds import CrmEdits, at
 
 pytestmark = pytest.mark.faults
 
-def kill_when_hit(worker: WorkerProcess, fault: NthRequest, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not fault.hits:
+def kill_when_hit(worker: WorkerProcess, fault: NthRequest) -> None:
+    """SIGKILL the worker while the sandbox holds the slowed request (it counts the hit on arrival)."""
+    def reached() -> bool:
         assert worker.process.poll() is None, worker.output()[-3000:]
-        assert time.monotonic() < deadline, "the worker never reached the slowed request:\n" + worker.output()[-3000:]
-        time.sleep(0.05)
-    time.sleep(0.3)  # the request is in flight, held by the sandbox
+        return bool(fault.hits)
+
+    wait_until(reached, what="the worker to reach the slowed request")
     worker.kill()
 
 
@@ -87,9 +87,13 @@ def test_sigkill_in_the_middle_of_a_push_sends_each_event_and_invitation_once(hu
 
     worker = WorkerProcess(hub, "google", tmp_path / "worker-1.log")
     kill_when_hit(worker, fault)
-    time.sleep(SLOW)  # Google finishes the held request: events exist that the hub never heard of
-    made = [i for i in google.state.invitations if i["method"] == "created"]
-    assert len(made) >= 2 and not linked_events(hub)
+
+    def created() -> list:
+        return [i for i in google.state.invitations if i["method"] == "created"]
+
+    # Google finishes the held request after the worker died: two events exist, the hub heard of one at most
+    wait_until(lambda: len(created()) == 2, what="the sandbox to carry out the held create")
+    assert [i["summary"] for i in created()] == ["CRM meeting 0", "CRM meeting 1"] and not linked_events(hub)
 
     recovered = recover(hub, tmp_path)
     assert "push-1" in recovered or f"push-{account_id}" in recovered

@@ -55,4 +55,5 @@ def scale_world(hub, monkeypatch, dovecot, smtp_server, tmp_path):
 
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the sandboxes speak http on loopback
     with SandboxServer() as google, serve() as graph:
+        google.state.loopback_http_push = graph.state.knobs.loopback_http_push = True  # the hub: http on loopback
         yield ScaleWorld(hub, google, graph, dovecot, smtp_server, tmp_path)

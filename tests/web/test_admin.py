@@ -19,7 +19,7 @@ def admin(app, people):
 def test_providers_are_listed_with_capabilities(admin):
     html = admin.get("/admin/providers").get_data(as_text=True)
     assert 'data-provider="memory" data-enabled="yes"' in html
-    for capability in ("calendar", "free_busy", "mail", "push", "send", "video"):
+    for capability in ("calendar_read", "calendar_write", "free_busy", "mail", "push", "send", "video"):
         assert f'<span class="badge muted-badge">{capability}</span>' in html
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.testing.waiting import PATIENCE
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -18,7 +20,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 15.0, proc: subprocess.Popen | None = None) -> None:
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float | None = None,
+                  proc: subprocess.Popen | None = None) -> None:
+    """Until something listens on ``host:port`` (at most ``timeout``, default the suite's patience)."""
+    timeout = PATIENCE if timeout is None else timeout
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:

@@ -1,4 +1,7 @@
-"""Radicale (CalDAV) as a real test peer, configured like a real deployment.
+"""CalDAV test peers: Radicale and Xandikos, configured like real deployments.
+
+Xandikos (``xandikos`` fixture, :class:`Xandikos`) runs one server per user behind a front that asks
+for Basic or Digest login; see its docstring. The rest of this docstring is about Radicale.
 
 The ``radicale`` fixture (one server per test session) runs Radicale on a free loopback port with
 htpasswd authentication (plain), ``owner_only`` rights and no login delay. Users are created on
@@ -67,18 +70,52 @@ class RadicaleUser:
     password: str
 
     def __repr__(self) -> str:
-        return f"<RadicaleUser {self.name}>"
+        return f"<{type(self).__name__} {self.name}>"
 
     @property
     def auth(self) -> tuple[str, str]:
         return (self.name, self.password)
 
 
-class Radicale:
+class CalDAVPeer:
+    """What the CalDAV peers share: set-up requests made the way any client makes them."""
+
+    def calendar_path(self, user, cal_id: str) -> str:
+        raise NotImplementedError
+
+    def make_calendar(self, user, cal_id: str, name: str | None = None,
+                      components: tuple[str, ...] = ("VEVENT",)) -> str:
+        """MKCALENDAR a calendar called ``cal_id`` holding ``components``; returns its path."""
+        comps = "".join(f'<C:comp name="{c}"/>' for c in components)
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
+            f"<D:displayname>{name or cal_id}</D:displayname>"
+            f"<C:supported-calendar-component-set>{comps}</C:supported-calendar-component-set>"
+            "</D:prop></D:set></C:mkcalendar>"
+        )
+        path = self.calendar_path(user, cal_id)
+        response = self.request(user, "MKCALENDAR", path, body, {"Content-Type": "application/xml"})
+        if response.status_code != 201:
+            raise RuntimeError(f"MKCALENDAR {path} answered {response.status_code}: {response.text[:200]}")
+        return path
+
+    def put_object(self, user, path: str, ics: str | bytes) -> str:
+        """PUT an iCalendar object (overwriting); returns its new etag."""
+        response = self.request(user, "PUT", path, ics, {"Content-Type": "text/calendar; charset=utf-8"})
+        if response.status_code not in (201, 204):
+            raise RuntimeError(f"PUT {path} answered {response.status_code}: {response.text[:200]}")
+        return response.headers.get("ETag", "")
+
+
+
+class Radicale(CalDAVPeer):
     """A running Radicale server; see the module docstring."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, options: dict[str, str] | None = None):
         self.folder = folder
+        #: extra Radicale settings as ``{"--section-option": value}`` (e.g. a lower REPORT cap)
+        self.options = dict(options or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.htpasswd = folder / "users"
@@ -99,6 +136,7 @@ class Radicale:
             "--rights-type", "owner_only",
             "--storage-filesystem-folder", str(self.collections),
             "--logging-level", "warning",
+            *(part for item in self.options.items() for part in item),
         ]
         log = open(self.folder / "radicale.log", "ab")
         self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -127,37 +165,27 @@ class Radicale:
             fh.write(f"{user.name}:{user.password}\n")
         return user
 
-    def request(self, user: RadicaleUser, method: str, path: str, body: bytes | str = b"", headers: dict | None = None):
+    def request(self, user: RadicaleUser, method: str, path: str, body: bytes | str = b"", headers: dict | None = None,
+                timeout: float = 30):
         """A plain HTTP request to Radicale as ``user`` (to put data there the way any client would)."""
         import requests
 
         url = path if "://" in path else self.url.rstrip("/") + path
         data = body.encode() if isinstance(body, str) else body
-        return requests.request(method, url, data=data, headers=headers or {}, auth=user.auth, timeout=30)
+        return requests.request(method, url, data=data, headers=headers or {}, auth=user.auth, timeout=timeout)
 
-    def make_calendar(self, user: RadicaleUser, cal_id: str, name: str | None = None,
-                      components: tuple[str, ...] = ("VEVENT",)) -> str:
-        """MKCALENDAR ``/<user>/<cal_id>/`` holding ``components``; returns its path."""
-        comps = "".join(f'<C:comp name="{c}"/>' for c in components)
-        body = (
-            '<?xml version="1.0" encoding="utf-8"?>'
-            '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
-            f"<D:displayname>{name or cal_id}</D:displayname>"
-            f"<C:supported-calendar-component-set>{comps}</C:supported-calendar-component-set>"
-            "</D:prop></D:set></C:mkcalendar>"
-        )
-        path = f"/{user.name}/{cal_id}/"
-        response = self.request(user, "MKCALENDAR", path, body, {"Content-Type": "application/xml"})
-        if response.status_code != 201:
-            raise RuntimeError(f"MKCALENDAR {path} answered {response.status_code}: {response.text[:200]}")
-        return path
+    def calendar_path(self, user: RadicaleUser, cal_id: str) -> str:
+        return f"/{user.name}/{cal_id}/"
 
-    def put_object(self, user: RadicaleUser, path: str, ics: str | bytes) -> str:
-        """PUT an iCalendar object (overwriting); returns its new etag."""
-        response = self.request(user, "PUT", path, ics, {"Content-Type": "text/calendar; charset=utf-8"})
-        if response.status_code not in (201, 204):
-            raise RuntimeError(f"PUT {path} answered {response.status_code}: {response.text[:200]}")
-        return response.headers.get("ETag", "")
+    def write_objects(self, user: RadicaleUser, calendar: str, objects: dict[str, str]) -> None:
+        """Store many iCalendar objects at once (``name.ics`` → text), as a restore from a backup would.
+
+        Written straight into Radicale's storage folder (which Radicale reads on each request):
+        thousands of PUTs would take minutes. ``calendar`` is a path from :meth:`make_calendar`.
+        """
+        folder = self.collections / "collection-root" / calendar.strip("/")
+        for name, text in objects.items():
+            (folder / name).write_text(text, encoding="utf-8", newline="")
 
     def expire_sync_tokens(self, user: RadicaleUser) -> None:
         """Make every sync token issued for ``user``'s calendars unusable (403 ``valid-sync-token``).
@@ -204,9 +232,11 @@ class DAVFront:
     """A reverse proxy in front of Radicale that adds real servers' behaviours (module docstring)."""
 
     def __init__(self, upstream: str, home_origin: str | None, sync_tokens: bool, sync_page_size: int | None,
-                 host: str):
+                 host: str, login: "FrontLogin | None" = None):
         import requests
 
+        #: when set, the front itself asks for a password (for servers without authentication)
+        self.login = login
         self.upstream = upstream.rstrip("/")
         self.home_origin = home_origin.rstrip("/") if home_origin else None
         self.sync_tokens = sync_tokens
@@ -220,6 +250,10 @@ class DAVFront:
         self.misdirected: list[str] = []
         #: for a discovery front made by :meth:`Radicale.split_host`: the front of the home host
         self.home: DAVFront | None = None
+        #: canned answers for the next requests, ``(status, headers)`` each (see :meth:`answer_next`)
+        self._canned: list[tuple[int, dict[str, str]]] = []
+        #: path prefix → ``(status, new prefix)``: a server that moved collections answers with a redirect
+        self.moved: dict[str, tuple[int, str]] = {}
         self._session = requests.Session()
         self._server = None
 
@@ -234,6 +268,10 @@ class DAVFront:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         wait_for_port(self.port)
         return self
+
+    def answer_next(self, status: int, headers: dict[str, str] | None = None) -> None:
+        """Answer the next request with ``status`` and ``headers`` (a busy or rate-limiting server)."""
+        self._canned.append((status, dict(headers or {})))
 
     def stop(self) -> None:
         if self._server is not None:
@@ -255,6 +293,14 @@ class DAVFront:
         method, body = request.method, request.get_data()
         depth = request.headers.get("Depth", "0")
         self.requests.append(f"{method} {request.path} {depth}")
+        if self._canned:
+            status, headers = self._canned.pop(0)
+            return Response("", status=status, headers=headers)
+        for old, (status, new) in self.moved.items():
+            if request.path.startswith(old):
+                return Response("", status=status, headers={"Location": self.origin + new + request.path[len(old):]})
+        if self.login is not None and not self.login.accepts(request):
+            return Response("login required", status=401, headers={"WWW-Authenticate": self.login.challenge()})
         if self.home_origin and not (method in ("PROPFIND", "OPTIONS") and depth == "0"):
             # iCloud's first host only knows the principal; the calendars live on the home host
             self.misdirected.append(f"{method} {request.path}")
@@ -332,6 +378,157 @@ class DAVFront:
         return self._reply(Response, upstream, etree.tostring(tree, xml_declaration=True, encoding="utf-8"))
 
 
+class FrontLogin:
+    """HTTP Basic or Digest (RFC 7616, MD5, ``qop=auth``) login checked by a front, for one user.
+
+    Hand-written: the servers it stands in front of (Xandikos) leave authentication to a proxy, and
+    no library offers a server-side Digest check small enough to embed in a test front.
+    """
+
+    REALM = "hub-test"
+
+    def __init__(self, scheme: str, name: str, password: str):
+        if scheme not in ("basic", "digest"):
+            raise ValueError(scheme)
+        self.scheme, self.name, self.password = scheme, name, password
+        self.nonce = secrets.token_hex(16)
+
+    def challenge(self) -> str:
+        if self.scheme == "basic":
+            return f'Basic realm="{self.REALM}"'
+        return f'Digest realm="{self.REALM}", qop="auth", algorithm=MD5, nonce="{self.nonce}"'
+
+    def accepts(self, request) -> bool:
+        import base64
+        import hashlib
+
+        header = request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if self.scheme == "basic" and scheme.lower() == "basic":
+            try:
+                name, _, password = base64.b64decode(value).decode().partition(":")
+            except ValueError:
+                return False
+            return (name, password) == (self.name, self.password)
+        if self.scheme != "digest" or scheme.lower() != "digest":
+            return False
+        from werkzeug.http import parse_dict_header
+
+        fields = parse_dict_header(value)
+        if fields.get("username") != self.name or fields.get("nonce") != self.nonce:
+            return False
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()
+
+        ha1 = md5(f"{self.name}:{self.REALM}:{self.password}")
+        ha2 = md5(f"{request.method}:{fields.get('uri', '')}")
+        expected = md5(f"{ha1}:{self.nonce}:{fields.get('nc', '')}:{fields.get('cnonce', '')}:auth:{ha2}")
+        return secrets.compare_digest(expected, fields.get("response", ""))
+
+
+@dataclass(frozen=True, repr=False)
+class XandikosUser(RadicaleUser):
+    """A Xandikos server of its own (Xandikos serves one principal) behind a front that logs in."""
+
+    #: the front's URL (what a client connects to)
+    url: str = ""
+    #: Xandikos's own URL (no login), for test set-up
+    upstream: str = ""
+    folder: Path = Path()
+
+
+class Xandikos(CalDAVPeer):
+    """Xandikos servers: one process per user (it serves a single principal, ``/user/``).
+
+    Xandikos has no authentication of its own (it expects a reverse proxy to do it), so each user
+    gets a :class:`DAVFront` that asks for Basic or Digest login. Its sync tokens are git commits;
+    an unknown one is answered with 412 (not RFC 6578's 403).
+    """
+
+    PRINCIPAL = "/user/"
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._procs: list[subprocess.Popen] = []
+        self._fronts: list[DAVFront] = []
+
+    def add_user(self, name: str | None = None, password: str | None = None, auth: str = "basic",
+                 **front_options) -> XandikosUser:
+        """Start a Xandikos for a new user with an empty default calendar (``/user/calendars/calendar/``).
+
+        ``front_options`` (``sync_tokens``, ``sync_page_size``) shape the front like Radicale's.
+        """
+        name = name or f"user{secrets.token_hex(4)}@example.com"
+        password = password or app_password()
+        folder = self.folder / secrets.token_hex(4)
+        folder.mkdir()
+        port = free_port()
+        command = [sys.executable, "-m", "xandikos.web", "-d", str(folder / "data"), "-l", "127.0.0.1",
+                   "-p", str(port), "--defaults", "--current-user-principal", self.PRINCIPAL,
+                   "--state-dir", str(folder / "state")]
+        log = open(folder / "xandikos.log", "ab")
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self._procs.append(proc)
+        wait_for_port(port, proc=proc)
+        upstream = f"http://127.0.0.1:{port}/"
+        front = DAVFront(upstream, home_origin=None, sync_tokens=front_options.get("sync_tokens", True),
+                         sync_page_size=front_options.get("sync_page_size"), host="127.0.0.1",
+                         login=FrontLogin(auth, name, password)).start()
+        self._fronts.append(front)
+        return XandikosUser(name, password, front.url, upstream, folder / "data")
+
+    def request(self, user: XandikosUser, method: str, path: str, body: bytes | str = b"",
+                headers: dict | None = None):
+        """A plain HTTP request to the user's Xandikos (set-up, bypassing the login front)."""
+        import requests
+
+        url = path if "://" in path else user.upstream.rstrip("/") + path
+        data = body.encode() if isinstance(body, str) else body
+        return requests.request(method, url, data=data, headers=headers or {}, timeout=30)
+
+    def calendar_path(self, user: XandikosUser, cal_id: str) -> str:
+        return f"{self.PRINCIPAL}calendars/{cal_id}/"
+
+    def expire_sync_tokens(self, user: XandikosUser) -> None:
+        """Make every sync token issued for ``user``'s calendars unknown to Xandikos.
+
+        A token is the git tree of the calendar's repository: each calendar's history is replaced by
+        one commit of a new tree (the same members plus a hidden marker file Xandikos ignores), and
+        the old objects are pruned.
+        """
+        for git_dir in sorted(user.folder.glob("**/.git")):
+            def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+                return subprocess.run(["git", "-C", str(git_dir.parent), *args], check=check, capture_output=True,
+                                      text=True)
+
+            if run("rev-parse", "-q", "--verify", "HEAD", check=False).returncode:
+                continue  # a collection without commits has issued no tokens
+            marker = git_dir.parent / ".hub-test-expired"
+            marker.write_text(secrets.token_hex(8))
+            run("add", "-f", marker.name)
+            tree = run("write-tree").stdout.strip()
+            commit = run("-c", "user.name=t", "-c", "user.email=t@t", "commit-tree", tree, "-m", "reset").stdout.strip()
+            run("reset", "--soft", commit)
+            run("reflog", "expire", "--expire=now", "--all")
+            run("gc", "--prune=now", "--quiet")
+
+    def stop(self) -> None:
+        for front in self._fronts:
+            front.stop()
+        self._fronts.clear()
+        for proc in self._procs:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self._procs.clear()
+
+
 def _dav_error(Response, status: int, condition: str):
     body = f'<?xml version="1.0" encoding="utf-8"?><D:error xmlns:D="DAV:"><D:{condition}/></D:error>'
     return Response(body, status=status, content_type="application/xml; charset=utf-8")
@@ -348,5 +545,73 @@ def radicale(tmp_path_factory):
     except (OSError, RuntimeError) as exc:
         server.stop()
         peer_missing(f"radicale did not start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def xandikos(tmp_path_factory):
+    """Xandikos servers for the session (see :class:`Xandikos`); ``xandikos.add_user()`` per test."""
+    if importlib.util.find_spec("xandikos") is None:
+        peer_missing("xandikos is not installed (pip install xandikos)")
+    if shutil.which("git") is None:
+        peer_missing("git is not installed (Xandikos's sync tokens are git commits)")
+    servers = Xandikos(tmp_path_factory.mktemp("xandikos"))
+    yield servers
+    servers.stop()
+
+
+class ZoneServer:
+    """A DNS server on loopback answering from zone text (for RFC 6764 SRV/TXT discovery).
+
+    ``dns.records("...zone lines...")`` replaces the answers; names without records are NXDOMAIN.
+    Clients are pointed at ``dns.address`` (``127.0.0.1:<port>``) — no query leaves the machine.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self._records: list = []
+        self._server = None
+
+    def records(self, zone: str) -> None:
+        from dnslib import RR
+
+        self._records = RR.fromZone(zone)
+
+    def resolve(self, request, handler):  # dnslib's resolver interface
+        from dnslib import QTYPE, RCODE
+
+        reply = request.reply()
+        question = request.q
+        answers = [rr for rr in self._records if rr.rname == question.qname
+                   and (question.qtype == QTYPE.ANY or rr.rtype == question.qtype)]
+        for rr in answers:
+            reply.add_answer(rr)
+        if not answers and not any(rr.rname == question.qname for rr in self._records):
+            reply.header.rcode = RCODE.NXDOMAIN
+        return reply
+
+    def start(self) -> "ZoneServer":
+        from dnslib.server import DNSLogger, DNSServer
+
+        quiet = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
+        self._server = DNSServer(self, address="127.0.0.1", port=self.port, logger=quiet)
+        self._server.start_thread()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server.server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def dns_zone():
+    """A loopback DNS server (dnslib) for one test; set its answers with ``dns_zone.records(zone_text)``."""
+    if importlib.util.find_spec("dnslib") is None:
+        peer_missing("dnslib is not installed (pip install dnslib)")
+    server = ZoneServer().start()
     yield server
     server.stop()

@@ -11,7 +11,7 @@ made the first time; updates and deletes send the last known etag as ``If-Match`
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hub.exceptions import (
@@ -32,6 +32,9 @@ from hub_google.mapping import event_id_for, parse_time, to_google, to_remote, v
 
 #: Google's freeBusy answers at most this many calendars per query
 FREEBUSY_BATCH = 50
+#: Google refuses free/busy ranges over about 90 days (undocumented; reported by other integrators):
+#: longer ranges are asked in spans of this length, well inside the limit
+FREEBUSY_SPAN = timedelta(days=60)
 #: errors that concern the whole account, not one change
 ACCOUNT_ERRORS = (AuthExpired, RateLimited, ProviderUnavailable)
 
@@ -176,19 +179,23 @@ def _is_deleted(api: CalendarAPI, calendar_id: str, event_id: str) -> bool:
 
 
 def free_busy(api: CalendarAPI, calendar_ids: list[str], start: datetime, end: datetime) -> FreeBusy:
-    """Busy intervals per calendar via freebusy.query; unreadable calendars go into ``errors``."""
+    """Busy intervals per calendar via freebusy.query; unreadable calendars go into ``errors``.
+
+    Google refuses ranges longer than about 90 days ("The requested time range is too long"), so
+    longer ones are asked in spans of :data:`FREEBUSY_SPAN`.
+    """
     answer = FreeBusy()
     for offset in range(0, len(calendar_ids), FREEBUSY_BATCH):
         chunk = calendar_ids[offset:offset + FREEBUSY_BATCH]
-        body = api.free_busy(chunk, start, end)
-        for cal_id in chunk:
-            entry = (body.get("calendars") or {}).get(cal_id)
-            if entry is None:
-                answer.errors[cal_id] = "Google did not answer for this calendar."
-                continue
-            if entry.get("errors"):
-                answer.errors[cal_id] = ", ".join(e.get("reason", "error") for e in entry["errors"])
-                continue
-            answer.busy[cal_id] = [BusyInterval(parse_time(b["start"]), parse_time(b["end"]))
-                                   for b in entry.get("busy", [])]
+        for lo, hi in FreeBusy.spans(start, end, FREEBUSY_SPAN):
+            body = api.free_busy(chunk, lo, hi)
+            for cal_id in chunk:
+                entry = (body.get("calendars") or {}).get(cal_id)
+                if entry is None:
+                    answer.fail(cal_id, "Google did not answer for this calendar.")
+                elif entry.get("errors"):
+                    answer.fail(cal_id, ", ".join(e.get("reason", "error") for e in entry["errors"]))
+                else:
+                    answer.add(cal_id, [BusyInterval(parse_time(b["start"]), parse_time(b["end"]))
+                                        for b in entry.get("busy", [])], span_start=lo)
     return answer

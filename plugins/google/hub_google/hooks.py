@@ -42,11 +42,7 @@ from hub_google.auth import oauth_client
 from hub_google.calendar_api import CalendarAPI
 from hub_google.client import GoogleClient
 from hub_google.gmail_api import GmailAPI
-from hub_google.provider import INFO, NAME
-
-
-def _mine(account: AccountHandle) -> bool:
-    return account.provider == NAME
+from hub_google.provider import INFO
 
 
 @hookimpl
@@ -58,32 +54,24 @@ def hub_register_providers(register: Callable[[ProviderInfo], None]) -> None:
 @hookimpl
 def hub_authorization_url(context: ProviderContext, start: OAuthStart) -> str | None:
     """Google's consent URL with state, PKCE, offline access and minimal scopes."""
-    if context.name != NAME:
-        return None
     return oauth_client(context.config).authorization_url(start)
 
 
 @hookimpl
 def hub_connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult | None:
     """Exchange the code and identify the account."""
-    if context.name != NAME:
-        return None
     return connection.connect(context, params)
 
 
 @hookimpl
 def hub_disconnect(account: AccountHandle) -> bool | None:
     """Stop push channels and revoke the grant."""
-    if not _mine(account):
-        return None
     return connection.disconnect(account)
 
 
 @hookimpl
 def hub_list_calendars(account: AccountHandle) -> list[RemoteCalendar] | None:
     """The account's calendars with access roles."""
-    if not _mine(account):
-        return None
     with GoogleClient(account) as client:
         return calendar_sync.list_calendars(CalendarAPI(client))
 
@@ -91,8 +79,6 @@ def hub_list_calendars(account: AccountHandle) -> list[RemoteCalendar] | None:
 @hookimpl
 def hub_fetch_events(account: AccountHandle, calendar_id: str, cursor: str | None, window: Window) -> EventPage | None:
     """One page of a full or incremental calendar sync."""
-    if not _mine(account):
-        return None
     with GoogleClient(account) as client:
         return calendar_sync.fetch_events(CalendarAPI(client), calendar_id, cursor, window)
 
@@ -100,8 +86,6 @@ def hub_fetch_events(account: AccountHandle, calendar_id: str, cursor: str | Non
 @hookimpl
 def hub_push_events(account: AccountHandle, calendar_id: str, changes: list[EventChange]) -> list[PushResult] | None:
     """Apply the hub's changes with client-generated ids and etag preconditions."""
-    if not _mine(account):
-        return None
     if not changes:
         return []
     with GoogleClient(account) as client:
@@ -111,8 +95,6 @@ def hub_push_events(account: AccountHandle, calendar_id: str, changes: list[Even
 @hookimpl
 def hub_free_busy(account: AccountHandle, calendar_ids: list[str], start: datetime, end: datetime) -> FreeBusy | None:
     """Busy intervals from Google's freeBusy query."""
-    if not _mine(account):
-        return None
     with GoogleClient(account) as client:
         return calendar_sync.free_busy(CalendarAPI(client), calendar_ids, start, end)
 
@@ -121,8 +103,6 @@ def hub_free_busy(account: AccountHandle, calendar_ids: list[str], start: dateti
 def hub_sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit: int,
                   since: datetime) -> MailPage | None:
     """One page of Gmail messages of a folder (label)."""
-    if not _mine(account):
-        return None
     with GoogleClient(account) as client:
         return mail_sync.sync_mail(GmailAPI(client), folder, cursor, limit, since)
 
@@ -130,8 +110,6 @@ def hub_sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit
 @hookimpl
 def hub_send_mail(account: AccountHandle, message: OutgoingMessage) -> SentMessage | None:
     """Send through Gmail, keeping threads."""
-    if not _mine(account):
-        return None
     with GoogleClient(account) as client:
         return mail_sync.send_mail(GmailAPI(client), message)
 
@@ -140,7 +118,7 @@ def hub_send_mail(account: AccountHandle, message: OutgoingMessage) -> SentMessa
 def hub_watch(account: AccountHandle, kind: str, key: str, address: str,
               renew: PushChannel | None) -> PushChannel | None:
     """A Calendar push channel (Gmail has none without Pub/Sub)."""
-    if not _mine(account) or kind != "calendar":
+    if kind != "calendar":
         return None  # Gmail push needs Cloud Pub/Sub: mail is polled
     with GoogleClient(account) as client:
         return push.watch(CalendarAPI(client), account, key, address, renew)
@@ -149,8 +127,6 @@ def hub_watch(account: AccountHandle, kind: str, key: str, address: str,
 @hookimpl
 def hub_unwatch(account: AccountHandle, channel: PushChannel) -> bool | None:
     """Stop a channel; one that is gone counts as stopped."""
-    if not _mine(account):
-        return None
     try:
         client = GoogleClient(account)
     except HubError:  # a revoked grant must not keep a channel "running" in the hub's books
@@ -165,6 +141,4 @@ def hub_unwatch(account: AccountHandle, channel: PushChannel) -> bool | None:
 def hub_handle_webhook(account: AccountHandle, request: WebhookRequest,
                        channels: list[PushChannel]) -> WebhookResult | None:
     """Verify a Calendar notification and name the calendar to sync."""
-    if not _mine(account):
-        return None
     return push.handle(request, channels)

@@ -22,6 +22,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from hub.testing.waiting import PATIENCE
 from hub.types import WebhookRequest
 
 SANDBOX_USER = "alice@example.com"
@@ -35,6 +36,7 @@ def google_sandbox(monkeypatch):
     # oauthlib refuses http:// authorization URLs; the sandbox is plain HTTP on loopback
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     with SandboxServer() as server:
+        server.state.loopback_http_push = True  # the hub under test listens on plain http on loopback
         server.state.add_user(SANDBOX_USER, "Alice Example")
         yield server
 
@@ -127,7 +129,7 @@ class WebhookReceiver:
             self._changed.notify_all()
         return Response("", status=200)(environ, start_response)
 
-    def wait_for(self, predicate, timeout: float = 10.0) -> WebhookRequest:
+    def wait_for(self, predicate, timeout: float = PATIENCE) -> WebhookRequest:
         """The first recorded request matching ``predicate``, waiting for it to arrive."""
         with self._changed:
             found = self._changed.wait_for(lambda: next((r for r in self.requests if predicate(r)), None),

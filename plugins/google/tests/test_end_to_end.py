@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 import hub_google.hooks
-from hub.models import Account, AccountStatus, Calendar, CalendarEvent, Meeting, MeetingType, ProviderSetting
+from hub import jobs
+from hub.sync import calendars as calendar_rules
+from hub.models import Account, AccountStatus, BusyBlock, Calendar, CalendarEvent, Meeting, MeetingType, ProviderSetting
 from hub.models import PushChannelRecord, Role, User
 from hub_google.testing import SANDBOX_USER, approve
 
@@ -54,6 +56,13 @@ def test_connect_sync_book_with_meet_and_get_notified(hub, live_app, client, wor
     intro = state.create_event(SANDBOX_USER, SANDBOX_USER, {
         "summary": "Intro call", **_when(_at(2, 9)), "attendees": [{"email": "ana@northwind.example"}]})
     state.create_event(SANDBOX_USER, SANDBOX_USER, {"summary": "Busy block", **_when(busy_at, 2)})
+    # a colleague's calendar shared with free/busy access only: pulled with freeBusy over the whole
+    # sync window (92 days and more), which Google refuses in one query
+    state.add_user("bob@example.com", "Bob")
+    bobs = state.add_calendar("bob@example.com", "Bob")
+    state.share(bobs.id, SANDBOX_USER, "freeBusyReader")
+    late_busy = _at(80, 14)
+    state.create_event("bob@example.com", bobs.id, {"summary": "Bob away", **_when(late_busy)})
     with hub.db.session() as s:
         s.add(ProviderSetting(name="google", enabled=True, config=google_sandbox.provider_config()))
         user = User(email=SANDBOX_USER, role=Role.SALESPERSON, password_hash=generate_password_hash("pw"))
@@ -81,7 +90,18 @@ def test_connect_sync_book_with_meet_and_get_notified(hub, live_app, client, wor
         assert [e.summary for e in events] == ["Intro call"]
         channels = s.scalars(sa.select(PushChannelRecord).where(PushChannelRecord.account_id == account_id)).all()
         assert "calendar" in {c.kind for c in channels}
+        [shared_id] = [c.id for c in calendars if c.remote_id == bobs.id]
     assert state.channels.on_calendar(SANDBOX_USER), "a watch channel is open on the synced calendar"
+
+    # the user turns on sync of the free/busy-only calendar: its busy time is read over the whole window
+    calendar_rules.set_preferences(hub, user_id, shared_id, sync_enabled=True)
+    jobs.enqueue_calendar_sync(hub, account_id, shared_id)
+    worker.drain()
+    assert not worker.failed()
+    with hub.db.session() as s:
+        assert s.get(Calendar, shared_id).unreadable_since is None
+        blocks = s.scalars(sa.select(BusyBlock).where(BusyBlock.calendar_id == shared_id)).all()
+        assert [b.start_ts for b in blocks] == [int(late_busy.timestamp())]
 
     # the booking tool: the busy block is never offered; a free slot books with a Meet link
     with hub.db.session() as s:

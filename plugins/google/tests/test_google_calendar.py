@@ -183,3 +183,19 @@ def test_retried_create_of_an_event_deleted_in_google_is_not_resurrected(google_
     [again] = hooks.hub_push_events(account=google_account, calendar_id=CAL, changes=[change])
     assert isinstance(again.error, AlreadyExists)
     assert google_sandbox.state.calendars[CAL].events[made.remote_id]["status"] == "cancelled"
+
+
+def test_free_busy_over_the_whole_sync_window_is_asked_in_spans(google_sandbox, google_account):
+    """Google refuses free/busy ranges over ~90 days; the engine asks for its whole window (≥ 92 days)."""
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    span = timedelta(days=60)  # the plugin's span: an event across its edge must come back whole
+    busy = [(now + timedelta(days=5), timedelta(hours=1)), (now + span - timedelta(hours=1), timedelta(hours=3)),
+            (now + timedelta(days=150), timedelta(hours=2))]
+    for start, length in busy:
+        google_sandbox.state.create_event(SANDBOX_USER, CAL, {
+            "summary": "busy", "start": {"dateTime": start.isoformat()},
+            "end": {"dateTime": (start + length).isoformat()}})
+    answer = hooks.hub_free_busy(account=google_account, calendar_ids=[CAL], start=now,
+                                 end=now + timedelta(days=200))
+    assert answer.errors == {}
+    assert [(b.start, b.end) for b in answer.busy[CAL]] == [(s, s + length) for s, length in busy]

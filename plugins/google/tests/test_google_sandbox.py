@@ -220,10 +220,17 @@ def test_push_channel_lifecycle(google_sandbox, api, google_webhook_receiver):
     assert error_of(again) == (404, "notFound")
 
 
-def test_sandbox_refuses_http_webhooks_when_asked_to(google_sandbox, api):
-    google_sandbox.state.require_https_webhooks = True
-    answer = api.post(f"{events_url(api)}/watch", json={"id": "c2", "type": "web_hook", "address": "http://x/"})
-    assert error_of(answer) == (400, "push.webhookUrlNotHttps")
+def test_webhook_addresses_must_be_https_but_for_the_loopback_exception(google_sandbox, api,
+                                                                        google_webhook_receiver):
+    def watch(channel_id: str, address: str):
+        return api.post(f"{events_url(api)}/watch", json={"id": channel_id, "type": "web_hook", "address": address})
+
+    assert google_sandbox.state.loopback_http_push, "the google_sandbox fixture turns the exception on"
+    for address in ("http://hub.example.org/webhooks/google", "ftp://127.0.0.1/x", "http://10.0.0.8/w"):
+        assert error_of(watch("c1", address)) == (400, "push.webhookUrlNotHttps")
+    assert watch("c2", f"{google_webhook_receiver.url}/hook").status_code == 200
+    google_sandbox.state.loopback_http_push = False
+    assert error_of(watch("c3", f"{google_webhook_receiver.url}/hook")) == (400, "push.webhookUrlNotHttps")
 
 
 # --- Gmail ------------------------------------------------------------------------------------------------------
@@ -330,3 +337,34 @@ def test_the_validator_rejects_what_google_would_not_send(discovery):
         "gmail.users.messages.get.internalDate: expected a string, got int"]
     assert discovery.validate("gmail.users.messages.get", {"historyId": "12a"})
     assert discovery.validate("calendar.events.get", {"updated": "yesterday"})
+
+
+def test_free_busy_refuses_ranges_over_90_days(google_sandbox, api):
+    start = datetime(2031, 1, 1, tzinfo=timezone.utc)
+    query = {"timeMin": start.isoformat(), "items": [{"id": SANDBOX_USER}]}
+    url = f"{api.base}/calendar/v3/freeBusy"
+    ok = api.post(url, json=dict(query, timeMax=(start + timedelta(days=90)).isoformat()))
+    assert ok.status_code == 200
+    long = api.post(url, json=dict(query, timeMax=(start + timedelta(days=91)).isoformat()))
+    assert error_of(long) == (400, "timeRangeTooLong")
+    assert long.json()["error"]["message"] == "The requested time range is too long."
+
+
+def test_refresh_asking_for_more_than_the_grant_is_invalid_scope(google_sandbox, api):
+    refresh = {"grant_type": "refresh_token", "refresh_token": api.token["refresh_token"],
+               "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}
+    narrower = requests.post(f"{api.base}/token", timeout=10,
+                             data=dict(refresh, scope="https://www.googleapis.com/auth/calendar"))
+    assert narrower.status_code == 200
+    wider = requests.post(f"{api.base}/token", timeout=10, data=dict(
+        refresh, scope="https://www.googleapis.com/auth/calendar https://www.googleapis.com/auth/drive"))
+    assert (wider.status_code, wider.json()["error"]) == (400, "invalid_scope")
+
+
+def test_no_sync_token_for_an_ordered_or_searched_list(google_sandbox, api):
+    add(google_sandbox.state, 2)
+    plain = api.get(events_url(api)).json()
+    assert "nextSyncToken" in plain
+    for params in ({"orderBy": "updated"}, {"orderBy": "startTime", "singleEvents": "true"}, {"q": "e1"}):
+        body = api.get(events_url(api), params=params).json()
+        assert "nextSyncToken" not in body and "nextPageToken" not in body and body["items"], params

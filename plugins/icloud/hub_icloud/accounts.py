@@ -2,7 +2,8 @@
 
 Connecting checks, in this order, what a person most likely got wrong: the Apple ID's form, the
 app-specific password's shape (with how to create one), then the credentials for real — CalDAV
-discovery of the principal and calendar home, and a login to iCloud Mail through the IMAP plugin.
+discovery of the principal and calendar home (the CalDAV plugin's code, with Apple's hints for a
+refused password), and a login to iCloud Mail through the IMAP plugin.
 What discovery found is stored in the account's settings, so later hooks go straight to the
 calendar home on its own host.
 
@@ -15,10 +16,11 @@ from typing import Any
 
 from hub.exceptions import ValidationError
 from hub.types import AccountHandle, ConnectResult, ProviderContext
+from hub_caldav.connection import CalDAVConnection
+from hub_caldav.discovery import discover, list_calendars
+from hub_caldav.presets import APPLE_HINTS
 from hub_icloud import app_password, mail
 from hub_icloud.config import ICloudConfig
-from hub_icloud.connection import CalDAVConnection
-from hub_icloud.discovery import discover, list_calendars
 
 
 def connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult:
@@ -35,9 +37,10 @@ def connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult:
     password = app_password.normalize(str(params.get("password") or ""))
     config = ICloudConfig.from_context(context)
     with CalDAVConnection(config.caldav_url, email, password, allow_private=config.allow_private,
-                          connecting=True, ca_certificates=config.ca_certificates) as connection:
+                          connecting=True, ca_certificates=config.ca_certificates, auth="basic",
+                          hints=APPLE_HINTS) as connection:
         found = discover(connection)
-        connection.base = found.home_url
+        connection.rebase(found.home_url)
         list_calendars(connection, found.home_url)  # the home must answer on its own host too
     mail.verify_login(context, email, password)
     return ConnectResult(
@@ -52,14 +55,16 @@ def open_connection(account: AccountHandle) -> CalDAVConnection:
     config = ICloudConfig.from_context(account.context)
     home = account.settings.get("calendar_home_url") or config.caldav_url
     return CalDAVConnection(home, account.email, account.credentials["password"],
-                            allow_private=config.allow_private, ca_certificates=config.ca_certificates)
+                            allow_private=config.allow_private, ca_certificates=config.ca_certificates,
+                            auth="basic", hints=APPLE_HINTS)
 
 
 def refresh_home(account: AccountHandle) -> str:
     """Discover the calendar home again (iCloud moved the account to another host) and store it."""
     config = ICloudConfig.from_context(account.context)
     with CalDAVConnection(config.caldav_url, account.email, account.credentials["password"],
-                          allow_private=config.allow_private, ca_certificates=config.ca_certificates) as fresh:
+                          allow_private=config.allow_private, ca_certificates=config.ca_certificates,
+                          auth="basic", hints=APPLE_HINTS) as fresh:
         found = discover(fresh)
     account.update_settings(principal_url=found.principal_url, calendar_home_url=found.home_url)
     return found.home_url

@@ -11,15 +11,9 @@ from __future__ import annotations
 import re
 
 from hub.exceptions import AuthenticationFailed
+from hub_caldav.presets import APPLE_APP_PASSWORD_HOW_TO as HOW_TO
 
 _SHAPE = re.compile(r"[a-z]{4}-[a-z]{4}-[a-z]{4}-[a-z]{4}")
-
-HOW_TO = (
-    "Create an app-specific password: sign in at appleid.apple.com, open Sign-In and Security → "
-    "App-Specific Passwords, choose '+', name it (e.g. 'CRM') and paste the password shown "
-    "(xxxx-xxxx-xxxx-xxxx) here. Apple offers app-specific passwords only when two-factor "
-    "authentication is turned on for your Apple ID."
-)
 
 
 def normalize(password: str) -> str:

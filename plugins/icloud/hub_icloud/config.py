@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.types import CALENDAR, FREE_BUSY, MAIL, SEND, ConfigField, ConnectField, ProviderContext, ProviderInfo
+from hub_caldav.presets import by_name
 
 NAME = "icloud"
 
-DEFAULT_CALDAV_URL = "https://caldav.icloud.com/"
+DEFAULT_CALDAV_URL = by_name("icloud").url  # iCloud is a preset of the CalDAV provider
 IMAP_HOST, IMAP_PORT, IMAP_SECURITY = "imap.mail.me.com", 993, "ssl"
 SMTP_HOST, SMTP_PORT, SMTP_SECURITY = "smtp.mail.me.com", 587, "starttls"
 

@@ -1,5 +1,7 @@
 """The iCloud provider's hook implementations: thin calls into the modules that do the work.
 
+The calendar hooks are the CalDAV plugin's, bound to iCloud accounts (iCloud is a preset of it).
+
 Every per-account hook returns ``None`` for accounts of other providers (firstresult contract).
 """
 
@@ -8,25 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hub.exceptions import NotFound
 from hub.plugins import hookimpl
-from hub.types import (
-    AccountHandle,
-    ConnectResult,
-    EventChange,
-    EventPage,
-    FreeBusy,
-    MailPage,
-    OutgoingMessage,
-    ProviderContext,
-    PushResult,
-    RemoteCalendar,
-    SentMessage,
-    Window,
-)
-from hub_icloud import accounts, caldav_sync, freebusy, mail, writer
+from hub.types import AccountHandle, ConnectResult, MailPage, OutgoingMessage, ProviderContext, SentMessage
+from hub_caldav.calendar_hooks import CalendarHooks
+from hub_icloud import accounts, mail
 from hub_icloud.config import NAME, PROVIDER
-from hub_icloud.discovery import list_calendars, remote_calendars
+
+
+hub_list_calendars, hub_fetch_events, hub_push_events, hub_free_busy = CalendarHooks(
+    NAME, accounts.open_connection, accounts.refresh_home).implementations()
 
 
 def _mine(account: AccountHandle) -> bool:
@@ -52,43 +44,6 @@ def hub_disconnect(account: AccountHandle) -> bool | None:
     # Nothing to revoke: an app-specific password can only be revoked by its owner at appleid.apple.com.
     mail.release(account)
     return True
-
-
-@hookimpl
-def hub_list_calendars(account: AccountHandle) -> list[RemoteCalendar] | None:
-    if not _mine(account):
-        return None
-    with accounts.open_connection(account) as connection:
-        try:
-            calendars = list_calendars(connection, connection.base)
-        except NotFound:  # the account moved to another partition host: discover it again
-            connection.base = accounts.refresh_home(account)
-            calendars = list_calendars(connection, connection.base)
-    return remote_calendars(calendars)
-
-
-@hookimpl
-def hub_fetch_events(account: AccountHandle, calendar_id: str, cursor: str | None, window: Window) -> EventPage | None:
-    if not _mine(account):
-        return None
-    with accounts.open_connection(account) as connection:
-        return caldav_sync.fetch_events(connection, calendar_id, cursor, window)
-
-
-@hookimpl
-def hub_push_events(account: AccountHandle, calendar_id: str, changes: list[EventChange]) -> list[PushResult] | None:
-    if not _mine(account):
-        return None
-    with accounts.open_connection(account) as connection:
-        return writer.push_events(connection, calendar_id, changes)
-
-
-@hookimpl
-def hub_free_busy(account: AccountHandle, calendar_ids: list[str], start: datetime, end: datetime) -> FreeBusy | None:
-    if not _mine(account):
-        return None
-    with accounts.open_connection(account) as connection:
-        return freebusy.free_busy(connection, calendar_ids, start, end)
 
 
 @hookimpl

@@ -1,78 +1,27 @@
-"""Test helpers for the iCloud provider: the conformance suite's Remote on Radicale, and accounts.
+"""Test helpers for the iCloud provider: the conformance suite's Remote on Radicale (the CalDAV
+plugin's, plus mail on Dovecot), and accounts.
 
-Events are written as plain HTTP PUTs of iCalendar built here with the ``icalendar`` library —
-never with the plugin's own code — so the tests compare the plugin against an independent writer.
 Shipped in the package (not in ``tests/``) so tests import it the same way whatever pytest's
 import mode, like :mod:`hub_imap.testing`.
 """
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
-
-import icalendar
-
-from hub.testing.conformance import Remote
-from hub.types import RemoteEvent
+from hub_caldav.testing import CalDAVRemote, event_ics  # noqa: F401 (event_ics: re-exported for tests)
 
 
-def event_ics(event: RemoteEvent, uid: str) -> str:
-    """A VCALENDAR for ``event`` as a typical client writes it (keeping X- properties it saw)."""
-    vevent = icalendar.Event()
-    vevent.add("UID", uid)
-    vevent.add("DTSTAMP", datetime.now(timezone.utc))
-    start, end = event.start, event.end
-    if not event.all_day and event.timezone and event.timezone != "UTC":
-        zone = ZoneInfo(event.timezone)
-        start, end = start.astimezone(zone), end.astimezone(zone)
-    vevent.add("DTSTART", start)
-    vevent.add("DTEND", end)
-    vevent.add("SUMMARY", event.summary)
-    if event.location:
-        vevent.add("LOCATION", event.location)
-    if event.transparent:
-        vevent.add("TRANSP", "TRANSPARENT")
-    for line in event.recurrence:
-        name, _, value = line.partition(":")
-        if name == "RRULE":
-            vevent.add("RRULE", icalendar.vRecur.from_ical(value))
-    if event.hub_marker:  # clients keep unknown X- properties when they edit an event
-        vevent.add("X-CRM-HUB-MARKER", event.hub_marker)
-    calendar = icalendar.Calendar()
-    calendar.add("PRODID", "-//hub tests//another client//EN")
-    calendar.add("VERSION", "2.0")
-    calendar.add_component(vevent)
-    calendar.add_missing_timezones()
-    return calendar.to_ical().decode()
-
-
-class RadicaleRemote(Remote):
+class RadicaleRemote(CalDAVRemote):
     """Remote edits for one Radicale user (and, for mail, one Dovecot user)."""
 
     def __init__(self, radicale, user, mail_server=None):
         from hub.testing.peers.imap import MailUser
 
-        self.radicale, self.user = radicale, user
+        super().__init__(radicale, user)
         self.mail_server = mail_server
         self.mail_user = MailUser(user.name, user.password, user.name)
 
-    def create_event(self, calendar_id: str, event: RemoteEvent) -> str:
-        uid = secrets.token_hex(8)
-        href = f"{calendar_id}{uid}.ics"
-        self.radicale.put_object(self.user, href, event_ics(event, uid))
-        return href
-
-    def update_event(self, calendar_id: str, event: RemoteEvent) -> None:
-        self.radicale.put_object(self.user, event.remote_id, event_ics(event, event.ical_uid or secrets.token_hex(8)))
-
-    def delete_event(self, calendar_id: str, remote_id: str) -> None:
-        response = self.radicale.request(self.user, "DELETE", remote_id)
-        assert response.status_code in (200, 204), response.text
-
     def expire_cursors(self) -> None:
-        self.radicale.expire_sync_tokens(self.user)
+        super().expire_cursors()
         if self.mail_server is not None:
             for mailbox in ("INBOX", "Sent"):
                 self.mail_server.expire_uidvalidity(self.mail_user, mailbox)

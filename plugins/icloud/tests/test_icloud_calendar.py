@@ -257,7 +257,7 @@ def test_unreadable_objects_are_logged_and_skipped(hooks, account, radicale, use
     radicale.put_object(user, calendar + "good-1.ics", good_event("good-1", 4))
     for name, text in BROKEN.items():  # Radicale accepts these; they still break RFC 5545
         radicale.put_object(user, calendar + name, text)
-    with caplog.at_level(logging.WARNING, logger="hub_icloud"):
+    with caplog.at_level(logging.WARNING, logger="hub_caldav"):
         full = fetch_all(hooks, account, calendar, None, SERIES_WINDOW)
     assert set(full.events) == {calendar + "good-1.ics"}
     assert all(any(name in r.getMessage() for r in caplog.records) for name in BROKEN)

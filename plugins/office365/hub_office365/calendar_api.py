@@ -109,7 +109,7 @@ def fetch_events(account: AccountHandle, calendar_id: str, cursor: str | None, w
     if removed_any:
         touched |= series  # a bare @removed may be a cancelled occurrence of any series we know
     events, deleted = [], [i for i, item in upserts.items() if item is None]
-    events += [mapping.event_from_graph(item) for item in upserts.values() if item is not None]
+    events += [mapping.event_from_graph(_with_marker(client, item)) for item in upserts.values() if item is not None]
     for master_id in sorted(touched - (already_read if not removed_any else set())):
         master = _read_series(client, master_id, window)
         if master is None:  # deleted, or no occurrence left in the window
@@ -125,6 +125,23 @@ def fetch_events(account: AccountHandle, calendar_id: str, cursor: str | None, w
         raise ProviderError("Microsoft Graph answered a delta page without a nextLink or deltaLink.")
     next_cursor = json.dumps({"link": link, "series": sorted(series), "read": [] if done else sorted(already_read)})
     return EventPage(events=events, deleted=sorted(set(deleted)), next_cursor=next_cursor, done=done)
+
+
+def _with_marker(client: GraphClient, item: dict) -> dict:
+    """The delta item, with the hub's marker property read separately when the item lacks ``transactionId``.
+
+    Graph returns ``transactionId`` in delta items, which is how the hub recognises its own events,
+    but documents only the property, not its presence there: should an item come without the field,
+    the marker is read the documented way (the extended property, ``$expand``-ed on the event).
+    """
+    if "transactionId" in item or item.get("type", "singleInstance") not in {"singleInstance", "seriesMaster"}:
+        return item  # occurrences and exceptions carry no marker of their own
+    expand = f"singleValueExtendedProperties($filter=id eq '{mapping.MARKER_PROPERTY}')"
+    try:
+        extra = client.get(f"/me/events/{item['id']}", headers=UTC_VIEW, params={"$expand": expand})
+    except NotFound:
+        return item
+    return {**item, "singleValueExtendedProperties": extra.get("singleValueExtendedProperties") or []}
 
 
 def _read_series(client: GraphClient, master_id: str, window: Window):
@@ -240,6 +257,10 @@ def _cancel_occurrences(client: GraphClient, master_id: str, exdates: list, zone
 # --- free/busy ---------------------------------------------------------------------------------------------
 
 
+#: getSchedule refuses more than 62 days (ErrorTimeIntervalTooBig); longer ranges are asked in spans
+SCHEDULE_SPAN = timedelta(days=60)
+
+
 def free_busy(account: AccountHandle, calendar_ids: list[str], start: datetime, end: datetime) -> FreeBusy:
     """Busy time per calendar: getSchedule for the default calendar, calendarView for the others.
 
@@ -252,13 +273,14 @@ def free_busy(account: AccountHandle, calendar_ids: list[str], start: datetime, 
     for calendar_id in calendar_ids:
         try:
             if calendar_id == default_id:
-                answer.busy[calendar_id] = _schedule(client, account.email, start, end)
+                for lo, hi in FreeBusy.spans(start, end, SCHEDULE_SPAN):
+                    answer.add(calendar_id, _schedule(client, account.email, lo, hi), span_start=lo)
             else:
-                answer.busy[calendar_id] = _view_busy(client, calendar_id, start, end)
+                answer.add(calendar_id, _view_busy(client, calendar_id, start, end))
         except BATCH_ERRORS:
             raise
         except HubError as exc:
-            answer.errors[calendar_id] = exc.message
+            answer.fail(calendar_id, exc.message)
     return answer
 
 

@@ -29,10 +29,6 @@ from hub_office365.graph import GraphClient
 NAME = auth.PROVIDER
 
 
-def _mine(account: AccountHandle) -> bool:
-    return account.provider == NAME
-
-
 @hookimpl
 def hub_register_providers(register):
     """Register Microsoft 365 with its capabilities and admin settings."""
@@ -46,16 +42,12 @@ def hub_register_providers(register):
 @hookimpl
 def hub_authorization_url(context: ProviderContext, start: OAuthStart):
     """The identity platform's consent URL with state, PKCE and the minimal scopes."""
-    if context.name != NAME:
-        return None
     return auth.oauth_client(context).authorization_url(start)
 
 
 @hookimpl
 def hub_connect(context: ProviderContext, params: dict[str, Any]):
     """Redeem the code, check the mailbox is reachable through Graph, return what to store."""
-    if context.name != NAME:
-        return None
     if not params.get("code"):
         raise AuthenticationFailed("Microsoft 365 did not hand back an authorization code.",
                                    fix=f"Start connecting again. ({params.get('error_description') or 'no code'})")
@@ -85,8 +77,6 @@ def hub_disconnect(account: AccountHandle):
     revokeSignInSessions, which signs the user out of everything), so the grant itself stays until
     the user removes the app at myapps.microsoft.com; the hub no longer holds it.
     """
-    if not _mine(account):
-        return None
     try:
         webhooks.delete_all(account)
     except HubError:
@@ -98,52 +88,52 @@ def hub_disconnect(account: AccountHandle):
 @hookimpl
 def hub_list_calendars(account: AccountHandle):
     """The mailbox's calendars with access roles."""
-    return calendar_api.list_calendars(account) if _mine(account) else None
+    return calendar_api.list_calendars(account)
 
 
 @hookimpl
 def hub_fetch_events(account: AccountHandle, calendar_id: str, cursor: str | None, window: Window):
     """One calendarView delta page."""
-    return calendar_api.fetch_events(account, calendar_id, cursor, window) if _mine(account) else None
+    return calendar_api.fetch_events(account, calendar_id, cursor, window)
 
 
 @hookimpl
 def hub_push_events(account: AccountHandle, calendar_id: str, changes: list[EventChange]):
     """Create, update or delete events (idempotent creates, change-key preconditions)."""
-    return calendar_api.push_events(account, calendar_id, changes) if _mine(account) else None
+    return calendar_api.push_events(account, calendar_id, changes)
 
 
 @hookimpl
 def hub_free_busy(account: AccountHandle, calendar_ids: list[str], start: datetime, end: datetime):
     """Busy time from getSchedule / calendarView."""
-    return calendar_api.free_busy(account, calendar_ids, start, end) if _mine(account) else None
+    return calendar_api.free_busy(account, calendar_ids, start, end)
 
 
 @hookimpl
 def hub_sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit: int, since: datetime):
     """One messages delta page of inbox or sent."""
-    return mail_api.sync_mail(account, folder, cursor, limit, since) if _mine(account) else None
+    return mail_api.sync_mail(account, folder, cursor, limit, since)
 
 
 @hookimpl
 def hub_send_mail(account: AccountHandle, message: OutgoingMessage):
     """Send through the mailbox (replies threaded)."""
-    return mail_api.send_mail(account, message) if _mine(account) else None
+    return mail_api.send_mail(account, message)
 
 
 @hookimpl
 def hub_watch(account: AccountHandle, kind: str, key: str, address: str, renew: PushChannel | None):
     """Create or renew a Graph subscription."""
-    return webhooks.watch(account, kind, key, address, renew) if _mine(account) else None
+    return webhooks.watch(account, kind, key, address, renew)
 
 
 @hookimpl
 def hub_unwatch(account: AccountHandle, channel: PushChannel):
     """Delete a Graph subscription."""
-    return webhooks.unwatch(account, channel) if _mine(account) else None
+    return webhooks.unwatch(account, channel)
 
 
 @hookimpl
 def hub_handle_webhook(account: AccountHandle, request: WebhookRequest, channels: list[PushChannel]):
     """Validation handshakes and verified change/lifecycle notifications."""
-    return webhooks.handle_webhook(request, channels) if _mine(account) else None
+    return webhooks.handle_webhook(request, channels)

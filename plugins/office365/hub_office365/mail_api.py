@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from hub.exceptions import NotSupported
+from hub.exceptions import NotFound, NotSupported
 from hub.types import AccountHandle, MailPage, OutgoingMessage, RemoteMessage, SentMessage
 from hub_office365 import mapping
 from hub_office365.graph import GraphClient
@@ -46,10 +46,22 @@ def sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit: in
     latest: dict[str, dict | None] = {}
     for item in data.get("value") or []:
         latest[item["id"]] = None if "@removed" in item else item
-    messages = [_message(client, item, folder) for item in latest.values() if item is not None]
+    wholes = [_whole(client, item) for item in latest.values() if item is not None]
+    messages = [_message(client, item, folder) for item in wholes if item is not None]
     done = "@odata.deltaLink" in data
     return MailPage(messages=messages, deleted=[i for i, item in latest.items() if item is None],
                     next_cursor=data.get("@odata.deltaLink") if done else data.get("@odata.nextLink"), done=done)
+
+
+def _whole(client: GraphClient, item: dict) -> dict | None:
+    """The message with every selected property: Graph may list an update with only its id, read state
+    and folder, which must not blank out what the hub stored, so such an item is read again."""
+    if "internetMessageId" in item or "subject" in item:
+        return item
+    try:
+        return client.get(f"/me/messages/{item['id']}", params={"$select": SELECT})
+    except NotFound:
+        return None  # gone meanwhile: the next delta round reports the removal
 
 
 def _message(client: GraphClient, item: dict, folder: str) -> RemoteMessage:

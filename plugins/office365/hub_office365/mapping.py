@@ -6,7 +6,8 @@ All-day events are floating midnights in Graph; they become dates (end exclusive
 
 The hub marker: a create sends the hub's client id as Graph's ``transactionId`` (Graph's own
 idempotency key for retried POSTs) and as a single-value extended property (which Graph can filter
-on). Graph returns ``transactionId`` on the event, so reads take the marker from there; only single
+on). Graph returns ``transactionId`` on the event, so reads take the marker from there (a delta item
+without the field gets the property read instead, see ``calendar_api._with_marker``); only single
 events and series masters carry it (occurrences and exceptions belong to their master).
 """
 
@@ -15,33 +16,19 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from html.parser import HTMLParser
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dateutil.parser import isoparse
-from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from hub.types import Address, AttachmentInfo, EventChange, Participant, RemoteEvent, RemoteMessage
 from hub_office365 import recurrence
+from hub_office365.zones import windows_name, zone_name
 
 #: the hub's named property (its own GUID namespace) holding the client id on events it created
 MARKER_PROPERTY = "String {0b4f2d6e-5a71-4c1e-9f3a-7d2c8e61a9b4} Name HubClientId"
 TRANSPARENT_SHOW_AS = {"free", "workingElsewhere"}
 RESPONSES = {"accepted": "accepted", "organizer": "accepted", "declined": "declined",
              "tentativelyAccepted": "tentative", "none": "needsAction", "notResponded": "needsAction"}
-
-
-def zone_name(name: str | None) -> str | None:
-    """An IANA zone name for a Graph zone name (Windows or IANA); None when unknown."""
-    if not name:
-        return None
-    if name.strip().lower() in {"utc", "tzone://microsoft/utc", "coordinated universal time"}:
-        return "UTC"
-    candidate = WINDOWS_TO_OLSON.get(name, name)
-    try:
-        ZoneInfo(candidate)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return candidate
 
 
 def parse_time(value: dict) -> datetime:
@@ -61,11 +48,15 @@ def parse_stamp(value: str | None) -> datetime | None:
 
 
 def graph_time(value: datetime | date, zone: str | None) -> dict:
-    """A Graph ``dateTimeTimeZone``: wall time in ``zone`` (IANA, default UTC); dates as midnights."""
+    """A Graph ``dateTimeTimeZone``: wall time in ``zone`` (IANA, default UTC) under its Windows name
+    (the only names Graph takes for every zone); dates as midnights."""
     zone = zone or "UTC"
+    name = windows_name(zone) or "UTC"
     if not isinstance(value, datetime):
-        return {"dateTime": datetime.combine(value, time()).isoformat(), "timeZone": zone}
-    return {"dateTime": value.astimezone(ZoneInfo(zone)).replace(tzinfo=None).isoformat(), "timeZone": zone}
+        return {"dateTime": datetime.combine(value, time()).isoformat(), "timeZone": name}
+    if name == "UTC":
+        zone = "UTC"  # no Windows zone keeps this zone's time: the instant is kept, in UTC
+    return {"dateTime": value.astimezone(ZoneInfo(zone)).replace(tzinfo=None).isoformat(), "timeZone": name}
 
 
 class _TextExtractor(HTMLParser):
@@ -153,7 +144,8 @@ def _marker(data: dict) -> str | None:
 def event_to_graph(change: EventChange, creating: bool) -> tuple[dict, list]:
     """(Graph event body, EXDATEs to cancel after creating) for a change's event."""
     event = change.event
-    zone = event.timezone if zone_name(event.timezone) else "UTC"
+    # a zone with no Windows equivalent is pushed as UTC: the instants stay right, the zone name is lost
+    zone = event.timezone if zone_name(event.timezone) and windows_name(event.timezone) else "UTC"
     body: dict[str, Any] = {
         "subject": event.summary, "body": {"contentType": "text", "content": event.description or ""},
         "start": graph_time(event.start, zone), "end": graph_time(event.end, zone), "isAllDay": bool(event.all_day),
@@ -172,6 +164,7 @@ def event_to_graph(change: EventChange, creating: bool) -> tuple[dict, list]:
     if event.recurrence:
         local_start = event.start if event.all_day else event.start.astimezone(ZoneInfo(zone))
         body["recurrence"], exdates = recurrence.to_graph(event.recurrence, local_start, zone)
+        body["recurrence"]["range"]["recurrenceTimeZone"] = windows_name(zone)
     if creating:
         body["transactionId"] = change.client_id
         body["singleValueExtendedProperties"] = [{"id": MARKER_PROPERTY, "value": change.client_id}]

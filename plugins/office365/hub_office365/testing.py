@@ -21,6 +21,7 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html import unescape
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -32,6 +33,7 @@ from hub.testing.conformance import Remote
 from hub.types import AccountHandle, PushChannel, RemoteEvent, WebhookRequest, WebhookResult
 from hub_office365.sandbox import RunningSandbox, SandboxState, serve
 from hub_office365.sandbox.server import _QuietHandler
+from hub_office365.zones import windows_name
 
 USER = "alice@contoso.example"
 
@@ -44,6 +46,7 @@ def office365_sandbox(monkeypatch):
     """
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     state = SandboxState()
+    state.knobs.loopback_http_push = True  # the webhook receiver listens on plain http on loopback
     state.add_mailbox(USER, "Alice Adams")
     with serve(state) as sandbox:
         sandbox.config()  # registers the default app
@@ -128,13 +131,34 @@ def expire_token(account: AccountHandle) -> None:
 def _graph_time(value: datetime | date, zone: str | None) -> dict:
     if isinstance(value, datetime):
         return {"dateTime": value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(), "timeZone": "UTC"}
-    return {"dateTime": value.isoformat() + "T00:00:00", "timeZone": zone or "UTC"}
+    # Outlook stores Windows zone names
+    return {"dateTime": value.isoformat() + "T00:00:00", "timeZone": windows_name(zone) or "UTC"}
+
+
+def _weekly_series(event: RemoteEvent) -> dict:
+    """The patternedRecurrence Outlook stores for a plain ``FREQ=WEEKLY;COUNT=n`` series (written by hand
+    for the Remote, independently of the plugin's RRULE conversion); anything richer is seeded as Graph JSON."""
+    rule = dict(part.split("=", 1) for part in event.recurrence[0].removeprefix("RRULE:").split(";"))
+    if len(event.recurrence) != 1 or set(rule) != {"FREQ", "COUNT"} or rule["FREQ"] != "WEEKLY":
+        raise NotImplementedError("Office365Remote seeds plain weekly series; seed others as Graph JSON")
+    local = event.start.astimezone(ZoneInfo(event.timezone or "UTC"))
+    return {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [local.strftime("%A").lower()],
+                        "firstDayOfWeek": "monday"},
+            "range": {"type": "numbered", "startDate": local.date().isoformat(),
+                      "numberOfOccurrences": int(rule["COUNT"])}}
+
+
+def _series_time(value: datetime, zone: str) -> dict:
+    return {"dateTime": value.astimezone(ZoneInfo(zone)).replace(tzinfo=None).isoformat(), "timeZone": zone}
 
 
 def graph_event(event: RemoteEvent) -> dict:
-    """The Graph JSON Outlook would store for ``event`` (single events; recurrences are not needed here)."""
+    """The Graph JSON Outlook would store for ``event`` (single events and plain weekly series)."""
     if event.recurrence:
-        raise NotImplementedError("Office365Remote creates single events; seed series as Graph JSON")
+        zone = event.timezone or "UTC"
+        return {**graph_event(event.replace(recurrence=[])), "type": "seriesMaster",
+                "start": _series_time(event.start, zone), "end": _series_time(event.end, zone),
+                "recurrence": _weekly_series(event)}
     return {"subject": event.summary, "body": {"contentType": "text", "content": event.description},
             "start": _graph_time(event.start, event.timezone), "end": _graph_time(event.end, event.timezone),
             "isAllDay": event.all_day, "location": {"displayName": event.location},

@@ -111,14 +111,17 @@ def handle_webhook(request: WebhookRequest, channels: list[PushChannel]) -> Webh
     by_id = {c.channel_id: c for c in channels}
     syncs: list[SyncTarget] = []
     for item in notifications:
-        channel = by_id.get(str(item.get("subscriptionId")))
+        # Graph batches items of every subscription sharing this address and retries failed
+        # deliveries: each item is judged on its own, so a stale or forged one never hides a real change
+        channel = by_id.get(str(item.get("subscriptionId"))) if isinstance(item, dict) else None
         if channel is None or not channel.token or not hmac.compare_digest(
                 str(item.get("clientState") or "").encode(), channel.token.encode()):
-            # one forged or stale entry rejects the batch: Graph resends the genuine ones
-            raise WebhookRejected("A Microsoft 365 notification did not carry a known subscription and clientState.")
+            continue
         target = _target(channel, item)
         if target not in syncs:
             syncs.append(target)
+    if not syncs:
+        raise WebhookRejected("No Microsoft 365 notification carried a known subscription and clientState.")
     return WebhookResult(status=202, syncs=syncs)
 
 

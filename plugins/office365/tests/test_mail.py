@@ -93,3 +93,14 @@ def test_throttled_mail_sync(hooks, account, state, since):
     with pytest.raises(RateLimited) as caught:
         hooks.hub_sync_mail(account=account, folder="inbox", cursor=None, limit=10, since=since)
     assert caught.value.retry_after == 11
+
+
+def test_an_update_listed_with_only_its_read_state_keeps_the_message_whole(hooks, account, state, since):
+    made = state.deliver_mail(account.email, "inbox", subject="Quote", sender="ana@northwind.example",
+                              message_id="<q1@northwind.example>", text="numbers inside")
+    _, _, cursor = sync_mail_all(hooks, account, "inbox", None, 10, since)
+    state.update_message(account.email, made["id"], {"isRead": True})  # read in Outlook
+    messages, deleted, _ = sync_mail_all(hooks, account, "inbox", cursor, 10, since)
+    assert deleted == []
+    assert [(m.remote_id, m.subject, m.message_id, m.text_body) for m in messages] == [
+        (made["id"], "Quote", "<q1@northwind.example>", "numbers inside")]

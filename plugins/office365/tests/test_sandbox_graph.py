@@ -233,3 +233,90 @@ def test_knobs_over_http(graph, office365_sandbox, state):
     requests.post(base + "/revoke", json={"email": USER, "code": 700082}, timeout=5)
     assert graph.get(graph.base + "/me").status_code == 401
     assert all(g.failure == 700082 for g in state.grants.values())
+
+
+def test_get_schedule_refuses_more_than_62_days(graph):
+    body = {"schedules": [USER], "startTime": _when(0, 0), "availabilityViewInterval": 60}
+    ok = graph.post(graph.base + "/me/calendar/getSchedule", json=dict(body, endTime=_when(62, 0)))
+    assert ok.status_code == 200
+    refused = graph.post(graph.base + "/me/calendar/getSchedule", json=dict(body, endTime=_when(63, 0)))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "ErrorTimeIntervalTooBig")
+
+
+@pytest.mark.parametrize("zone, accepted", [
+    ("W. Europe Standard Time", True), ("Pacific Standard Time", True), ("UTC", True),
+    ("Europe/Berlin", True), ("America/New_York", True),  # on Graph's IANA list
+    ("America/Toronto", False), ("Europe/Vienna", False), ("Mars/Olympus_Mons", False),
+])
+def test_event_time_zones_are_windows_names_or_graphs_iana_list(graph, zone, accepted):
+    start = {"dateTime": "2030-03-04T09:00:00", "timeZone": zone}
+    answer = graph.post(graph.base + "/me/events", json={"subject": "z", "start": start,
+                                                          "end": dict(start, dateTime="2030-03-04T10:00:00")})
+    if accepted:
+        assert answer.status_code == 201, answer.text
+    else:
+        assert answer.status_code == 400
+        assert answer.json()["error"]["code"] == "TimeZoneNotSupportedException"
+        assert f"not supported: '{zone}'" in answer.json()["error"]["message"]
+
+
+def test_unknown_event_properties_are_refused(graph, state):
+    start, end = _when(3, 9), _when(3, 10)
+    answer = graph.post(graph.base + "/me/events", json={"subject": "x", "start": start, "end": end, "colour": "red"})
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "RequestBodyRead")
+    assert "'colour' does not exist on type 'microsoft.graph.event'" in answer.json()["error"]["message"]
+    made = graph.post(graph.base + "/me/events", json={"subject": "x", "start": start, "end": end,
+                                                       "@odata.type": "#microsoft.graph.event"})
+    assert made.status_code == 201
+    patch = graph.patch(graph.base + f"/me/events/{made.json()['id']}", json={"subjectLine": "y"})
+    assert (patch.status_code, patch.json()["error"]["code"]) == (400, "RequestBodyRead")
+
+
+def test_transaction_id_cannot_change(graph, state):
+    start, end = _when(3, 9), _when(3, 10)
+    made = graph.post(graph.base + "/me/events", json={"subject": "x", "start": start, "end": end,
+                                                       "transactionId": "first"}).json()
+    same = graph.patch(graph.base + f"/me/events/{made['id']}", json={"transactionId": "first", "subject": "y"})
+    assert same.status_code == 200
+    other = graph.patch(graph.base + f"/me/events/{made['id']}", json={"transactionId": "second"})
+    assert other.status_code == 400
+    assert graph.get(graph.base + f"/me/events/{made['id']}").json()["transactionId"] == "first"
+
+
+def test_calendar_view_delta_refuses_select_and_accepts_the_sdk_forms(graph, state):
+    state.add_event(USER, {"subject": "e", "start": _when(2, 8), "end": _when(2, 9)})
+    refused = graph.get(graph.base + "/me/calendarView/delta", params=dict(_window(), **{"$select": "subject"}))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "ErrorInvalidUrlQuery")
+    window = _window()
+    sdk = graph.get(graph.base + "/me/calendarView/delta()", params={
+        "StartDateTime": window["startDateTime"], "EndDateTime": window["endDateTime"]})
+    assert sdk.status_code == 200 and [i["subject"] for i in sdk.json()["value"]] == ["e"]
+    mail = graph.get(graph.base + "/me/mailFolders/inbox/messages/delta()")
+    assert mail.status_code == 200 and "@odata.deltaLink" in mail.json()
+
+
+def test_messages_delta_lists_an_update_minimally(graph, state):
+    made = state.deliver_mail(USER, "inbox", subject="hello", sender="someone@example.org")
+    url = graph.base + "/me/mailFolders/inbox/messages/delta"
+    _, delta_link = _delta_all(graph, url, {"$select": "subject,internetMessageId"})
+    state.update_message(USER, made["id"], {"isRead": True})
+    pages, _ = _delta_all(graph, delta_link)
+    [item] = [i for p in pages for i in p["value"]]
+    assert set(item) == {"@odata.type", "@odata.etag", "id", "isRead", "parentFolderId"} and item["isRead"] is True
+
+
+def test_notification_urls_must_be_https_but_for_the_loopback_exception(graph, state, office365_webhook_receiver):
+    expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {"changeType": "created", "resource": "me/events", "expirationDateTime": expiry, "clientState": "s"}
+
+    def subscribe(url: str, **extra):
+        return graph.post(graph.base + "/subscriptions", json=dict(body, notificationUrl=url, **extra))
+
+    assert state.knobs.loopback_http_push, "the office365_sandbox fixture turns the exception on"
+    for url in ("http://hub.example.org/webhooks/office365/1", "http://192.168.1.5/w"):
+        refused = subscribe(url)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "InvalidRequest")
+    assert subscribe(office365_webhook_receiver.url + "/w", latestSupportedTlsVersion="v1_3").status_code == 201
+    assert subscribe(office365_webhook_receiver.url + "/w", latestSupportedTlsVersion="v2_0").status_code == 400
+    state.knobs.loopback_http_push = False
+    assert subscribe(office365_webhook_receiver.url + "/w").status_code == 400

@@ -103,3 +103,25 @@ def test_consent_page_cancel_redirects_with_access_denied(office365_sandbox):
         "consent": "cancel"})
     query = parse_qs(urlsplit(answer.headers["Location"]).query)
     assert query["error"] == ["access_denied"] and query["error_description"][0].startswith("AADSTS65004")
+
+
+def test_refresh_asking_for_more_than_the_consent_is_aadsts65001(office365_sandbox):
+    code = _authorize(office365_sandbox, scope="offline_access User.Read Calendars.ReadWrite")
+    first = _token(office365_sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT,
+                   code_verifier="v" * 50).json()
+    same = _token(office365_sandbox, grant_type="refresh_token", refresh_token=first["refresh_token"],
+                  scope="openid offline_access https://graph.microsoft.com/Calendars.ReadWrite")
+    assert same.status_code == 200
+    wider = _token(office365_sandbox, grant_type="refresh_token", refresh_token=same.json()["refresh_token"],
+                   scope="offline_access Calendars.ReadWrite Mail.Send")
+    _assert_aadsts(wider, 65001)
+    assert wider.json()["suberror"] == "consent_required"
+
+
+def test_openid_discovery_document_points_at_the_sandbox(office365_sandbox):
+    document = requests.get(f"{office365_sandbox.login_base}/common/v2.0/.well-known/openid-configuration",
+                            timeout=5).json()
+    assert document["token_endpoint"] == f"{office365_sandbox.login_base}/common/oauth2/v2.0/token"
+    assert document["authorization_endpoint"] == f"{office365_sandbox.login_base}/common/oauth2/v2.0/authorize"
+    assert document["issuer"] == f"{office365_sandbox.login_base}/{office365_sandbox.state.tenant_id}/v2.0"
+    assert requests.get(document["jwks_uri"], timeout=5).json() == {"keys": []}

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from hub.exceptions import AuthExpired, WebhookRejected
-from hub.types import SyncTarget, WebhookRequest
+from hub.types import SyncTarget, WebhookRequest, WebhookResult
 
 
 @pytest.fixture
@@ -127,3 +127,53 @@ def test_disconnect_deletes_subscriptions_and_forgets_the_token(hooks, account, 
 def test_disconnect_never_blocks(hooks, account, state):
     state.inject_fault(503, times=5)
     assert hooks.hub_disconnect(account=account) is True
+
+
+def test_one_stale_item_does_not_hide_the_genuine_change_in_a_batch(hooks, account, primary, address, route,
+                                                                   remote):
+    channel = hooks.hub_watch(account=account, kind="calendar", key=primary, address=address, renew=None)
+    inbox = hooks.hub_watch(account=account, kind="mail", key="inbox", address=address, renew=None)
+    request = _notify(remote, channel)
+    [genuine] = json.loads(request.body)["value"]
+    stale = dict(genuine, subscriptionId="3f0c5f0e-dropped-long-ago", clientState="an old secret")
+    forged = dict(genuine, subscriptionId=inbox.channel_id, clientState="guess")
+    batch = replace(request, body=json.dumps({"value": [stale, forged, "junk", genuine]}).encode())
+    answer = hooks.hub_handle_webhook(account=account, request=batch, channels=[channel, inbox])
+    assert (answer.status, answer.syncs) == (202, [SyncTarget(kind="calendar", key=primary)])
+
+
+def test_graph_batches_subscriptions_sharing_the_address(hooks, account, primary, address, route, state,
+                                                         office365_webhook_receiver):
+    calendar = hooks.hub_watch(account=account, kind="calendar", key=primary, address=address, renew=None)
+    inbox = hooks.hub_watch(account=account, kind="mail", key="inbox", address=address, renew=None)
+    route.extend([calendar, inbox])
+    with state.notifier.batched():
+        state.add_event(account.email, {"subject": "new", "start": {"dateTime": "2030-01-02T09:00:00",
+                                                                      "timeZone": "UTC"},
+                                        "end": {"dateTime": "2030-01-02T10:00:00", "timeZone": "UTC"}}, primary)
+        state.deliver_mail(account.email, "inbox", subject="hello", sender="someone@example.org")
+    state.wait_for_deliveries()
+    [delivery] = office365_webhook_receiver.notifications()
+    items = json.loads(delivery.body)["value"]
+    assert sorted(i["subscriptionId"] for i in items) == sorted([calendar.channel_id, inbox.channel_id])
+    answer = hooks.hub_handle_webhook(account=account, request=delivery, channels=[calendar, inbox])
+    assert sorted(answer.syncs, key=lambda t: t.kind) == [SyncTarget(kind="calendar", key=primary),
+                                                          SyncTarget(kind="mail", key="inbox")]
+
+
+def test_graph_retries_a_failed_delivery(hooks, account, primary, address, route, remote, state,
+                                         office365_webhook_receiver):
+    channel = hooks.hub_watch(account=account, kind="calendar", key=primary, address=address, renew=None)
+    route.append(channel)
+    failures = [503]
+    plugin = office365_webhook_receiver.handler
+
+    def flaky(request):
+        if "validationToken" not in request.args and failures:
+            return WebhookResult(status=failures.pop())
+        return plugin(request)
+
+    office365_webhook_receiver.handler = flaky
+    request = _notify(remote, channel)
+    assert [outcome for _, _, outcome in state.deliveries] == [503, 202]
+    assert state.deliveries[0][1] == state.deliveries[1][1] == json.loads(request.body)

@@ -12,7 +12,7 @@ import json
 import logging
 import traceback
 
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -75,6 +75,8 @@ class SandboxApp:
             return response
         except OAuthError as error:
             return error.response()
+        except ClientDisconnected:  # the client gave up (its read timeout ran out): nobody hears an answer
+            return Response(status=400)
         except Exception:  # a sandbox bug: answer like Google's front end would, keep the traceback for tests
             log.exception("google sandbox crashed on %s %s", request.method, request.path)
             self.state.crashes.append(f"{request.method} {request.full_path}\n{traceback.format_exc()}")

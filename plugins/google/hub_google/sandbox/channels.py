@@ -14,8 +14,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from urllib.parse import urlsplit
 
 import requests
+
+from hub.net import is_loopback_url
 
 #: Google's default lifetime of a Calendar channel when the client asks for none
 DEFAULT_TTL = 7 * 24 * 3600
@@ -60,6 +63,13 @@ class Delivery:
     headers: dict[str, str]
     status: int | None = None
     error: str | None = None
+
+
+def address_allowed(address: str, loopback_http: bool) -> bool:
+    """Whether Google takes ``address`` for a channel: https only; http to loopback when the sandbox's
+    documented exception (``SandboxState.loopback_http_push``) is on."""
+    scheme = urlsplit(address).scheme
+    return scheme == "https" or (loopback_http and scheme == "http" and is_loopback_url(address))
 
 
 def resource_id(calendar_id: str, owner: str) -> str:

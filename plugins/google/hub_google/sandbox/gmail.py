@@ -12,6 +12,7 @@ import base64
 import binascii
 import email
 import email.policy
+import json
 from email.utils import formatdate, getaddresses, make_msgid
 
 from hub_google.sandbox.errors import GoogleError, bad_request
@@ -141,9 +142,14 @@ def messages_send(call: Call, user_id: str):
     """messages.send, JSON or media upload."""
     box = _mailbox(call, user_id)
     if call.request.path.startswith("/upload/"):
-        if call.arg("uploadType", "media") != "media":
-            raise bad_request("The sandbox accepts uploadType=media only.", location="uploadType")
-        raw, thread_id = call.request.get_data(), None
+        upload = call.arg("uploadType", "media")
+        if upload == "media":
+            raw, thread_id = call.request.get_data(), None
+        elif upload == "multipart":
+            raw, thread_id = _multipart(call)
+        else:
+            raise bad_request("The sandbox accepts uploadType media and multipart (not resumable uploads).",
+                              location="uploadType")
     else:
         body = call.json()
         thread_id = body.get("threadId")
@@ -158,6 +164,27 @@ def messages_send(call: Call, user_id: str):
     sent = box.add(raw, ["SENT"], thread_id=thread_id)
     _deliver(call, raw, recipients)
     return {"id": sent.id, "threadId": sent.thread_id, "labelIds": list(sent.labels)}
+
+
+def _multipart(call: Call) -> tuple[bytes, str | None]:
+    """A multipart/related upload: the JSON metadata part (``threadId``), then the message itself."""
+    content_type = call.request.headers.get("Content-Type", "")
+    envelope = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + call.request.get_data(),
+                                        policy=email.policy.HTTP)
+    parts = envelope.get_payload() if envelope.get_content_type() == "multipart/related" else None
+    if not isinstance(parts, list) or len(parts) != 2 or parts[0].get_content_type() != "application/json":
+        raise bad_request("A multipart upload needs the JSON metadata part and then the media part.",
+                          reason="invalidArgument")
+    try:
+        metadata = json.loads(parts[0].get_payload(decode=True) or b"{}")
+    except ValueError:
+        raise GoogleError(400, "parseError", "Parse Error") from None
+    media = parts[1]
+    if media.get_content_type() == "message/rfc822":
+        raw = media.get_payload(0).as_bytes(policy=email.policy.SMTP)
+    else:
+        raw = media.get_payload(decode=True) or b""
+    return raw, (metadata or {}).get("threadId")
 
 
 def _padded(text: str) -> str:

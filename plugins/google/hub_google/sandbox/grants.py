@@ -140,11 +140,13 @@ class GrantStore:
 
     # --- tokens ----------------------------------------------------------------------------------
 
-    def refresh(self, client: Client, refresh_token: str | None) -> dict:
-        """A new access token for a live refresh token."""
+    def refresh(self, client: Client, refresh_token: str | None, scopes: list[str] | None = None) -> dict:
+        """A new access token for a live refresh token; ``scopes`` may narrow the grant, never widen it."""
         grant = self.grants.get(refresh_token or "")
         if grant is None or grant.revoked or grant.client_id != client.client_id:
             raise OAuthError("invalid_grant", "Token has been expired or revoked.")
+        if scopes and set(scopes) - set(grant.scopes):
+            raise OAuthError("invalid_scope", "Bad Request")  # Google's words for scopes beyond the grant
         return self._access_token_body(grant)
 
     def _access_token_body(self, grant: Grant) -> dict:

@@ -171,7 +171,7 @@ def token(call: Call):
         body = call.state.grants.redeem_code(client, form.get("code"), form.get("redirect_uri"),
                                              form.get("code_verifier"))
     elif grant_type == "refresh_token":
-        body = call.state.grants.refresh(client, form.get("refresh_token"))
+        body = call.state.grants.refresh(client, form.get("refresh_token"), _scopes(form.get("scope", "")))
     else:
         raise OAuthError("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
     return json_response(body, headers={"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate",

@@ -61,8 +61,10 @@ class SandboxState:
         self.base_url = "http://127.0.0.1"
         #: answer an empty page (with a nextPageToken) before every page of a listing, as Google may
         self.empty_pages = False
-        #: Google refuses http:// webhook addresses; off by default so a local hub can be notified
-        self.require_https_webhooks = False
+        #: Google refuses every webhook address but https (push.webhookUrlNotHttps). The one exception,
+        #: off unless turned on (the test fixtures and `hub demo` do): http to a loopback address, so
+        #: a hub on this machine can be notified
+        self.loopback_http_push = False
         #: the update mails Google would have sent for ``sendUpdates`` (event id, method, recipients)
         self.invitations: list[dict] = []
         #: mail sent to addresses outside the sandbox (Gmail would deliver it)

@@ -13,11 +13,13 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from hub_office365.sandbox import delta, times
-from hub_office365.sandbox.odata import CONTEXT, page, prefer, read_json
+from hub_office365.sandbox.odata import CONTEXT, action_body, page, prefer, read_json
 from hub_office365.sandbox import events as store
-from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found
+from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found, time_zone_not_supported
 
 EXTENDED = "singleValueExtendedProperties"
+#: query options calendarView/delta refuses (Graph's delta-query-events guide: no $select, $filter, …)
+UNSUPPORTED_ON_DELTA = {"$select", "$filter", "$orderby", "$expand", "$search", "$top", "$skip"}
 
 
 def _zone(request: Request) -> str:
@@ -31,8 +33,13 @@ def _calendar(box, calendar_id: str | None) -> dict:
     return calendar
 
 
+def _arg(request: Request, name: str) -> str | None:
+    """A query parameter, its name matched without regard to case (Graph's docs spell both)."""
+    return next((v for k, v in request.args.items() if k.lower() == name.lower()), None)
+
+
 def _window(request: Request) -> tuple:
-    start, end = request.args.get("startDateTime"), request.args.get("endDateTime")
+    start, end = _arg(request, "startDateTime"), _arg(request, "endDateTime")
     if not start or not end:
         raise GraphError(400, "ErrorInvalidParameter", "This request requires a time window specified by the query "
                                                         "string parameters StartDateTime and EndDateTime.")
@@ -75,6 +82,11 @@ def calendar_view_delta(state, request: Request, box, calendar_id: str | None = 
     zone = _zone(request)
     params = {}
     if "$deltatoken" not in request.args and "$skiptoken" not in request.args:
+        refused = sorted(k for k in request.args if k.lower() in UNSUPPORTED_ON_DELTA)
+        if refused:
+            raise GraphError(400, "ErrorInvalidUrlQuery", "The following parameters are not supported with change "
+                                                          f"tracking over the 'CalendarView' resource: "
+                                                          f"'{', '.join(refused)}'.")
         start, end = _window(request)
         with state.lock:
             params = {"calendar": _calendar(box, calendar_id)["id"], "start": start, "end": end}
@@ -83,8 +95,12 @@ def calendar_view_delta(state, request: Request, box, calendar_id: str | None = 
         """Current instances of the tracked calendar in the tracked window."""
         if p["calendar"] not in box.calendars:
             return {}
-        return {item["id"]: (item["_diff"], store.render(item, zone))
-                for item in store.instances(box, [p["calendar"]], p["start"], p["end"])}
+        rendered = {item["id"]: (item["_diff"], store.render(item, zone))
+                    for item in store.instances(box, [p["calendar"]], p["start"], p["end"])}
+        if state.knobs.delta_without_transaction_id:
+            for _, data in rendered.values():
+                data.pop("transactionId", None)
+        return rendered
 
     return delta.serve(state, request, CONTEXT + "Collection(event)", params, compute,
                        state.knobs.default_event_page_size)
@@ -162,17 +178,27 @@ def instances(state, request: Request, box, event_id: str) -> dict:
 
 # --- free/busy ------------------------------------------------------------------------------------
 
+#: getSchedule answers for at most 62 days (Graph's calendar-getschedule reference)
+MAX_SCHEDULE_SPAN = timedelta(days=62)
 AVAILABILITY = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4", "unknown": "2"}
 RANK = {"0": 0, "4": 1, "1": 2, "2": 3, "3": 4}
 
 
 def get_schedule(state, request: Request, box) -> dict:
     """POST /me/calendar/getSchedule: free/busy of mailboxes (scheduleItems and availabilityView)."""
-    body = read_json(request)
+    body = action_body(request, "schedules", "startTime", "endTime", "availabilityViewInterval")
+    try:
+        for part in ("startTime", "endTime"):
+            times.check_writable((body.get(part) or {}).get("timeZone"))
+    except ValueError as exc:
+        raise time_zone_not_supported(str(exc)) from exc
     try:
         start, end = times.parse(body["startTime"]), times.parse(body["endTime"])
     except (KeyError, ValueError, TypeError) as exc:
         raise invalid_request("startTime and endTime are required dateTimeTimeZone values.") from exc
+    if end - start > MAX_SCHEDULE_SPAN:
+        raise GraphError(400, "ErrorTimeIntervalTooBig",
+                         f"The time interval is too big; the maximum is {MAX_SCHEDULE_SPAN.days} days.")
     interval = int(body.get("availabilityViewInterval") or 30)
     if not 5 <= interval <= 1440:
         raise invalid_request("availabilityViewInterval must be between 5 and 1440 minutes.")

@@ -29,10 +29,12 @@ def _expired(state) -> GraphError:
 
 
 def serve(state, request: Request, context: str, params: dict[str, Any], compute: Compute,
-          default_page: int) -> dict:
+          default_page: int, updated: Callable[[str, dict], dict] | None = None) -> dict:
     """Answer one delta request (initial, ``$deltatoken`` or ``$skiptoken``) with Graph's page body.
 
     :param params: the first request's parameters (ignored when a token is given).
+    :param updated: how an item that changed since the last round is listed, when Graph lists
+        updates differently from new items (``id -> JSON``; default: like a new item).
     :raises GraphError: 410 / syncStateNotFound for tokens the sandbox no longer knows.
     """
     args = request.args
@@ -56,7 +58,8 @@ def serve(state, request: Request, context: str, params: dict[str, Any], compute
         else:
             base = {}
         current = compute(params)
-        items = [data for item_id, (key, data) in current.items() if base.get(item_id) != key]
+        items = [updated(item_id, data) if updated is not None and item_id in base else data
+                 for item_id, (key, data) in current.items() if base.get(item_id) != key]
         items += [{"id": item_id, "@removed": {"reason": "deleted"}} for item_id in base if item_id not in current]
         if state.knobs.duplicate_delta_items:
             items = [item for item in items for _ in (0, 1)]

@@ -46,3 +46,8 @@ def item_not_found() -> GraphError:
 def invalid_request(message: str) -> GraphError:
     """Exchange's 400 for a body it will not store."""
     return GraphError(400, "ErrorInvalidRequest", message)
+
+
+def time_zone_not_supported(message: str) -> GraphError:
+    """Graph's 400 for a dateTimeTimeZone whose zone it does not know (only Windows names and its IANA list)."""
+    return GraphError(400, "TimeZoneNotSupportedException", message)

@@ -18,11 +18,22 @@ from typing import Any
 
 from hub_office365.sandbox import recurrence as rec
 from hub_office365.sandbox import times
-from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found
+from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found, time_zone_not_supported
 from hub_office365.sandbox.ids import new_change_key, new_id, now
 
 SHOW_AS = {"free", "tentative", "busy", "oof", "workingElsewhere", "unknown"}
 OCCURRENCE_PREFIX = "AAMkADOcc"
+#: the properties and relationships of Graph v1.0's event resource: a body naming anything else is refused
+EVENT_PROPERTIES = {
+    "allowNewTimeProposals", "attendees", "body", "bodyPreview", "categories", "changeKey", "createdDateTime", "end",
+    "hasAttachments", "hideAttendees", "iCalUId", "id", "importance", "isAllDay", "isCancelled", "isDraft",
+    "isOnlineMeeting", "isOrganizer", "isReminderOn", "lastModifiedDateTime", "location", "locations",
+    "onlineMeeting", "onlineMeetingProvider", "onlineMeetingUrl", "organizer", "originalEndTimeZone",
+    "originalStart", "originalStartTimeZone", "recurrence", "reminderMinutesBeforeStart", "responseRequested",
+    "responseStatus", "sensitivity", "seriesMasterId", "showAs", "start", "subject", "transactionId", "type",
+    "webLink", "attachments", "calendar", "extensions", "instances", "multiValueExtendedProperties",
+    "singleValueExtendedProperties",
+}
 #: fields an occurrence may override (Graph lets you edit any of these on one instance)
 OVERRIDABLE = {"subject", "body", "location", "showAs", "start", "end", "attendees", "sensitivity", "categories"}
 
@@ -60,6 +71,12 @@ def occurrence_key(original: datetime | date) -> str:
 def _parse_times(body: dict, current: dict | None) -> dict[str, Any]:
     """start/end/tz/isAllDay from a create or PATCH body, validated like Graph does."""
     all_day = bool(body.get("isAllDay", current["isAllDay"] if current else False))
+    try:
+        for part in ("start", "end"):
+            if isinstance(body.get(part), dict):
+                times.check_writable(body[part].get("timeZone"))
+    except ValueError as exc:
+        raise time_zone_not_supported(str(exc)) from exc
     try:
         start = times.parse(body["start"]) if "start" in body else None
         end = times.parse(body["end"]) if "end" in body else None
@@ -99,8 +116,20 @@ def _attendees(items: list[dict]) -> list[dict]:
     return result
 
 
+def check_properties(body: dict) -> None:
+    """Refuse a body with a property the event type does not have (annotations such as ``@odata.type`` pass)."""
+    unknown = sorted(k for k in body if "@" not in k and k not in EVENT_PROPERTIES)
+    if unknown:
+        raise GraphError(400, "RequestBodyRead", f"The property '{unknown[0]}' does not exist on type "
+                                                 "'microsoft.graph.event'. Make sure to only use property names "
+                                                 "that are defined by the type or mark the type as open type.")
+
+
 def _apply(event: dict, body: dict, calendar: dict, creating: bool) -> None:
     """Copy the writable fields of a create/PATCH body onto a stored event."""
+    check_properties(body)
+    if not creating and "transactionId" in body and body["transactionId"] != event.get("transactionId"):
+        raise invalid_request("The transactionId of an event cannot be changed after it was created.")
     if any(k in body for k in ("start", "end", "isAllDay")) or creating:
         event.update(_parse_times(body, None if creating else event))
     for name in ("subject", "sensitivity", "categories", "importance"):
@@ -131,6 +160,10 @@ def _apply(event: dict, body: dict, calendar: dict, creating: bool) -> None:
     if "recurrence" in body:
         if body["recurrence"]:
             try:
+                times.check_writable((body["recurrence"].get("range") or {}).get("recurrenceTimeZone"))
+            except ValueError as exc:
+                raise time_zone_not_supported(str(exc)) from exc
+            try:
                 rec.validate(body["recurrence"])
             except (ValueError, KeyError) as exc:
                 raise invalid_request(str(exc)) from exc
@@ -152,6 +185,7 @@ def create(box, calendar_id: str, body: dict, dedupe: bool, by_owner: bool = Fal
         raise item_not_found()
     if not calendar["canEdit"] and not by_owner:
         raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+    check_properties(body)
     txn = body.get("transactionId")
     if dedupe and txn:
         for existing in box.events.values():

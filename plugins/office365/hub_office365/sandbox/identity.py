@@ -197,8 +197,58 @@ def _refresh(state: SandboxState, form, client_id: str) -> Response:
             return aadsts_response(9002313)
         if grant.failure:
             return aadsts_response(grant.failure, client=client_id)
+        if _scopes(form.get("scope", "")) - _scopes(" ".join(grant.scopes)) - {".default"}:
+            return aadsts_response(65001, client=client_id)  # more than the user consented to
         body = state.issue_tokens(grant)
     return Response(json.dumps(body), content_type="application/json; charset=utf-8")
+
+
+#: scopes every sign-in may ask for without consent to a resource
+OPENID_SCOPES = {"openid", "profile", "email", "offline_access"}
+
+
+def _scopes(text: str) -> set[str]:
+    """Resource scopes named in a scope parameter, without Graph's resource prefix (compared case-blind)."""
+    names = {s.removeprefix("https://graph.microsoft.com/").lower() for s in text.split()}
+    return names - OPENID_SCOPES
+
+
+def openid_configuration(state: SandboxState, request: Request, tenant: str) -> Response:
+    """The OpenID Connect discovery document, so MSAL-style clients can be pointed at the sandbox."""
+    base = request.host_url.rstrip("/")
+    issuer_tenant = state.tenant_id if tenant in {"common", "organizations", "consumers"} else tenant
+    body = {
+        "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": f"{base}/{issuer_tenant}/v2.0",
+        "request_uri_parameter_supported": False,
+        "userinfo_endpoint": f"{base}/oidc/userinfo",
+        "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
+        "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
+        "http_logout_supported": True,
+        "frontchannel_logout_supported": True,
+        "end_session_endpoint": f"{base}/{tenant}/oauth2/v2.0/logout",
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username",
+                             "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "kerberos_endpoint": f"{base}/{tenant}/kerberos",
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }
+    return Response(json.dumps(body), content_type="application/json; charset=utf-8")
+
+
+def keys(state: SandboxState, request: Request, tenant: str) -> Response:
+    """The signing keys document: the sandbox's tokens are opaque, so it holds none."""
+    return Response(json.dumps({"keys": []}), content_type="application/json; charset=utf-8")
 
 
 def rules() -> list[Rule]:
@@ -206,4 +256,6 @@ def rules() -> list[Rule]:
     return [
         Rule("/<tenant>/oauth2/v2.0/authorize", endpoint=authorize, methods=["GET", "POST"]),
         Rule("/<tenant>/oauth2/v2.0/token", endpoint=token, methods=["POST"]),
+        Rule("/<tenant>/v2.0/.well-known/openid-configuration", endpoint=openid_configuration, methods=["GET"]),
+        Rule("/<tenant>/discovery/v2.0/keys", endpoint=keys, methods=["GET"]),
     ]

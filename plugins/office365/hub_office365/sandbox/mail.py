@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from hub_office365.sandbox import delta, times
 from hub_office365.sandbox import messages as store
-from hub_office365.sandbox.odata import CONTEXT, page, read_json
+from hub_office365.sandbox.odata import CONTEXT, action_body, page, read_json
 from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found
 
 
@@ -82,8 +82,16 @@ def messages_delta(state, request: Request, box, folder: str) -> dict:
         found.sort(key=lambda m: m["receivedDateTime"], reverse=True)
         return {m["id"]: (m["changeKey"], store.render(m, p["select"])) for m in found}
 
+    def updated(item_id: str, data: dict) -> dict:
+        """Graph may list an updated message with only its id, read state and folder."""
+        if not state.knobs.minimal_message_updates:
+            return data
+        message = box.messages[item_id]
+        return {"@odata.type": "#microsoft.graph.message", "@odata.etag": data["@odata.etag"], "id": item_id,
+                "isRead": message["isRead"], "parentFolderId": message["parentFolderId"]}
+
     return delta.serve(state, request, CONTEXT + "Collection(message)", params, compute,
-                       state.knobs.default_message_page_size)
+                       state.knobs.default_message_page_size, updated)
 
 
 def list_messages(state, request: Request, box, folder: str | None = None) -> dict:
@@ -135,7 +143,7 @@ def create_draft(state, request: Request, box) -> Response:
 
 def create_reply(state, request: Request, box, message_id: str) -> Response:
     """POST /me/messages/{id}/createReply → 201 draft answering the message, in its conversation."""
-    body = read_json(request)
+    body = action_body(request, "message", "comment")
     with state.lock:
         original = _message(box, message_id)
         references = (store.header(original, "References") or "").split() + [original["internetMessageId"]]
@@ -167,7 +175,7 @@ def send_draft(state, request: Request, box, message_id: str) -> Response:
 
 def send_mail(state, request: Request, box) -> Response:
     """POST /me/sendMail {message, saveToSentItems} → 202 with no body."""
-    body = read_json(request)
+    body = action_body(request, "message", "saveToSentItems")
     if not isinstance(body.get("message"), dict):
         raise invalid_request("The message is required.")
     with state.lock:

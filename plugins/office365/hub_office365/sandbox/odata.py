@@ -34,6 +34,13 @@ def read_json(request: Request) -> dict:
     return data
 
 
+def action_body(request: Request, *names: str) -> dict:
+    """An action's JSON parameters under their documented names: Graph matches parameter names without
+    regard to case, and the official SDK sends them capitalised (``"StartTime"``)."""
+    canonical = {n.lower(): n for n in names}
+    return {canonical.get(k.lower(), k): v for k, v in read_json(request).items()}
+
+
 def page(request: Request, items: list, context: str, default: int = 10) -> dict:
     """A plain collection page with ``$top``/``$skip`` and an ``@odata.nextLink`` when more remain."""
     top = int(request.args.get("$top") or prefer(request).get("odata.maxpagesize") or default)

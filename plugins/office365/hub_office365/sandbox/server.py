@@ -43,6 +43,7 @@ def me(state, request: Request, box) -> dict:
 
 def _normalise(path: str) -> str:
     path = re.sub(r"\('([^']*)'\)", r"/\1", path)
+    path = re.sub(r"/delta\(\)", "/delta", path, flags=re.IGNORECASE)  # the function-call form the SDK sends
     return "/".join(s.lower() if s.lower() in KEYWORDS else s for s in path.split("/"))
 
 
@@ -152,20 +153,25 @@ class RunningSandbox:
 
 
 @contextmanager
-def serve(state: SandboxState | None = None, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningSandbox]:
+def serve(state: SandboxState | None = None, host: str = "127.0.0.1", port: int = 0,
+          ssl_context=None) -> Iterator[RunningSandbox]:
     """Run the sandbox in a background thread until the ``with`` block ends.
 
     :param port: 0 picks a free port (the kernel's choice, so two sandboxes never collide).
+    :param ssl_context: serve https with it, e.g. ``(cert_file, key_file)`` (for clients that insist on
+        https, such as MSAL); plain http otherwise.
     """
     state = state or SandboxState()
-    server = make_server(host, port, SandboxApp(state), threaded=True, request_handler=_QuietHandler)
+    server = make_server(host, port, SandboxApp(state), threaded=True, request_handler=_QuietHandler,
+                         ssl_context=ssl_context)
     notifier = subscriptions.Notifier(state)
     notifier.start()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="graph-sandbox",
                               daemon=True)
     thread.start()
     try:
-        yield RunningSandbox(url=f"http://{host}:{server.server_port}", state=state)
+        scheme = "https" if ssl_context else "http"
+        yield RunningSandbox(url=f"{scheme}://{host}:{server.server_port}", state=state)
     finally:
         server.shutdown()
         server.server_close()

@@ -108,11 +108,22 @@ class Knobs:
     empty_first_delta_page: bool = False
     #: every change notification is POSTed twice
     duplicate_notifications: bool = False
-    #: Graph only accepts https notification URLs; the sandbox allows http for loopback tests
-    require_https_notifications: bool = False
+    #: how often a notification is POSTed when the receiver does not answer 2xx (Graph retries)
+    notification_attempts: int = 3
+    #: seconds before the first retry; doubled for each further one
+    notification_retry_delay: float = 0.05
+    #: Graph only accepts https notification URLs. The one exception, off unless turned on (the test
+    #: fixtures and `hub demo` do): http to a loopback address, so a hub on this machine can be notified
+    loopback_http_push: bool = False
     max_subscription_minutes: int = 10080
     default_event_page_size: int = 10
     default_message_page_size: int = 10
+    #: a messages delta lists an updated message as only ``id``, ``isRead`` and ``parentFolderId`` (Graph
+    #: may; the strict choice is to always do so)
+    minimal_message_updates: bool = True
+    #: calendarView delta items leave out ``transactionId`` (Graph returns it, but does not document it
+    #: there: this imitates a service that stops doing so)
+    delta_without_transaction_id: bool = False
     #: Graph may return fewer items than odata.maxpagesize asks for; this caps every delta page
     max_delta_page_size: int | None = None
 
@@ -221,6 +232,14 @@ class SandboxState:
             message = message_store.create(box, box.folder_id(folder), fields)
         self.changed(box, "message", message["parentFolderId"], message["id"], "created")
         return message
+
+    def update_message(self, email: str, message_id: str, changes: dict[str, Any]) -> None:
+        """Change a message as its user would in Outlook (``{"isRead": True}`` when reading it)."""
+        with self.lock:
+            box = self.mailboxes[email.lower()]
+            message = box.messages[message_id]
+            message_store.update(message, changes)
+        self.changed(box, "message", message["parentFolderId"], message_id, "updated")
 
     def delete_message(self, email: str, message_id: str) -> None:
         """Delete a message (the user emptied it from the folder)."""

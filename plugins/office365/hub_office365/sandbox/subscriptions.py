@@ -15,13 +15,16 @@ import secrets
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from hub.net import is_loopback_url
 from hub_office365.sandbox import times
 from hub_office365.sandbox.errors import GraphError
 from hub_office365.sandbox.odata import CONTEXT, read_json
@@ -30,6 +33,14 @@ from hub_office365.sandbox.ids import now
 CHANGE_TYPES = {"created", "updated", "deleted"}
 LIFECYCLE_EVENTS = {"reauthorizationRequired", "subscriptionRemoved", "missed"}
 VALIDATION_TIMEOUT = 10
+#: the TLS versions a subscription may say its endpoint supports (subscription resource, latestSupportedTlsVersion)
+TLS_VERSIONS = {"v1_0", "v1_1", "v1_2", "v1_3"}
+
+
+def _address_allowed(address: str, loopback_http: bool) -> bool:
+    """https only; http to a loopback address when the sandbox's documented exception is on."""
+    scheme = urlsplit(address).scheme
+    return scheme == "https" or (loopback_http and scheme == "http" and is_loopback_url(address))
 
 
 def parse_resource(box, resource: str) -> tuple[str, str | None]:
@@ -97,11 +108,15 @@ def create(state, request: Request, box) -> Response:
     if not change_types or change_types - CHANGE_TYPES:
         raise GraphError(400, "InvalidRequest", "changeType must be a comma list of created, updated, deleted.")
     url, lifecycle_url = body.get("notificationUrl"), body.get("lifecycleNotificationUrl")
-    for value in filter(None, (url, lifecycle_url)):
-        if state.knobs.require_https_notifications and not value.startswith("https://"):
-            raise GraphError(400, "InvalidRequest", "The notification URL must use https.")
     if not url:
         raise GraphError(400, "InvalidRequest", "notificationUrl is required.")
+    for value in filter(None, (url, lifecycle_url)):
+        if not _address_allowed(value, state.knobs.loopback_http_push):
+            raise GraphError(400, "InvalidRequest", "The notification URL must use https.")
+    tls = body.get("latestSupportedTlsVersion", "v1_2")
+    if tls not in TLS_VERSIONS:
+        raise GraphError(400, "InvalidRequest", f"Invalid latestSupportedTlsVersion '{tls}'; expected one of "
+                                                f"{', '.join(sorted(TLS_VERSIONS))}.")
     if len(body.get("clientState") or "") > 128:
         raise GraphError(400, "InvalidRequest", "clientState must be at most 128 characters.")
     with state.lock:
@@ -114,7 +129,7 @@ def create(state, request: Request, box) -> Response:
         "id": str(uuid.uuid4()), "resource": body["resource"], "applicationId": str(uuid.uuid4()),
         "changeType": ",".join(sorted(change_types)), "clientState": body.get("clientState"),
         "notificationUrl": url, "lifecycleNotificationUrl": lifecycle_url, "expirationDateTime": expires,
-        "creatorId": box.user_id, "latestSupportedTlsVersion": body.get("latestSupportedTlsVersion", "v1_2"),
+        "creatorId": box.user_id, "latestSupportedTlsVersion": tls,
         "notificationContentType": None, "includeResourceData": False,
         "_mailbox": box.email, "_kind": kind, "_container": container,
     }
@@ -161,13 +176,22 @@ def rules() -> list[Rule]:
 
 
 class Notifier:
-    """Delivers notifications from a background thread, like Graph does, and records each delivery."""
+    """Delivers notifications from a background thread, like Graph does, and records each delivery.
+
+    Graph batches: one POST may carry several ``value[]`` items, from every subscription sharing a
+    notification URL. Inside :meth:`batched` the sandbox holds what it would send and then POSTs it
+    as one batch per URL. A delivery answered with anything but 2xx (or not answered) is retried,
+    up to ``knobs.notification_attempts`` times, as Graph retries failed deliveries.
+    """
 
     def __init__(self, state):
         self.state = state
         self.queue: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="graph-sandbox-notifier", daemon=True)
         self.stopped = False
+        self._hold = threading.Lock()
+        self._held = 0
+        self._waiting: dict[str, list[dict]] = {}
         state.notifier = self
 
     def start(self) -> None:
@@ -181,6 +205,29 @@ class Notifier:
         self.thread.join(timeout=15)
         self.state.notifier = None
 
+    @contextmanager
+    def batched(self):
+        """Hold notifications inside the block; then POST them as one batch per notification URL."""
+        with self._hold:
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self._hold:
+                self._held -= 1
+                waiting = self._waiting if not self._held else {}
+                if not self._held:
+                    self._waiting = {}
+            for url, items in waiting.items():
+                self.queue.put((url, {"value": items}, 1))
+
+    def _send(self, url: str, item: dict) -> None:
+        with self._hold:
+            if self._held:
+                self._waiting.setdefault(url, []).append(item)
+                return
+        self.queue.put((url, {"value": [item]}, 1))
+
     def changed(self, box, kind: str, container_id: str, item_id: str, change_type: str) -> None:
         """Queue a change notification for every live subscription watching this item."""
         with self.state.lock:
@@ -191,17 +238,17 @@ class Notifier:
                     continue
                 noun = "Events" if kind == "event" else "Messages"
                 resource = f"Users/{box.user_id}/{noun}/{item_id}"
-                payload = {"value": [{
+                item = {
                     "subscriptionId": sub["id"],
                     "subscriptionExpirationDateTime": times.stamp(sub["expirationDateTime"]),
                     "changeType": change_type, "resource": resource, "clientState": sub["clientState"],
                     "tenantId": self.state.tenant_id,
                     "resourceData": {"@odata.type": f"#Microsoft.Graph.{noun[:-1]}", "@odata.id": resource,
                                      "@odata.etag": f'W/"{secrets.token_hex(6)}"', "id": item_id},
-                }]}
+                }
                 copies = 2 if self.state.knobs.duplicate_notifications else 1
                 for _ in range(copies):
-                    self.queue.put((sub["notificationUrl"], payload))
+                    self._send(sub["notificationUrl"], item)
 
     def lifecycle(self, subscription_id: str, event: str) -> None:
         """Queue a lifecycle notification; ``subscriptionRemoved`` also drops the subscription."""
@@ -209,16 +256,15 @@ class Notifier:
             raise ValueError(f"unknown lifecycle event {event!r}")
         with self.state.lock:
             sub = self.state.subscriptions[subscription_id]
-            payload: dict[str, Any] = {"value": [{
-                "subscriptionId": sub["id"],
+            item = {"subscriptionId": sub["id"],
                     "subscriptionExpirationDateTime": times.stamp(sub["expirationDateTime"]),
-                "tenantId": self.state.tenant_id, "clientState": sub["clientState"], "lifecycleEvent": event}]}
+                    "tenantId": self.state.tenant_id, "clientState": sub["clientState"], "lifecycleEvent": event}
             if event == "subscriptionRemoved":
                 del self.state.subscriptions[subscription_id]
-            self.queue.put((sub["lifecycleNotificationUrl"] or sub["notificationUrl"], payload))
+        self._send(sub["lifecycleNotificationUrl"] or sub["notificationUrl"], item)
 
     def drain(self, timeout: float) -> None:
-        """Wait until the queue is empty (every queued POST made)."""
+        """Wait until the queue is empty (every queued POST made, retries included)."""
         deadline = time.monotonic() + timeout
         with self.queue.all_tasks_done:
             while self.queue.unfinished_tasks:
@@ -233,7 +279,7 @@ class Notifier:
             try:
                 if entry is None:
                     return
-                url, payload = entry
+                url, payload, attempt = entry
                 try:
                     answer = requests.post(url, json=payload, timeout=10)
                     outcome: Any = answer.status_code
@@ -241,5 +287,11 @@ class Notifier:
                     outcome = f"error: {exc}"
                 with self.state.lock:
                     self.state.deliveries.append((url, payload, outcome))
+                knobs = self.state.knobs
+                if not (isinstance(outcome, int) and 200 <= outcome < 300) and attempt < knobs.notification_attempts \
+                        and not self.stopped:
+                    # Graph backs off between attempts (for hours); the sandbox keeps the pauses short
+                    time.sleep(knobs.notification_retry_delay * 2 ** (attempt - 1))
+                    self.queue.put((url, payload, attempt + 1))
             finally:
                 self.queue.task_done()

@@ -13,6 +13,25 @@ from dateutil.parser import isoparse
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 UTC_NAMES = {"utc", "tzone://microsoft/utc", "coordinated universal time", "z"}
+#: the IANA names Graph's dateTimeTimeZone reference lists as accepted next to Windows names (others
+#: are refused on create/update with TimeZoneNotSupportedException); the reference writes a few as
+#: "Europe/Kyiv (Kiev)" — both spellings are taken
+GRAPH_IANA_NAMES = frozenset("""
+Etc/GMT+12 Etc/GMT+11 Pacific/Honolulu America/Anchorage America/Santa_Isabel America/Los_Angeles America/Phoenix
+America/Chihuahua America/Denver America/Guatemala America/Chicago America/Mexico_City America/Regina America/Bogota
+America/New_York America/Indiana/Indianapolis America/Caracas America/Asuncion America/Halifax America/Cuiaba
+America/La_Paz America/Santiago America/St_Johns America/Sao_Paulo America/Argentina/Buenos_Aires America/Cayenne
+America/Godthab America/Montevideo America/Bahia Etc/GMT+2 Atlantic/Azores Atlantic/Cape_Verde Africa/Casablanca
+Etc/GMT Europe/London Atlantic/Reykjavik Europe/Berlin Europe/Budapest Europe/Paris Europe/Warsaw Africa/Lagos
+Africa/Windhoek Europe/Bucharest Asia/Beirut Africa/Cairo Asia/Damascus Africa/Johannesburg Europe/Kyiv Europe/Kiev
+Europe/Istanbul Asia/Jerusalem Asia/Amman Asia/Baghdad Europe/Kaliningrad Asia/Riyadh Africa/Nairobi Asia/Tehran
+Asia/Dubai Asia/Baku Europe/Moscow Indian/Mauritius Asia/Tbilisi Asia/Yerevan Asia/Kabul Asia/Karachi Asia/Tashkent
+Asia/Kolkata Asia/Colombo Asia/Kathmandu Asia/Astana Asia/Almaty Asia/Dhaka Asia/Yekaterinburg Asia/Yangon
+Asia/Rangoon Asia/Bangkok Asia/Novosibirsk Asia/Shanghai Asia/Krasnoyarsk Asia/Singapore Australia/Perth Asia/Taipei
+Asia/Ulaanbaatar Asia/Irkutsk Asia/Tokyo Asia/Seoul Australia/Adelaide Australia/Darwin Australia/Brisbane
+Australia/Sydney Pacific/Port_Moresby Australia/Hobart Asia/Yakutsk Pacific/Guadalcanal Asia/Vladivostok
+Pacific/Auckland Etc/GMT-12 Pacific/Fiji Asia/Magadan Pacific/Tongatapu Pacific/Apia Pacific/Kiritimati
+""".split())
 
 
 def zone(name: str | None):
@@ -27,6 +46,19 @@ def zone(name: str | None):
         return ZoneInfo(WINDOWS_TO_OLSON.get(name, name))
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def check_writable(name: str | None) -> None:
+    """Refuse, as Graph does on create/update, a zone that is neither Windows nor on Graph's IANA list.
+
+    :raises ValueError: with Graph's message.
+    """
+    if name is None:
+        return
+    if name.strip().lower() in UTC_NAMES or name in WINDOWS_TO_OLSON or name in GRAPH_IANA_NAMES:
+        return
+    raise ValueError(f"A valid TimeZone value must be specified. The following TimeZone value is not supported: "
+                     f"'{name}'.")
 
 
 def parse(value: dict) -> datetime:

@@ -18,12 +18,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Iterator, Mapping
 from urllib.parse import urlsplit
 
 import niquests
 from caldav import DAVClient
 from caldav.lib import error as caldav_error
+from caldav.lib.url import URL
 from caldav.response import DAVResponse
 from lxml import etree
 from niquests.packages.urllib3.contrib.resolver.system import SystemResolver
@@ -43,13 +47,27 @@ from hub.exceptions import (
     WrongEtag,
 )
 from hub.net import checked_addresses
-from hub_icloud.app_password import HOW_TO
-from hub_icloud.queries import encode_path, propfind
+from hub_caldav.queries import encode_path, propfind
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = 60  # seconds; a big initial REPORT on a slow server takes a while
 WHAT = "The calendar server"
+AUTH_TYPES = ("basic", "digest")
+
+
+@dataclass(frozen=True)
+class AuthHints:
+    """What to tell a person whose password the server refused; ``{server}`` is its host name.
+
+    Presets with their own kind of password (iCloud's app-specific passwords) bring their own words.
+    """
+
+    refused: str = "{server} did not accept the user name and password."
+    refused_fix: str = ("Check the user name (often your full e-mail address) and the password. If your "
+                        "provider uses app passwords for other apps, create one and use it here.")
+    expired: str = "{server} no longer accepts the stored password."
+    expired_fix: str = "The password was changed or revoked. Reconnect the account with the current one."
 
 
 class GuardedResolver(SystemResolver):
@@ -75,24 +93,42 @@ class CalDAVConnection:
     """A CalDAV session for one account.
 
     :param url: where requests start (the discovery URL, or the stored calendar home).
-    :param username: the Apple ID.
-    :param password: the app-specific password (never logged).
+    :param username: the user name the server knows (often the e-mail address).
+    :param password: the password or app password (never logged).
     :param allow_private: the administrator allows private hosts (tests, on-premises servers).
     :param connecting: errors are worded for the connect form (AuthenticationFailed, ConnectFailed)
         rather than for a stored account (AuthExpired, ProviderUnavailable).
     :param ca_certificates: PEM text or a path, for servers with a private certificate authority.
+    :param auth: ``"basic"``, ``"digest"``, or ``None`` to use what the server's 401 challenge offers.
+    :param hints: the words for a refused password.
     """
 
     def __init__(self, url: str, username: str, password: str, allow_private: bool = False,
-                 connecting: bool = False, ca_certificates: str | None = None):
+                 connecting: bool = False, ca_certificates: str | None = None, auth: str | None = None,
+                 hints: AuthHints = AuthHints()):
         self.connecting = connecting
         self.allow_private = allow_private
+        self.hints = hints
         self.base = url
         self.url(url)  # refuse a plain-http URL before caldav sends anything
-        self.client = DAVClient(url=url, username=username, password=password, auth_type="basic",
+        if auth not in (None, *AUTH_TYPES):
+            raise ValueError(f"unknown CalDAV auth type {auth!r}")
+        self.client = DAVClient(url=url, username=username, password=password, auth_type=auth,
                                 timeout=TIMEOUT, ssl_verify_cert=ca_certificates or True, enable_rfc6764=False)
         self.client.session.close()
         self.client.session = niquests.Session(resolver=GuardedResolver(allow_private=allow_private))
+
+    def rebase(self, url: str) -> None:
+        """Send later requests (and resolve later hrefs) from ``url``."""
+        self.url(url)
+        self.base = url
+        self.client.url = URL.objectify(url)
+
+    @property
+    def auth(self) -> str | None:
+        """The auth scheme in use (``None`` until the server's challenge picked one)."""
+        name = type(self.client.auth).__name__ if self.client.auth is not None else ""
+        return "digest" if "Digest" in name else "basic" if "Basic" in name else None
 
     def close(self) -> None:
         """Release the HTTP session."""
@@ -160,7 +196,8 @@ class CalDAVConnection:
         except caldav_error.AuthorizationError as exc:
             raise self._refused(exc.status, exc.preconditions) from None
         except caldav_error.RateLimitError as exc:
-            raise RateLimited(f"{WHAT} is rate limiting requests.", retry_after=exc.retry_after_seconds) from None
+            raise RateLimited(f"{WHAT} ({self._host()}) asks the hub to slow down.",
+                              retry_after=exc.retry_after_seconds) from None
         except caldav_error.NotFoundError:
             raise NotFound(f"{WHAT} does not know this calendar or event.") from None
         except caldav_error.DAVError as exc:
@@ -189,17 +226,10 @@ class CalDAVConnection:
         if "{DAV:}supported-report" in preconditions:
             return NotSupported(f"{WHAT} does not support this report.")
         if status == 401:
+            server = self._host()
             if self.connecting:
-                return AuthenticationFailed(
-                    "iCloud did not accept the Apple ID and app-specific password.",
-                    fix="Check the Apple ID (your iCloud e-mail address). If it is right, the app-specific "
-                        "password may have been revoked: " + HOW_TO,
-                )
-            return AuthExpired(
-                "iCloud no longer accepts the stored app-specific password.",
-                fix="The password was revoked or the Apple ID password changed (which revokes all app-specific "
-                    "passwords). Reconnect the account with a new one: " + HOW_TO,
-            )
+                return AuthenticationFailed(self.hints.refused.format(server=server), fix=self.hints.refused_fix)
+            return AuthExpired(self.hints.expired.format(server=server), fix=self.hints.expired_fix)
         return ProviderError(f"{WHAT} refused access ({status}).",
                              fix="Check that the calendar is still shared with you.")
 
@@ -208,17 +238,35 @@ class CalDAVConnection:
         preconditions = caldav_error.parse_preconditions(response.raw)
         if any(p.endswith("}no-uid-conflict") for p in preconditions):
             return AlreadyExists("Another event in this calendar already has the same UID.")
+        if "{DAV:}valid-sync-token" in preconditions:  # RFC 6578 says 403; Xandikos answers 412
+            return CursorExpired("The calendar's sync token expired.")
         if status in (401, 403):
             return self._refused(status, preconditions)
         if status in (404, 410):
             return NotFound(f"{WHAT} has no such calendar or event.")
         if status == 412:
             return WrongEtag("The event changed on the server since the hub last read it.")
-        if status == 429:
-            return RateLimited(f"{WHAT} is rate limiting requests.")
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        if status == 429 or (status == 503 and retry_after is not None):
+            return RateLimited(f"{WHAT} ({self._host()}) asks the hub to slow down.", retry_after=retry_after)
         if status in (405, 501):
             return NotSupported(f"{WHAT} does not support {method}.")
         if status >= 500:
-            return ProviderUnavailable(f"{WHAT} answered {status}.")
+            return ProviderUnavailable(f"{WHAT} ({self._host()}) answered {status}.")
         log.info("CalDAV %s answered %s: %s", method, status, response.raw[:300])
         return ProviderError(f"{WHAT} answered {status} to {method}.")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if absent or unreadable."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())

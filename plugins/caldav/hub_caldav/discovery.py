@@ -1,24 +1,28 @@
 """Finding an account's calendars: principal, calendar home (often on another host), collections.
 
-iCloud answers ``current-user-principal`` on ``caldav.icloud.com`` and names a calendar home on a
+Discovery tries each start URL (:mod:`hub_caldav.locate`) until one names a principal. iCloud answers ``current-user-principal`` on ``caldav.icloud.com`` and names a calendar home on a
 partition host (``pNN-caldav.icloud.com``); the ``caldav`` library follows that move. The home is
 then listed with one Depth-1 PROPFIND, keeping only collections that hold events (iCloud's
 Reminders lists are VTODO-only calendars).
 
-Public API: :func:`discover`, :func:`list_calendars`, :func:`calendar_state`, :func:`remote_calendars`,
+Public API: :func:`discover_first`, :func:`discover`, :func:`list_calendars`, :func:`calendar_state`, :func:`remote_calendars`,
 :class:`Discovery`, :class:`CalendarInfo`.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import icalendar
 from caldav import Principal
 
+from hub.exceptions import AuthenticationFailed, ConnectFailed, HostNotAllowed, HubError
 from hub.types import RemoteCalendar
-from hub_icloud.connection import CalDAVConnection
+from hub_caldav.connection import CalDAVConnection
+
+log = logging.getLogger(__name__)
 
 DAV, CALDAV = "{DAV:}", "{urn:ietf:params:xml:ns:caldav}"
 CS, APPLE = "{http://calendarserver.org/ns/}", "{http://apple.com/ns/ical/}"
@@ -58,6 +62,26 @@ class CalendarInfo:
     def holds_events(self) -> bool:
         # no supported-calendar-component-set means "any component" (RFC 4791 §5.2.3)
         return self.components is None or "VEVENT" in self.components
+
+
+def discover_first(connection: CalDAVConnection, urls: list[str]) -> Discovery:
+    """Discovery at the first of ``urls`` that names a principal (RFC 6764: try each in turn).
+
+    :raises AuthenticationFailed: a server refused the password (no point asking the next one).
+    :raises ConnectFailed: none of them answered as a CalDAV server; the message names them.
+    """
+    tried: list[str] = []
+    for url in urls:
+        try:
+            connection.rebase(url)
+            return discover(connection)
+        except (AuthenticationFailed, HostNotAllowed):
+            raise
+        except HubError as exc:
+            tried.append(url)
+            log.info("no CalDAV principal at %s: %s", url, exc.message)
+    raise ConnectFailed(f"No CalDAV server answered at {', '.join(tried)}.",
+                        fix="Enter the CalDAV URL your provider documents (for example https://dav.example.com/dav/).")
 
 
 def discover(connection: CalDAVConnection) -> Discovery:

@@ -1,6 +1,6 @@
 """Composing iCalendar from hub events: the VEVENTs and VCALENDARs the writer PUTs.
 
-Every VEVENT the hub writes carries :data:`~hub_icloud.ical.MARKER` with the change's client id,
+Every VEVENT the hub writes carries :data:`~hub_caldav.ical.MARKER` with the change's client id,
 so the sync recognises the hub's own writes. When an event already exists, its VEVENT is the
 starting point: properties the hub does not manage (alarms, Apple's structured location, other
 apps' X- properties) survive an update.
@@ -16,7 +16,7 @@ import icalendar
 
 from hub.exceptions import ValidationError
 from hub.types import Participant, RemoteEvent
-from hub_icloud.ical import MARKER, resolve_zone
+from hub_caldav.ical import MARKER, resolve_zone
 
 PRODID = "-//CRM Integration Hub//iCloud provider//EN"
 

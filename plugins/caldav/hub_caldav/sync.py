@@ -4,21 +4,25 @@ Full sync (no cursor):
     1. read the calendar's state first (``DAV:sync-token``, ``CS:getctag``; without a sync token,
        the href→etag listing of every member) — taken *before* the data, so a change racing with
        the import shows up again next time instead of being lost;
-    2. import the window with one ``calendar-query`` time-range REPORT (calendar data included).
+    2. list the objects of the window with a ``calendar-query`` time-range REPORT *without* data,
+       then fetch them with ``calendar-multiget`` in batches of :data:`BATCH`: servers cap what one
+       REPORT may return (Radicale refuses more than 10,000 VEVENTs), so any size syncs.
 
 Incremental, on servers with sync tokens (RFC 6578):
-    ``sync-collection`` from the stored token with the data in the same reply. Removed members come
-    back deleted; a 403 ``valid-sync-token`` is :class:`CursorExpired` (the engine full-syncs);
-    a 507-truncated reply is one page (``done=False``), the next call continues from its token.
+    ``sync-collection`` from the stored token (etags only), then the changed objects by multiget.
+    Removed members come back deleted; a 403 or 412 ``valid-sync-token`` is :class:`CursorExpired`
+    (the engine full-syncs); a 507-truncated reply is one page (``done=False``), the next call
+    continues from its token. A calendar without changes costs that one REPORT.
 
 Incremental, on servers without sync tokens (the fallback):
     nothing to do while ``CS:getctag`` is unchanged; otherwise list href→etag (Depth-1 PROPFIND),
     ``calendar-multiget`` what is new or changed, report what vanished as deleted.
 
-In both modes, when the window's end moved forward since the last sync, the newly covered days are
-imported with a ``calendar-query`` (old events that were never changed come into view); an object
-that changed and no longer touches the window is reported deleted; events are never reported
-deleted only because time passed.
+The imported range ends on a UTC midnight after the window's end (``SyncState.until``). When the
+window's end passes it, the next whole days are imported with a ``calendar-query`` — so at most
+once a day, and never a zero-width or sub-minute range (servers answer those with errors). An
+object that changed and no longer touches the imported range is reported deleted; events are
+never reported deleted only because time passed.
 
 The cursor is JSON (:class:`SyncState`). It also remembers which occurrences of each series were
 reported on their own (overrides, cancellations) so that one that disappears is reported deleted.
@@ -33,18 +37,20 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from hub.exceptions import CursorExpired, NotSupported
 from hub.types import EventPage, RemoteEvent, Window
-from hub_icloud import queries
-from hub_icloud.connection import CalDAVConnection
-from hub_icloud.discovery import calendar_state
-from hub_icloud.ical import CalendarObject, MalformedObject, exception_id, resolve_zone
+from hub_caldav import queries
+from hub_caldav.connection import CalDAVConnection
+from hub_caldav.discovery import calendar_state
+from hub_caldav.ical import CalendarObject, MalformedObject, exception_id, resolve_zone
 
 log = logging.getLogger(__name__)
 
 VERSION = 1
+#: hrefs per calendar-multiget: far below what servers allow in one REPORT
+BATCH = 500
 
 
 @dataclass
@@ -52,7 +58,7 @@ class SyncState:
     """What the cursor of one calendar holds."""
 
     mode: str  # "token" (RFC 6578) or "etag" (ctag + href→etag comparison)
-    until: str  # ISO end of the window already imported
+    until: str  # ISO end of the range already imported (a UTC midnight)
     token: str | None = None
     ctag: str | None = None
     etags: dict[str, str] = field(default_factory=dict)
@@ -142,29 +148,27 @@ def fetch_events(connection: CalDAVConnection, calendar_href: str, cursor: str |
 
 def _full(connection: CalDAVConnection, calendar_href: str, window: Window) -> EventPage:
     info = calendar_state(connection, calendar_href)
-    state = SyncState(mode="token" if info.sync_token else "etag", until=window.end.isoformat(),
+    until = _midnight_after(window.end)
+    state = SyncState(mode="token" if info.sync_token else "etag", until=until.isoformat(),
                       token=info.sync_token, ctag=info.ctag, zone=info.timezone)
     if state.mode == "etag":
         state.etags = _etags(connection, calendar_href)
     page = _Page(state, calendar_href, resolve_zone(info.timezone) or timezone.utc)
-    page.upsert(_query(connection, calendar_href, window.start, window.end))
+    page.upsert(_query(connection, calendar_href, window.start, until))
     return page.result()
 
 
 def _by_token(connection: CalDAVConnection, calendar_href: str, state: SyncState, window: Window,
               zone: tzinfo) -> EventPage:
     try:
-        response = connection.report(calendar_href, queries.sync_collection(state.token), depth=0)
+        response = connection.report(calendar_href, queries.sync_collection(state.token, with_data=False), depth=0)
     except NotSupported:
         raise CursorExpired("The calendar server stopped offering sync tokens.") from None
     with connection.translating():
         result = response.parse_sync_collection()
-    fetched = [Fetched(c.href, c.etag, c.calendar_data) for c in result.changed]
-    missing = [f.href for f in fetched if f.data is None and f.href.rstrip("/") != calendar_href.rstrip("/")]
-    if missing:  # servers may send etags only: fetch the data in one multiget
-        fetched = [f for f in fetched if f.data is not None] + _multiget(connection, calendar_href, missing)
+    changed = [c.href for c in result.changed if c.href.rstrip("/") != calendar_href.rstrip("/")]
     page = _Page(state, calendar_href, zone)
-    page.upsert(fetched, window)
+    page.upsert(_multiget(connection, calendar_href, changed), _imported(state, window))
     for href in result.deleted:
         page.remove(href)
     state.token = result.sync_token or state.token
@@ -184,30 +188,53 @@ def _by_etag(connection: CalDAVConnection, calendar_href: str, state: SyncState,
         for href in state.etags.keys() - current.keys():
             page.remove(href)
         if changed:
-            page.upsert(_multiget(connection, calendar_href, changed), window)
+            page.upsert(_multiget(connection, calendar_href, changed), _imported(state, window))
         state.etags, state.ctag = current, info.ctag
     _extend(connection, calendar_href, page, window)
     return page.result()
 
 
 def _extend(connection: CalDAVConnection, calendar_href: str, page: _Page, window: Window) -> None:
-    """Import the days the window gained since the last sync."""
+    """Import the whole days the window gained since the last sync (at most once a day)."""
     until = datetime.fromisoformat(page.state.until)
     if window.end > until:
-        page.upsert(_query(connection, calendar_href, until, window.end))
-        page.state.until = window.end.isoformat()
+        new_until = max(_midnight_after(window.end), _midnight_after(until + timedelta(days=1) - _SECOND))
+        page.upsert(_query(connection, calendar_href, until, new_until))
+        page.state.until = new_until.isoformat()
+
+
+_SECOND = timedelta(seconds=1)
+
+
+def _midnight_after(moment: datetime) -> datetime:
+    """The first UTC midnight strictly after ``moment``."""
+    day = moment.astimezone(timezone.utc).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+def _imported(state: SyncState, window: Window) -> Window:
+    """The range the cursor covers: the window, up to the midnight already imported."""
+    return Window(window.start, max(window.end, datetime.fromisoformat(state.until)))
 
 
 def _query(connection: CalDAVConnection, calendar_href: str, start: datetime, end: datetime) -> list[Fetched]:
-    response = connection.report(calendar_href, queries.calendar_query(start, end), depth=1)
+    """Objects with an occurrence in ``[start, end)``: their hrefs by calendar-query, their data by multiget."""
+    response = connection.report(calendar_href, queries.calendar_query(start, end, with_data=False), depth=1)
     with connection.translating():
-        return [Fetched(r.href, r.etag, r.calendar_data) for r in response.parse_calendar_query() if r.status == 200]
+        hrefs = [r.href for r in response.parse_calendar_query()
+                 if r.status == 200 and r.href.rstrip("/") != calendar_href.rstrip("/")]
+    return _multiget(connection, calendar_href, hrefs)
 
 
 def _multiget(connection: CalDAVConnection, calendar_href: str, hrefs: list[str]) -> list[Fetched]:
-    response = connection.report(calendar_href, queries.multiget(hrefs), depth=None)
-    with connection.translating():
-        return [Fetched(r.href, r.etag, r.calendar_data) for r in response.parse_calendar_query() if r.status == 200]
+    """The data of ``hrefs``, :data:`BATCH` per REPORT."""
+    fetched: list[Fetched] = []
+    for first in range(0, len(hrefs), BATCH):
+        response = connection.report(calendar_href, queries.multiget(hrefs[first:first + BATCH]), depth=None)
+        with connection.translating():
+            fetched.extend(Fetched(r.href, r.etag, r.calendar_data) for r in response.parse_calendar_query()
+                           if r.status == 200)
+    return fetched
 
 
 def _etags(connection: CalDAVConnection, calendar_href: str) -> dict[str, str]:

@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 
 from hub.exceptions import AuthExpired, HubError, ProviderUnavailable, RateLimited
 from hub.types import BusyInterval, FreeBusy
-from hub_icloud import queries
-from hub_icloud.connection import CalDAVConnection
-from hub_icloud.discovery import calendar_state
-from hub_icloud.ical import CalendarObject, MalformedObject, resolve_zone
+from hub_caldav import queries
+from hub_caldav.connection import CalDAVConnection
+from hub_caldav.discovery import calendar_state
+from hub_caldav.ical import CalendarObject, MalformedObject, resolve_zone
 
 log = logging.getLogger(__name__)
 

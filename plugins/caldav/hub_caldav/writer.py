@@ -13,7 +13,7 @@
   an occurrence adds an EXDATE.
 
 A 412 anywhere is :class:`WrongEtag` for the engine to resolve. Every VEVENT written carries the
-marker (:data:`hub_icloud.ical.MARKER`) and the calendar text is checked to round-trip through
+marker (:data:`hub_caldav.ical.MARKER`) and the calendar text is checked to round-trip through
 ``icalendar`` before it is sent.
 
 Public API: :func:`push_events`, :func:`resource_name`.
@@ -37,9 +37,9 @@ from hub.exceptions import (
     WrongEtag,
 )
 from hub.types import EventChange, PushResult
-from hub_icloud.compose import calendar_for, serialize, vevent_for
-from hub_icloud.connection import CalDAVConnection
-from hub_icloud.ical import (
+from hub_caldav.compose import calendar_for, serialize, vevent_for
+from hub_caldav.connection import CalDAVConnection
+from hub_caldav.ical import (
     MARKER,
     CalendarObject,
     MalformedObject,

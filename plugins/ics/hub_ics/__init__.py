@@ -1,0 +1,1 @@
+"""A read-only provider for subscribed iCalendar feeds (hooks in :mod:`hub_ics.hooks`)."""
