@@ -68,6 +68,7 @@ from hub.types import (
     EventPage,
     FreeBusy,
     MailPage,
+    MailPartitions,
     OAuthStart,
     OutgoingMessage,
     ProviderContext,
@@ -469,7 +470,8 @@ def hub_sync_mail(
     **Limits:** never more than ``limit`` messages per page (at most 250, less when the user's
     daily cap is nearly used). The cursor is stored as text and cut at 1,000,000 characters — keep
     it far shorter. What the hub stores is cut to size: bodies at 1,000,000 characters, subjects at
-    10,000, ``remote_id`` at 1,024, Message-IDs at 998, 500 addresses per field.
+    10,000, ``remote_id`` at 1,024, Message-IDs at 998; every address is matched, but only the first
+    500 recipients are stored as participants (with the full count and a note on the message).
 
     What each field of :class:`~hub.types.MailPage` makes the hub do:
 
@@ -492,6 +494,61 @@ def hub_sync_mail(
     :return: one page of mail.
     :raises CursorExpired: e.g. IMAP UIDVALIDITY changed, Gmail history too old: a full resync.
     :raises AuthExpired, RateLimited, ProviderUnavailable: as for every hook.
+    """
+
+
+@hookspec(firstresult=True)
+def hub_mail_partitions(account: AccountHandle, folder: str, since: datetime, parts: int) -> MailPartitions | None:
+    """Cut the initial sync of a large ``folder`` (from ``since``) into at most ``parts`` disjoint parts.
+
+    **Caller:** the mail sync job of a folder, on the account's own provider only, once before an
+    initial sync that no daily mail cap limits. ``None`` — the folder is small, or the provider cannot
+    page by partition — means one job pages through the folder with ``hub_sync_mail`` as usual.
+
+    **Retries:** asked again only when the folder's initial sync starts over (a full resync, an
+    expired cursor); a lost part job is enqueued again and resumes from its last stored cursor.
+
+    **Threads:** an RQ worker process; the parts then run as separate jobs, in parallel on several
+    workers, each calling ``hub_sync_mail`` with its own cursor.
+
+    **Limits:** at most ``parts`` parts (4); each cursor is stored as text and cut at 1,000,000
+    characters.
+
+    What each field of :class:`~hub.types.MailPartitions` makes the hub do:
+
+    * ``parts`` — one job per cursor, paged through ``hub_sync_mail`` until ``done=True``; each must
+      deliver only its own messages, and together exactly the initial sync;
+    * ``after`` — becomes the folder's cursor once every part is stored; the next sync continues from
+      it incrementally (mail that arrived while the parts ran);
+    * ``total`` — the progress shown during the initial sync ("3,200 of 10,000").
+
+    :param account: the account.
+    :param folder: ``"inbox"`` or ``"sent"``.
+    :param since: where the initial sync starts, as for ``hub_sync_mail``.
+    :param parts: the most parts the hub will run.
+    :return: the parts, or ``None`` for one ordinary initial sync.
+    :raises CursorExpired, AuthExpired, RateLimited, ProviderUnavailable: as for ``hub_sync_mail``.
+    """
+
+
+@hookspec(firstresult=True)
+def hub_mail_folders(account: AccountHandle) -> list[str] | None:
+    """The names of the account's mail folders that can hold mail.
+
+    **Caller:** the Mail sync page, on the account's own provider only, when the user picks which
+    folder the hub syncs as ``"sent"`` — for servers that do not mark their Sent folder. The choice is
+    stored as the account's ``settings["sent_folder"]``, which the provider then uses for ``"sent"``.
+    ``None``: the provider finds its Sent folder itself (Gmail, Microsoft 365), and the page says so.
+
+    **Retries:** none; an error is shown to the user.
+
+    **Threads:** a web request thread of any web process.
+
+    **Limits:** the page lists every name returned; keep to mailboxes that can hold mail.
+
+    :param account: the account.
+    :return: folder names as the provider spells them, or ``None``.
+    :raises AuthExpired, ProviderUnavailable: as for every hook.
     """
 
 

@@ -59,8 +59,8 @@ def calendar_sync_id(account_id: int, calendar_id: int) -> str:
     return f"sync-cal-{account_id}-{calendar_id}"
 
 
-def mail_sync_id(account_id: int, folder: str) -> str:
-    return f"sync-mail-{account_id}-{folder}"
+def mail_sync_id(account_id: int, folder: str, part: int | None = None) -> str:
+    return f"sync-mail-{account_id}-{folder}" + ("" if part is None else f"-part{part}")
 
 
 def account_sync_id(account_id: int) -> str:
@@ -82,6 +82,11 @@ def enqueue_calendar_sync(hub: Hub, account_id: int, calendar_id: int, full: boo
 
 def enqueue_mail_sync(hub: Hub, account_id: int, folder: str, full: bool = False):
     return enqueue_unique(hub, "sync", sync_mail, account_id, folder, full, job_id=mail_sync_id(account_id, folder))
+
+
+def enqueue_mail_part(hub: Hub, account_id: int, folder: str, part: int):
+    return enqueue_unique(hub, "sync", sync_mail, account_id, folder, False, part,
+                          job_id=mail_sync_id(account_id, folder, part))
 
 
 def enqueue_account_sync(hub: Hub, account_id: int):
@@ -137,13 +142,18 @@ def sync_calendar(account_id: int, calendar_id: int, full: bool = False) -> str:
     return _run_for_account(account_id, "calendar", work)
 
 
-def sync_mail(account_id: int, folder: str, full: bool = False) -> str:
-    """Pull one mail folder page by page (see :mod:`hub.sync.mail`)."""
+def sync_mail(account_id: int, folder: str, full: bool = False, part: int | None = None) -> str:
+    """Pull one mail folder — or one part of its split initial sync — page by page (see :mod:`hub.sync.mail`)."""
 
     def work(hub: Hub):
         from hub.sync import mail
 
-        return mail.sync_folder(hub, account_id, folder, full=full)
+        stats = mail.sync_folder(hub, account_id, folder, full=full, part=part)
+        for pending in stats["parts"]:
+            enqueue_mail_part(hub, account_id, folder, pending)
+        if stats["again"]:
+            enqueue_mail_sync(hub, account_id, folder)
+        return stats
 
     return _run_for_account(account_id, "mail", work)
 

@@ -1,6 +1,6 @@
 """Turning an account's mail sync off (keeping or removing what it logged) and on again.
 
-Public API: :func:`disable_mail_sync`, :func:`enable_mail_sync`.
+Public API: :func:`disable_mail_sync`, :func:`enable_mail_sync`, :func:`choose_sent_folder`.
 
 Removing takes the account's synced mail off contact, company and opportunity timelines and deletes
 the stored copies — nothing else: contacts, companies, opportunities, meetings, mail sent from the
@@ -58,3 +58,20 @@ def enable_mail_sync(hub, account_id: int) -> AccountStatus:
     if status != AccountStatus.PENDING:
         jobs.enqueue_account_sync(hub, account_id)
     return status
+
+
+def choose_sent_folder(hub, account_id: int, mailbox: str) -> None:
+    """Sync ``mailbox`` as the account's Sent folder: stored in its settings, and the "sent" folder
+    synced again from scratch (what came from the old folder and is not in the new one goes)."""
+    from hub import jobs
+
+    with hub.db.session(write_lock=True) as s:
+        account = s.get(Account, account_id)
+        if account is None:
+            raise ConfigError(f"Account {account_id} does not exist.")
+        account.settings = {**(account.settings or {}), "sent_folder": mailbox}
+        s.execute(sa.delete(SyncCursor).where(SyncCursor.account_id == account_id, SyncCursor.kind == "mail",
+                                              SyncCursor.key == "sent"))
+        enabled = account.mail_enabled and account.status != AccountStatus.PENDING
+    if enabled:
+        jobs.enqueue_account_sync(hub, account_id)

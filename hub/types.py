@@ -389,6 +389,21 @@ class MailPage:
 
 
 @dataclass
+class MailPartitions:
+    """A large folder's initial sync cut into disjoint parts that separate jobs page through.
+
+    Each of ``parts`` is a cursor for ``hub_sync_mail`` that delivers only its own messages and
+    ends with ``done=True``; together they are exactly the initial sync. ``after`` is the cursor
+    the folder continues with (incrementally) once every part is stored.
+    """
+
+    parts: list[Cursor]
+    after: Cursor
+    #: messages in all parts together (progress)
+    total: int
+
+
+@dataclass
 class OutgoingMessage:
     sender: Address
     to: list[Address]

@@ -178,6 +178,16 @@ def test_hook_hub_sync_mail(pm, account, backend):
     assert ([m.subject for m in second.messages], second.done) == (["m2"], True)
 
 
+def test_hook_hub_mail_partitions(pm, account, backend):
+    backend.deliver(EMAIL, "inbox", b"Subject: one\r\nFrom: bob@example.org\r\n\r\nhi\r\n")
+    assert pm.hook.hub_mail_partitions(account=account, folder="inbox", since=since(), parts=4) is None, \
+        "a memory folder is never split: one job pages through it"
+
+
+def test_hook_hub_mail_folders(pm, account, backend):
+    assert pm.hook.hub_mail_folders(account=account) == ["inbox", "sent"]
+
+
 def test_hook_hub_send_mail(pm, account, backend):
     message = OutgoingMessage(sender=Address(EMAIL), to=[Address("bob@example.org")], subject="Offer",
                               text_body="Attached.", in_reply_to="<q@example.org>", references=["<q@example.org>"])

@@ -1,4 +1,4 @@
-"""The mail peer fixtures themselves: dovecot, pymap and smtp_server behave as the docs promise."""
+"""The mail peer fixtures themselves: dovecot, pymap, cyrus and smtp_server behave as the docs promise."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_dovecot_implicit_tls_port(dovecot):
         assert imap.select_folder("INBOX")[b"EXISTS"] == 0
 
 
-@pytest.mark.parametrize("peer_name", ["dovecot", "pymap"])
+@pytest.mark.parametrize("peer_name", ["dovecot", "pymap", "cyrus"])
 def test_users_are_separate_and_append_returns_uids(request, peer_name):
     peer = request.getfixturevalue(peer_name)
     alice, bob = peer.add_user(), peer.add_user()  # two users added back to back both work
@@ -45,10 +45,10 @@ def test_users_are_separate_and_append_returns_uids(request, peer_name):
         assert b"\\Seen" in flags[1] and b"\\Seen" not in flags[2]
     with peer.client(bob) as imap:
         assert imap.select_folder("INBOX")[b"EXISTS"] == 0
-        assert "Sent" in [name for _, _, name in imap.list_folders()]
+        assert peer.sent_folder in [name for _, _, name in imap.list_folders()]
 
 
-@pytest.mark.parametrize("peer_name", ["dovecot", "pymap"])
+@pytest.mark.parametrize("peer_name", ["dovecot", "pymap", "cyrus"])
 def test_wrong_password_is_refused(request, peer_name):
     peer = request.getfixturevalue(peer_name)
     user = peer.add_user()
@@ -59,7 +59,7 @@ def test_wrong_password_is_refused(request, peer_name):
     imap.shutdown()
 
 
-@pytest.mark.parametrize("peer_name", ["dovecot", "pymap"])
+@pytest.mark.parametrize("peer_name", ["dovecot", "pymap", "cyrus"])
 def test_expire_uidvalidity(request, peer_name):
     peer = request.getfixturevalue(peer_name)
     user = peer.add_user()
@@ -71,6 +71,56 @@ def test_expire_uidvalidity(request, peer_name):
         info = imap.select_folder("INBOX")
         assert info[b"UIDVALIDITY"] != before
         assert info[b"EXISTS"] == 1, "the messages stay; only their UIDs are invalid"
+
+
+def test_cyrus_is_namespaced_munges_8bit_and_idles(cyrus):
+    user = cyrus.add_user()
+    with cyrus.client(user) as imap:
+        assert {b"CONDSTORE", b"QRESYNC", b"IDLE", b"SPECIAL-USE"} <= set(imap.capabilities())
+        assert imap.namespace().personal == (("INBOX.", "."),)
+        assert [name for flags, _, name in imap.list_folders() if b"\\Sent" in flags] == ["INBOX.Sent"]
+        imap.select_folder("INBOX")
+        imap.idle()
+        cyrus.append(user, "INBOX", b"From: a@example.org\r\nSubject: caf\xc3\xa9\r\n\r\nbody\r\n")
+        # idled wakes the IDLE at once; without it imapd would only poll every minute
+        assert (1, b"EXISTS") in imap.idle_check(timeout=15)
+        imap.idle_done()
+        header = imap.fetch([1], ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])[1][b"BODY[HEADER.FIELDS (SUBJECT)]"]
+        assert header.strip() == b"Subject: cafXX", "munge8bit turns each raw 8-bit byte into X"
+
+
+def test_cyrus_legacy_sent_folder_has_no_flag(cyrus):
+    user = cyrus.add_user(legacy_sent=True)
+    with cyrus.client(user) as imap:
+        assert b"SPECIAL-USE" in imap.capabilities()
+        listing = {name: flags for flags, _, name in imap.list_folders()}
+        assert "INBOX.Sent" in listing and b"\\Sent" not in listing["INBOX.Sent"]
+
+
+def test_cyrus_expire_uidvalidity_keeps_the_sent_flag(cyrus):
+    user = cyrus.add_user()
+    cyrus.append(user, "INBOX.Sent", _raw("sent"), flags=[b"\\Seen"])
+    with cyrus.client(user) as imap:
+        before = imap.folder_status("INBOX.Sent", [b"UIDVALIDITY"])[b"UIDVALIDITY"]
+    cyrus.expire_uidvalidity(user, "INBOX.Sent")
+    with cyrus.client(user) as imap:
+        assert [name for flags, _, name in imap.list_folders() if b"\\Sent" in flags] == ["INBOX.Sent"]
+        info = imap.select_folder("INBOX.Sent")
+        assert info[b"UIDVALIDITY"] != before and info[b"EXISTS"] == 1
+        assert b"\\Seen" in next(iter(imap.get_flags(imap.search(["ALL"])).values()))
+
+
+def test_cyrus_caldav_serves_the_same_users(cyrus):
+    import requests
+
+    user = cyrus.add_user()
+    home = cyrus.caldav_url(user)
+    found = requests.request("PROPFIND", home, auth=(user.username, user.password), headers={"Depth": "1"},
+                             timeout=10)
+    assert found.status_code == 207
+    assert f"/dav/calendars/user/{user.username}/Default/" in found.text
+    refused = requests.request("PROPFIND", home, auth=(user.username, "wrong"), headers={"Depth": "0"}, timeout=10)
+    assert refused.status_code == 401
 
 
 def test_pymap_is_plain_imap(pymap):

@@ -24,10 +24,13 @@ def test_migrations_match_the_models(hub):
 
 
 def test_upgrade_is_idempotent(hub):
+    def version() -> str:
+        with hub.db.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+
+    before = version()
     hub.db.upgrade()
-    with hub.db.engine.connect() as conn:
-        version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert version == "0001"
+    assert version() == before and before
 
 
 def test_datetimes_come_back_aware_utc(hub, make_user):

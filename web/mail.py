@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from hub.bcc import bcc_address, rotate_bcc_token
 from hub.core import current_hub
-from hub.mail_settings import disable_mail_sync, enable_mail_sync
+from hub.exceptions import HubError
+from hub.mail_settings import choose_sent_folder, disable_mail_sync, enable_mail_sync
 from hub.models import Account, AccountError, AccountStatus, SyncCursor, User
 from hub.permissions import Permission
 from hub.sync import limits
@@ -130,6 +131,33 @@ def enable(account_id: int):
     else:
         flash("Mail sync turned on.", "success")
     return redirect(url_for("mail.index"))
+
+
+@bp.route("/accounts/<int:account_id>/sent-folder", methods=["GET", "POST"])
+@requires(Permission.MAIL_SYNC)
+def sent_folder(account_id: int):
+    """Pick which of the mailbox's folders is synced as Sent, for servers that do not mark it."""
+    _own_mail_account(account_id)
+    hub = current_hub()
+    try:
+        # optional hook: None means the provider finds its Sent folder itself
+        folders = hub.plugins.maybe_call("hub_mail_folders", account=hub.account_handle(account_id))
+    except HubError as exc:
+        flash(f"The folders could not be listed: {exc.message} {exc.fix or ''}".strip(), "error")
+        return redirect(url_for("mail.index"))
+    with hub.db.session() as s:
+        account = s.get(Account, account_id)
+        current, email = (account.settings or {}).get("sent_folder"), account.email
+    if request.method == "POST":
+        choice = request.form.get("sent_folder") or ""
+        if folders is None or choice not in folders:
+            flash("Choose one of the mailbox's folders.", "error")
+            return redirect(url_for("mail.sent_folder", account_id=account_id))
+        choose_sent_folder(hub, account_id, choice)
+        flash(f"“{choice}” is synced as your Sent folder from now on.", "success")
+        return redirect(url_for("mail.index"))
+    return render_template("mail_sent_folder.html", account_id=account_id, email=email, folders=folders,
+                           current=current)
 
 
 @bp.route("/bcc/rotate", methods=["POST"])

@@ -48,6 +48,9 @@ class MailMessage(IdMixin, Base):
     attachments: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     size: Mapped[int] = mapped_column(default=0)
     parse_error: Mapped[str | None] = mapped_column(sa.Text)
+    #: every To/Cc/Bcc address the message named; its participant rows are a bounded part of them
+    #: (see ``hub.sync.mail_rows.MAX_PARTICIPANTS``), the cut noted in ``parse_error``
+    recipient_count: Mapped[int] = mapped_column(default=0, server_default="0")
     #: "bcc" when it came through the BCC logging address
     source: Mapped[str] = mapped_column(sa.String(16), default="sync")
     #: the start of the last initial sync that saw it at the provider (the mark a full resync leaves);

@@ -31,6 +31,8 @@ MAX_FOLDER = 255
 MAX_BODY = 1_000_000
 MAX_SUBJECT = 10_000
 MAX_ERROR = 2_000
+#: participant rows stored per message; every address is still matched (a contact at position
+#: 2,500 of a list gets the mail logged) and the full count kept on the message
 MAX_PARTICIPANTS = 500
 MAX_PARENTS = 20  # the nearest References are enough to find a stored ancestor
 #: the size column is a 32-bit integer on PostgreSQL; bigger claims are capped
@@ -56,15 +58,21 @@ class CleanMessage:
     html_body: str
     attachments: list[dict[str, Any]]
     size: int
-    #: (role, email, name) for from/to/cc/bcc, addresses normalized, invalid ones dropped
+    #: (role, email, name) for from/to/cc/bcc, addresses normalized, invalid ones dropped; the
+    #: sender and at most MAX_PARTICIPANTS recipients
     participants: list[tuple[str, str, str]] = field(default_factory=list)
     parse_error: str | None = None
     #: Message-IDs this one answers (References, then In-Reply-To), for joining split threads
     parents: tuple[str, ...] = ()
+    #: recipients beyond the stored participants (addresses only, in header order)
+    more_recipients: tuple[str, ...] = ()
+    #: how many distinct recipients (To/Cc/Bcc) the message named
+    recipient_count: int = 0
 
     @property
-    def addresses(self) -> set[str]:
-        return {email for _role, email, _name in self.participants}
+    def addresses(self) -> list[str]:
+        """Every address of the message — stored participants first, then the rest — for matching."""
+        return list(dict.fromkeys([*(email for _role, email, _name in self.participants), *self.more_recipients]))
 
 
 def clean_message(message: Any, folder: str) -> CleanMessage:
@@ -91,20 +99,22 @@ def clean_message(message: Any, folder: str) -> CleanMessage:
     thread_key = text(thread_id or root or f"hub:{remote_id}", MAX_REMOTE_ID)
     parents = tuple(dict.fromkeys(p for p in [*references[-MAX_PARENTS:], in_reply_to] if p and p != message_id))
 
-    participants: list[tuple[str, str, str]] = []
     sender = _address(grab("sender"))
-    if sender:
-        participants.append(("from", *sender))
+    recipients: list[tuple[str, str, str]] = []
     for role in ("to", "cc", "bcc"):
         values = grab(role) or []
         if not isinstance(values, (list, tuple)):
             values = [values]
-        for value in values[:MAX_PARTICIPANTS]:
+        for value in values:
             found = _address(value)
             if found:
-                participants.append((role, *found))
+                recipients.append((role, *found))
     # one row per (role, address): a header listing someone twice is not two participants
-    participants = list(dict.fromkeys(participants))
+    recipients = list(dict.fromkeys(recipients))
+    participants = ([("from", *sender)] if sender else []) + recipients[:MAX_PARTICIPANTS]
+    more = tuple(dict.fromkeys(email for _role, email, _name in recipients[MAX_PARTICIPANTS:]))
+    if more:
+        notes.append(f"{len(recipients):,} recipients: the first {MAX_PARTICIPANTS:,} are stored, all were matched")
 
     html_body = text(grab("html_body"), MAX_BODY)
     text_body = text(grab("text_body"), MAX_BODY)
@@ -129,6 +139,8 @@ def clean_message(message: Any, folder: str) -> CleanMessage:
         attachments=_attachments(grab("attachments")),
         size=min(size, MAX_SIZE) if isinstance(size, int) and size >= 0 else 0,
         participants=participants,
+        more_recipients=more,
+        recipient_count=len(recipients),
         parse_error=("; ".join(notes))[:MAX_ERROR] or None,
     )
 

@@ -87,7 +87,8 @@ def store_messages(session: Session, *, user_id: int, account_id: int | None, fo
         "message_id": m.message_id, "thread_id": threads.get(m.thread_key), "subject": m.subject,
         "direction": _direction(m, folder, matches), "from_email": m.from_email, "from_name": m.from_name,
         "date": m.date, "text_body": m.text_body, "html_body": m.html_body, "attachments": m.attachments,
-        "size": m.size, "parse_error": m.parse_error, "source": source, "created_at": now,
+        "size": m.size, "parse_error": m.parse_error, "recipient_count": m.recipient_count,
+        "source": source, "created_at": now,
         "last_seen_at": seen_at or now,
     } for m in new]
     table = MailMessage.__table__
@@ -109,7 +110,7 @@ def store_messages(session: Session, *, user_id: int, account_id: int | None, fo
             continue
         if m.message_id:
             seen.add(m.message_id)
-        to_log.append(MailToLog(result.row_ids[m.remote_id], m.date, [e for _r, e, _n in m.participants]))
+        to_log.append(MailToLog(result.row_ids[m.remote_id], m.date, m.addresses))
     result.logged = log_messages(session, user_id, to_log, matches)
     result.stored = len(result.row_ids)
     result.parse_errors = sum(1 for m in new if m.parse_error)

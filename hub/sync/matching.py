@@ -225,24 +225,31 @@ def _organization_directory(session: Session, owner_user_id: int) -> _Directory:
     return _Directory(users, domains)
 
 
+#: addresses (and domains) per CRM lookup query
+LOOKUP_CHUNK = 1000
+
+
 def _crm_lookup(session: Session, emails: set[str]) -> tuple[dict[str, tuple[int, int | None]], dict[str, int]]:
-    """Contacts behind ``emails`` and companies behind their domains, in one query."""
-    domains = {domain_of(e) for e in emails} - {""}
+    """Contacts behind ``emails`` and companies behind their domains: one query per
+    :data:`LOOKUP_CHUNK` addresses (a mailing list's thousands of addresses stay under the
+    databases' limits on bound parameters)."""
+    addresses, domains = sorted(emails), sorted({domain_of(e) for e in emails} - {""})
     address = sa.func.lower(ContactAddress.email)
-    query = sa.union_all(
-        sa.select(sa.literal("c"), address, ContactAddress.contact_id, Contact.company_id)
-        .join(Contact, Contact.id == ContactAddress.contact_id)
-        .where(address.in_(sorted(emails))),
-        sa.select(sa.literal("d"), sa.func.lower(CompanyDomain.domain), sa.null(), CompanyDomain.company_id)
-        .where(sa.func.lower(CompanyDomain.domain).in_(sorted(domains) or [""])),
-    )
     contacts: dict[str, tuple[int, int | None]] = {}
     companies: dict[str, int] = {}
-    for kind, key, contact_id, company_id in session.execute(query):
-        if kind == "c":
-            contacts[key] = (contact_id, company_id)
-        else:
-            companies[key] = company_id
+    for i in range(0, max(len(addresses), len(domains), 1), LOOKUP_CHUNK):
+        query = sa.union_all(
+            sa.select(sa.literal("c"), address, ContactAddress.contact_id, Contact.company_id)
+            .join(Contact, Contact.id == ContactAddress.contact_id)
+            .where(address.in_(addresses[i:i + LOOKUP_CHUNK] or [""])),
+            sa.select(sa.literal("d"), sa.func.lower(CompanyDomain.domain), sa.null(), CompanyDomain.company_id)
+            .where(sa.func.lower(CompanyDomain.domain).in_(domains[i:i + LOOKUP_CHUNK] or [""])),
+        )
+        for kind, key, contact_id, company_id in session.execute(query):
+            if kind == "c":
+                contacts[key] = (contact_id, company_id)
+            else:
+                companies[key] = company_id
     return contacts, companies
 
 

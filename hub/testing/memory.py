@@ -320,6 +320,21 @@ class MemoryProvider:
     # --- mail ------------------------------------------------------------------------------------
 
     @hookimpl
+    def hub_mail_partitions(self, account: AccountHandle, folder: str, since: datetime, parts: int):
+        if account.provider != self.name:
+            return None
+        self._open("hub_mail_partitions", account)
+        return None  # one job pages through a memory folder: nothing here is large
+
+    @hookimpl
+    def hub_mail_folders(self, account: AccountHandle) -> list[str] | None:
+        if account.provider != self.name:
+            return None
+        mine = self._open("hub_mail_folders", account)
+        with self.backend.lock:
+            return sorted(mine.folders)
+
+    @hookimpl
     def hub_sync_mail(self, account: AccountHandle, folder: str, cursor: str | None, limit: int,
                       since: datetime) -> MailPage | None:
         mine = self._open("hub_sync_mail", account)

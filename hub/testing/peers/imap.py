@@ -60,6 +60,10 @@ class ImapPeer:
     host = "127.0.0.1"
     #: whether the server offers CONDSTORE/QRESYNC and SPECIAL-USE
     modern = False
+    #: the mailbox ``add_user`` creates as the Sent folder (its name differs between servers)
+    sent_folder = "Sent"
+    #: whether raw 8-bit bytes in a header reach clients as ``X`` (Cyrus's ``munge8bit``)
+    munges_8bit = False
 
     def __init__(self, directory: Path):
         self.directory = directory
@@ -74,6 +78,12 @@ class ImapPeer:
     def _write_user(self, user: MailUser) -> None:
         raise NotImplementedError
 
+    def _make_sent_folder(self, user: MailUser) -> None:
+        with self.client(user) as imap:
+            folders = {f[2] for f in imap.list_folders()}
+            if self.sent_folder not in folders:
+                imap.create_folder(self.sent_folder)  # Dovecot auto-creates it with \Sent; pymap needs it made
+
     def expire_uidvalidity(self, user: MailUser, mailbox: str = "INBOX") -> None:
         """Give ``mailbox`` a new UIDVALIDITY, so every cached UID of it is invalid."""
         raise NotImplementedError
@@ -84,21 +94,28 @@ class ImapPeer:
         """A client context that trusts this peer's certificate (and checks the host name)."""
         return ssl.create_default_context(cafile=str(self.cert_path))
 
+    def mailbox(self, folder: str) -> str:
+        """The mailbox name of the hub folder ``folder`` ("inbox" or "sent") on this server."""
+        return {"inbox": "INBOX", "sent": self.sent_folder}[folder]
+
     def add_user(self, name: str | None = None, password: str | None = None) -> MailUser:
-        """Create a mailbox user (a fresh random one by default) with INBOX and a Sent folder.
+        """Create a mailbox user (a fresh random one by default) with INBOX and a Sent folder
+        (named :attr:`sent_folder`).
 
         :param name: the login name; the address is the name when it has an ``@``, else
             ``<name>@example.test``.
         """
+        user = self._new_user(name, password)
+        self._make_sent_folder(user)
+        return user
+
+    def _new_user(self, name: str | None, password: str | None) -> MailUser:
+        """The user's login, written where the server reads it; no folders yet."""
         name = name or "user" + secrets.token_hex(4)
         email = name if "@" in name else f"{name}@example.test"  # e.g. an Apple ID as the login name
         user = MailUser(name, password or secrets.token_urlsafe(12), email)
         with self._lock:
             self._write_user(user)
-        with self.client(user) as imap:
-            folders = {f[2] for f in imap.list_folders()}
-            if "Sent" not in folders:
-                imap.create_folder("Sent")  # Dovecot auto-creates it with \Sent; pymap needs it made
         return user
 
     def client(self, user: MailUser, timeout: float = 15):

@@ -54,6 +54,8 @@ class MailboxConfig:
     smtp_secret: str | None = field(default=None, compare=False)
     preset: str | None = None
     server_saves_sent: bool = False
+    #: the mailbox the user picked as the Sent folder (mail-sync page); None = found by flag or name
+    sent_folder: str | None = None
 
     def __repr__(self) -> str:
         return f"<MailboxConfig {self.username} imap={self.imap} smtp={self.smtp}>"
@@ -76,6 +78,7 @@ class MailboxConfig:
             "smtp_host": self.smtp.host, "smtp_port": self.smtp.port, "smtp_security": self.smtp.security,
             "preset": self.preset or "custom", "server_saves_sent": self.server_saves_sent,
             "username": self.username, **({"smtp_username": self.smtp_username} if self.smtp_username else {}),
+            **({"sent_folder": self.sent_folder} if self.sent_folder else {}),
         }
 
     def credentials(self) -> dict[str, Any]:
@@ -118,6 +121,7 @@ class MailboxConfig:
             smtp_secret=str(params.get("smtp_password") or "") or None,
             preset=preset.name if preset else None,
             server_saves_sent=_flag(params.get("server_saves_sent"), preset.server_saves_sent if preset else False),
+            sent_folder=_text(params, "sent_folder", required=False) or None,
         )
 
     @classmethod

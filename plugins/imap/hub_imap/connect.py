@@ -57,7 +57,7 @@ def connect(context: ProviderContext, params: Mapping[str, Any]) -> ConnectResul
     try:
         with translated(config, config.imap, "IMAP", at_connect=True):
             try:
-                mailbox_for(imap, "sent")
+                mailbox_for(imap, "sent", config.sent_folder)
             except HubError as exc:  # mail still syncs; sending files no copy until the folder exists
                 log.info("mailbox %s has no Sent folder: %s", config.email, exc)
     finally:

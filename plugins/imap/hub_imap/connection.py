@@ -70,6 +70,10 @@ class ImapClient(imapclient.IMAPClient):
         self.qresync = False
         #: mailbox names found by SPECIAL-USE, cached for the session (see folders.py)
         self.special_folders: dict[str, str] = {}
+        #: the personal namespace's prefixes ("INBOX." on Cyrus), read once when needed (see folders.py)
+        self.personal_prefixes: tuple[str, ...] | None = None
+        #: set by :mod:`hub_imap.session`: this connection served an earlier call
+        self.reused = False
         super().__init__(host, port, ssl=tls, ssl_context=ssl_context, timeout=timeout)
         # keep INTERNALDATE as the server's aware datetime instead of converting to naive local time
         self.normalise_times = False

@@ -16,6 +16,7 @@ from hub.types import (
     ConfigField,
     ConnectResult,
     MailPage,
+    MailPartitions,
     OutgoingMessage,
     ProviderContext,
     ProviderInfo,
@@ -25,7 +26,8 @@ from hub.types import (
 from hub_imap import connect, session, smtp
 from hub_imap.config import MailboxConfig
 from hub_imap.errors import translated
-from hub_imap.sync import sync_page
+from hub_imap.folders import selectable_mailboxes
+from hub_imap.sync import partitions, sync_page
 
 NAME = "imap"
 
@@ -96,8 +98,27 @@ def sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit: in
     """
     config = config or MailboxConfig.for_account(account)
     with translated(config, config.imap, "IMAP"):
-        with session.imap_session(account.id, config, account.context) as client:
-            return sync_page(client, folder, cursor, limit, since)
+        return session.with_session(account.id, config, account.context,
+                                    lambda client: sync_page(client, folder, cursor, limit, since, config.sent_folder))
+
+
+@hookimpl
+def hub_mail_partitions(account: AccountHandle, folder: str, since: datetime, parts: int) -> MailPartitions | None:
+    if account.provider != NAME:
+        return None
+    config = MailboxConfig.for_account(account)
+    with translated(config, config.imap, "IMAP"):
+        return session.with_session(account.id, config, account.context,
+                                    lambda client: partitions(client, folder, since, parts, config.sent_folder))
+
+
+@hookimpl
+def hub_mail_folders(account: AccountHandle) -> list[str] | None:
+    if account.provider != NAME:
+        return None
+    config = MailboxConfig.for_account(account)
+    with translated(config, config.imap, "IMAP"):
+        return session.with_session(account.id, config, account.context, selectable_mailboxes)
 
 
 @hookimpl

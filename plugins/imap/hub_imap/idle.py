@@ -107,7 +107,7 @@ class _Watcher(threading.Thread):
                     log.info("%s has no IDLE; account %s is polled", self.config.imap.host, self.account.id)
                     self.unsupported = True
                     return
-                client.select_folder(mailbox_for(client, self.folder), readonly=True)
+                client.select_folder(mailbox_for(client, self.folder, self.config.sent_folder), readonly=True)
                 client.idle()
                 self.connected.set()
                 if notify_first:
@@ -143,6 +143,10 @@ class _Watcher(threading.Thread):
                 self._notify()
 
     def _notify(self) -> None:
+        # a stopped watcher may still be inside idle_check when news arrives (Cyrus's idled wakes it
+        # at once): its account is no longer watched, so it must not report
+        if self.stopping.is_set():
+            return
         try:
             self.on_change(self.account.id, self.folder)
         except Exception:  # noqa: BLE001 - the callback's failure must not kill the listener

@@ -7,7 +7,11 @@ back afterwards; :func:`release` closes an account's connections (disconnect). A
 :data:`IDLE_SECONDS` is closed the next time anyone asks, and one that fails is never put back.
 Hooks are called from one thread at a time per account, but the pool itself is thread-safe.
 
-Public API: :func:`imap_session`, :func:`release`, :func:`close_all`.
+A reused connection may have been closed, or its selected mailbox deleted, since it was put back
+(Cyrus ends the sessions of a mailbox restored under them): :func:`with_session` then runs the work
+once more on a fresh connection.
+
+Public API: :func:`with_session`, :func:`imap_session`, :func:`release`, :func:`close_all`.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import atexit
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
+from hub.exceptions import HubError
 from hub.types import ProviderContext
 
 from hub_imap.config import MailboxConfig
 from hub_imap.connection import ImapClient, close_imap, open_imap
+
+T = TypeVar("T")
 
 #: a cached connection older than this (unused) is closed instead of reused
 IDLE_SECONDS = 60.0
@@ -102,23 +109,48 @@ def _alive(client: ImapClient, idle_for: float) -> bool:
 
 
 @contextmanager
-def imap_session(account_id: int, config: MailboxConfig, context: ProviderContext) -> Iterator[ImapClient]:
-    """A logged-in connection for ``account_id``: the cached one when it is still good, else a new one.
+def imap_session(account_id: int, config: MailboxConfig, context: ProviderContext,
+                 reuse: bool = True) -> Iterator[ImapClient]:
+    """A logged-in connection for ``account_id``: the cached one when it is still good (and ``reuse``),
+    else a new one.
 
     It goes back to the cache when the block ends normally; on any error it is closed, so a
     half-broken connection is never reused.
     """
     key = (account_id, config.fingerprint())
     cached = _POOL.take(key)
+    if cached is not None and not reuse:
+        close_imap(cached[0])
+        cached = None
     client = cached[0] if cached and _alive(cached[0], time.monotonic() - cached[1]) else None
     if client is None:
         client = open_imap(config, context)
+    client.reused = client is (cached[0] if cached else None)
     try:
         yield client
     except BaseException:
         close_imap(client)
         raise
     _POOL.put(key, client)
+
+
+def with_session(account_id: int, config: MailboxConfig, context: ProviderContext,
+                 work: Callable[[ImapClient], T]) -> T:
+    """``work(client)`` on the account's connection; when a reused connection fails with a library
+    error (not a hub answer such as an expired cursor), once more on a fresh one. ``work`` must be
+    safe to repeat (reading a page is)."""
+    lent: list[ImapClient] = []
+    try:
+        with imap_session(account_id, config, context) as client:
+            lent.append(client)
+            return work(client)
+    except HubError:
+        raise
+    except Exception:
+        if not (lent and lent[0].reused):
+            raise
+    with imap_session(account_id, config, context, reuse=False) as client:
+        return work(client)
 
 
 def release(account_id: int) -> None:

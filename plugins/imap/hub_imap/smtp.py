@@ -175,7 +175,7 @@ def _save_copy(
     try:
         with translated(config, config.imap, "IMAP"):
             with session.imap_session(account.id, config, account.context) as client:
-                mailbox = mailbox_for(client, "sent")
+                mailbox = mailbox_for(client, "sent", config.sent_folder)
                 response = client.append(mailbox, raw, flags=(b"\\Seen",))
     except HubError as exc:
         log.warning("sent mail of account %s could not be filed in Sent: %s", account.id, exc)

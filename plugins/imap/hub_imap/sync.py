@@ -21,7 +21,11 @@ Algorithm, one page per call (``limit`` messages at most):
   count of messages at or below the last UID changed (or the modseq moved, with CONDSTORE).
   Flag changes never re-deliver a message.
 
-Public API: :func:`sync_page`, :class:`MailCursor`.
+**partitions** (``hub_mail_partitions``): a large folder's initial UIDs are cut into contiguous
+ranges, each an initial-sync cursor of its own that separate jobs page through in parallel; the
+folder then continues from the cursor the whole initial sync would have left.
+
+Public API: :func:`sync_page`, :func:`partitions`, :class:`MailCursor`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
 from hub.exceptions import CursorExpired
-from hub.types import MailPage
+from hub.types import MailPage, MailPartitions
 
 from hub_imap import uidset
 from hub_imap.connection import ImapClient
@@ -39,6 +43,8 @@ from hub_imap.fetch import fetch_messages, remote_id
 from hub_imap.folders import mailbox_for
 
 CURSOR_VERSION = 1
+#: the smallest part worth its own job when a folder's initial sync is split
+MIN_PARTITION = 1000
 #: a known-UID set longer than this is replaced by a range in commands (servers cap line length)
 MAX_SET_IN_COMMAND = 4000
 
@@ -110,10 +116,12 @@ def _since_day(since: datetime | None) -> str | None:
     return (since.astimezone(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d")
 
 
-def sync_page(client: ImapClient, folder: str, cursor: str | None, limit: int, since: datetime | None) -> MailPage:
-    """One page of ``hub_sync_mail`` for the hub ``folder`` over a logged-in ``client``."""
+def sync_page(client: ImapClient, folder: str, cursor: str | None, limit: int, since: datetime | None,
+              chosen: str | None = None) -> MailPage:
+    """One page of ``hub_sync_mail`` for the hub ``folder`` over a logged-in ``client``;
+    ``chosen`` is the mailbox the user picked for it, if any."""
     limit = max(1, int(limit))
-    mailbox = mailbox_for(client, folder)
+    mailbox = mailbox_for(client, folder, chosen)
     box = _select(client, mailbox)
     if cursor is None:
         since_day = _since_day(since)
@@ -132,6 +140,41 @@ def sync_page(client: ImapClient, folder: str, cursor: str | None, limit: int, s
     return _incremental_page(client, folder, cur, box, limit)
 
 
+def partitions(client: ImapClient, folder: str, since: datetime | None, parts: int,
+               chosen: str | None = None) -> MailPartitions | None:
+    """``hub_mail_partitions``: the initial sync's UIDs (one SEARCH, as :func:`sync_page` runs it)
+    cut into contiguous UID ranges of at least :data:`MIN_PARTITION` messages; ``None`` when the
+    folder is too small to be worth it. ``after`` is the cursor the initial sync would end with."""
+    mailbox = mailbox_for(client, folder, chosen)
+    box = _select(client, mailbox)
+    since_day = _since_day(since)
+    end = box.uidnext or 1
+    todo = _uids_between(client, 1, end - 1, since_day) if end > 1 else []
+    parts = min(parts, len(todo) // MIN_PARTITION)
+    if parts < 2:
+        return None
+    size = -(-len(todo) // parts)
+    cursors = [MailCursor(mailbox, box.uidvalidity, modseq=box.modseq, initial_end=end,
+                          todo=uidset.compress(todo[i:i + size]), total=len(todo[i:i + size]),
+                          since=since_day).dumps() for i in range(0, len(todo), size)]
+    after = MailCursor(mailbox, box.uidvalidity, modseq=box.modseq, known=uidset.compress(todo), since=since_day)
+    _finish_initial(client, after, box, end)
+    return MailPartitions(parts=cursors, after=after.dumps(), total=len(todo))
+
+
+def _finish_initial(client: ImapClient, cur: MailCursor, box: _Selected, end: int) -> None:
+    """Turn ``cur`` into the incremental cursor an initial sync up to UID ``end - 1`` leaves."""
+    cur.uid = max(cur.uid, end - 1)
+    cur.initial_end = None
+    # plain IMAP spots expunges by counting the messages at or below the last UID
+    if client.condstore:
+        cur.count = None
+    elif box.uidnext is not None and box.uidnext <= cur.uid + 1:
+        cur.count = box.exists  # nothing above the last UID: every message counts
+    else:
+        cur.count = box.exists - len(_uids_between(client, cur.uid + 1, None))
+
+
 def _initial_page(client: ImapClient, folder: str, cur: MailCursor, box: _Selected, limit: int) -> MailPage:
     assert cur.initial_end is not None
     candidates = sorted(uidset.expand(cur.todo))
@@ -141,15 +184,7 @@ def _initial_page(client: ImapClient, folder: str, cur: MailCursor, box: _Select
     cur.todo = uidset.compress(candidates[limit:])
     done = len(candidates) <= limit
     if done:
-        cur.uid = max(cur.uid, cur.initial_end - 1)
-        cur.initial_end = None
-        # plain IMAP spots expunges by counting the messages at or below the last UID
-        if client.condstore:
-            cur.count = None
-        elif box.uidnext is not None and box.uidnext <= cur.uid + 1:
-            cur.count = box.exists  # nothing above the last UID: every message counts
-        else:
-            cur.count = box.exists - len(_uids_between(client, cur.uid + 1, None))
+        _finish_initial(client, cur, box, cur.initial_end)
     else:
         cur.uid = page[-1]
     return MailPage(messages=messages, next_cursor=cur.dumps(), done=done, total_estimate=cur.total)

@@ -11,9 +11,6 @@ from hub.types import AccountHandle, ProviderContext
 
 import hub_imap.hooks
 
-FOLDERS = {"inbox": "INBOX", "sent": "Sent"}
-
-
 class ImapRemote(Remote):
     """Provider-side changes made with a separate IMAP client, the way another mail app makes them."""
 
@@ -22,11 +19,11 @@ class ImapRemote(Remote):
         self.user = user
 
     def deliver_mail(self, folder: str, raw: bytes) -> None:
-        self.peer.append(self.user, FOLDERS[folder], raw)
+        self.peer.append(self.user, self.peer.mailbox(folder), raw)
 
     def expire_cursors(self) -> None:
-        for mailbox in FOLDERS.values():
-            self.peer.expire_uidvalidity(self.user, mailbox)
+        for folder in ("inbox", "sent"):
+            self.peer.expire_uidvalidity(self.user, self.peer.mailbox(folder))
 
 
 def trusted(*peers) -> str:

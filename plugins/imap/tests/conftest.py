@@ -1,6 +1,8 @@
 """Shared fixtures for the IMAP plugin's tests: a mailbox on each peer and how the plugin reaches it.
 
-The peers themselves (``dovecot``, ``pymap``, ``smtp_server``) come from :mod:`hub.testing.peers`.
+The peers themselves (``dovecot``, ``pymap``, ``cyrus``, ``smtp_server``) come from :mod:`hub.testing.peers`.
+Tests name mailboxes through the peer (``peer.sent_folder``, ``peer.mailbox("sent")``): servers name
+them differently (Cyrus: ``INBOX.Sent``).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ def _no_leftover_connections():
     session.close_all()
 
 
-@pytest.fixture(params=["dovecot", "pymap"])
+@pytest.fixture(params=["dovecot", "pymap", "cyrus"])
 def peer(request):
-    """Each IMAP peer in turn: Dovecot (CONDSTORE/QRESYNC) and pymap (plain IMAP)."""
+    """Each IMAP peer in turn: Dovecot (CONDSTORE/QRESYNC), pymap (plain IMAP), Cyrus (``INBOX.`` namespace)."""
     return request.getfixturevalue(request.param)
 
 

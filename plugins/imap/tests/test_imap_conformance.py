@@ -1,7 +1,8 @@
 """The provider contract (hub.testing.ProviderTests) against real servers.
 
 * Dovecot: implicit-TLS IMAP with CONDSTORE/QRESYNC and SPECIAL-USE, SMTP over STARTTLS;
-* pymap: STARTTLS IMAP without CONDSTORE/QRESYNC/SPECIAL-USE (the plain-IMAP fallback), SMTP over TLS.
+* pymap: STARTTLS IMAP without CONDSTORE/QRESYNC/SPECIAL-USE (the plain-IMAP fallback), SMTP over TLS;
+* Cyrus: STARTTLS IMAP with folders under ``INBOX.`` (separator ``.``), IDLE through idled, SMTP over TLS.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ class _ImapProviderTests(ProviderTests):
     revokes_on_disconnect = False  # a password cannot be revoked by the hub
     imap_security = "starttls"
     smtp_security = "starttls"
+    #: the peer fixture this class runs against
+    peer_name = ""
+
+    @pytest.fixture
+    def peer(self, request):
+        return request.getfixturevalue(self.peer_name)
 
     @pytest.fixture
     def provider_plugin(self):
@@ -50,16 +57,16 @@ class _ImapProviderTests(ProviderTests):
 class TestDovecot(_ImapProviderTests):
     imap_security = "ssl"
     smtp_security = "starttls"
-
-    @pytest.fixture
-    def peer(self, dovecot):
-        return dovecot
+    peer_name = "dovecot"
 
 
 class TestPymap(_ImapProviderTests):
     imap_security = "starttls"
     smtp_security = "ssl"
+    peer_name = "pymap"
 
-    @pytest.fixture
-    def peer(self, pymap):
-        return pymap
+
+class TestCyrus(_ImapProviderTests):
+    imap_security = "starttls"
+    smtp_security = "ssl"
+    peer_name = "cyrus"

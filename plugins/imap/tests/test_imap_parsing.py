@@ -95,7 +95,8 @@ def test_sync_of_the_broken_corpus(peer, imap_account, mail_user):
                                    datetime.now(timezone.utc) - timedelta(days=1))
     assert len(messages) == len(CORPUS)
     by_id = {m.message_id: m for m in messages}
-    assert by_id["<latin@x>"].subject == "Café crème"
+    # the raw Latin-1 header: Cyrus (munge8bit) hands every 8-bit byte out as "X", the others as sent
+    assert by_id["<latin@x>"].subject == ("CafX crXme" if peer.munges_8bit else "Café crème")
     assert "unknown charset" in (by_id["<klingon@x>"].parse_error or "")
     assert by_id["<b64@x>"].text_body.startswith("Hello ")
     assert by_id["<huge@x>"].subject == "big header"

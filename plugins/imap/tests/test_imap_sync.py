@@ -1,4 +1,4 @@
-"""Mail sync against Dovecot (CONDSTORE/QRESYNC) and pymap (plain IMAP): cursors, expunges, flags, paging."""
+"""Mail sync against Dovecot (CONDSTORE/QRESYNC), pymap (plain IMAP) and Cyrus: cursors, expunges, flags, paging."""
 
 from __future__ import annotations
 
@@ -203,11 +203,11 @@ def test_one_connection_for_all_pages_of_a_sync(dovecot, smtp_server):
 
 def test_sent_folder_is_found_and_synced(peer, imap_account, mail_user):
     raw, msg_id = mail("sent by another client")
-    peer.append(mail_user, "Sent", raw)
+    peer.append(mail_user, peer.sent_folder, raw)
     peer.append(mail_user, "INBOX", mail("inbox mail")[0])
     messages, _, _ = sync(imap_account, folder="sent")
     assert [(m.message_id, m.folder) for m in messages] == [(msg_id, "sent")]
-    assert messages[0].remote_id.startswith("Sent/")
+    assert messages[0].remote_id.startswith(peer.sent_folder + "/")
 
 
 def test_sent_folder_found_by_name_without_special_use(pymap, smtp_server):
@@ -229,3 +229,52 @@ def test_nothing_changed_is_cheap_and_stable(peer, imap_account, mail_user):
     page = hub_imap.hooks.hub_sync_mail(account=imap_account, folder="inbox", cursor=cursor, limit=10, since=SINCE)
     assert page.done and page.messages == [] and page.deleted == []
     assert page.next_cursor == cursor
+
+
+def test_sent_folder_found_by_name_when_the_server_flags_none(cyrus, smtp_server):
+    """Cyrus announces SPECIAL-USE, but a mailbox made before it was set up has no \\Sent flag."""
+    user = cyrus.add_user(legacy_sent=True)
+    raw, msg_id = mail("filed before special-use")
+    cyrus.append(user, "INBOX.Sent", raw)
+    account = account_for(context_for(cyrus, smtp_server),
+                          connect_params(cyrus, user, smtp_server, imap_security="starttls", smtp_security="ssl"))
+    messages, _, _ = sync(account, folder="sent")
+    assert [(m.message_id, m.remote_id.split("/")[0]) for m in messages] == [(msg_id, "INBOX.Sent")]
+
+
+@pytest.mark.parametrize("name", ["Gesendete Elemente", "Skickat", "Envoyés", "Sent Messages"])
+def test_sent_folder_found_by_localized_name_in_the_namespace(cyrus, smtp_server, name):
+    user = cyrus.add_user(legacy_sent=True)
+    with cyrus.client(user) as imap:
+        imap.delete_folder("INBOX.Sent")
+        imap.create_folder(f"INBOX.{name}")
+        imap.create_folder("INBOX.Archive")
+    raw, msg_id = mail("localized")
+    cyrus.append(user, f"INBOX.{name}", raw)
+    account = account_for(context_for(cyrus, smtp_server),
+                          connect_params(cyrus, user, smtp_server, imap_security="starttls", smtp_security="ssl"))
+    messages, _, _ = sync(account, folder="sent")
+    assert [m.message_id for m in messages] == [msg_id]
+
+
+def test_sent_folder_chosen_by_the_user_wins(peer, mail_user, smtp_server, imap_context):
+    """The folder picked on the mail-sync page is used even where a \\Sent-flagged one exists."""
+    chosen = peer.sent_folder.removesuffix("Sent") + "Outbox copies"  # "Outbox copies" or "INBOX.Outbox copies"
+    with peer.client(mail_user) as imap:
+        imap.create_folder(chosen)
+    raw, msg_id = mail("kept in a folder of my own")
+    peer.append(mail_user, chosen, raw)
+    peer.append(mail_user, peer.sent_folder, mail("in the flagged one")[0])
+    account = account_for(imap_context, connect_params(peer, mail_user, smtp_server, imap_security="starttls",
+                                                       smtp_security="ssl", sent_folder=chosen))
+    assert account.settings["sent_folder"] == chosen
+    messages, _, _ = sync(account, folder="sent")
+    assert [m.message_id for m in messages] == [msg_id]
+
+
+def test_mail_folders_lists_what_the_user_can_pick(peer, mail_user, imap_account):
+    projects = peer.sent_folder.removesuffix("Sent") + "Projects"
+    with peer.client(mail_user) as imap:
+        imap.create_folder(projects)
+    names = hub_imap.hooks.hub_mail_folders(account=imap_account)
+    assert {"INBOX", peer.sent_folder, projects} <= set(names)
