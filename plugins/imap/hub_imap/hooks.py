@@ -56,8 +56,6 @@ def hub_register_providers(register: Callable[[ProviderInfo], None]) -> None:
 
 @hookimpl
 def hub_connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult | None:
-    if context.name != NAME:
-        return None
     return connect.connect(context, params)
 
 
@@ -65,22 +63,16 @@ def hub_connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResu
 def hub_sync_mail(
     account: AccountHandle, folder: str, cursor: str | None, limit: int, since: datetime
 ) -> MailPage | None:
-    if account.provider != NAME:
-        return None
     return sync_mail(account, folder, cursor, limit, since)
 
 
 @hookimpl
 def hub_send_mail(account: AccountHandle, message: OutgoingMessage) -> SentMessage | None:
-    if account.provider != NAME:
-        return None
     return smtp.send_mail(account, message)
 
 
 @hookimpl
 def hub_disconnect(account: AccountHandle) -> bool | None:
-    if account.provider != NAME:
-        return None
     # a password cannot be revoked from here; dropping our connections is all there is to release
     session.release(account.id)
     return True
@@ -104,8 +96,6 @@ def sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit: in
 
 @hookimpl
 def hub_mail_partitions(account: AccountHandle, folder: str, since: datetime, parts: int) -> MailPartitions | None:
-    if account.provider != NAME:
-        return None
     config = MailboxConfig.for_account(account)
     with translated(config, config.imap, "IMAP"):
         return session.with_session(account.id, config, account.context,
@@ -114,8 +104,6 @@ def hub_mail_partitions(account: AccountHandle, folder: str, since: datetime, pa
 
 @hookimpl
 def hub_mail_folders(account: AccountHandle) -> list[str] | None:
-    if account.provider != NAME:
-        return None
     config = MailboxConfig.for_account(account)
     with translated(config, config.imap, "IMAP"):
         return session.with_session(account.id, config, account.context, selectable_mailboxes)

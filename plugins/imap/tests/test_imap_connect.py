@@ -175,8 +175,6 @@ def test_changed_password_later_is_auth_expired(dovecot, smtp_server, mail_user_
     assert "reconnect" in caught.value.fix.lower()
 
 
-def test_disconnect_is_true_and_foreign_accounts_are_ignored(context, params):
+def test_disconnect_is_true(context, params):
     account = account_for(context, params)
     assert hub_imap.hooks.hub_disconnect(account=account) is True
-    other = AccountHandle(id=1, provider="google", email="x@example.com", credentials={}, settings={}, context=context)
-    assert hub_imap.hooks.hub_disconnect(account=other) is None
