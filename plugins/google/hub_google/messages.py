@@ -12,11 +12,11 @@ import base64
 import binascii
 from datetime import datetime, timezone
 from email.header import decode_header, make_header
-from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, getaddresses, make_msgid, parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
+from hub.mime import outgoing_message
 from hub.types import Address, AttachmentInfo, OutgoingMessage, RemoteMessage
 
 
@@ -115,33 +115,11 @@ def _date(header: str | None, internal_ms: str | None) -> datetime | None:
 # --- sending --------------------------------------------------------------------------------------------
 
 
-def _join(people: list[Address]) -> str:
-    return ", ".join(formataddr((p.name, p.email)) for p in people)
-
-
 def build_raw(message: OutgoingMessage) -> tuple[str, str]:
-    """(base64url RFC 822 message for ``messages.send``, its Message-ID)."""
-    mail = EmailMessage(policy=SMTP)
-    msg_id = message.message_id or make_msgid(domain=message.sender.email.rsplit("@", 1)[-1])
-    mail["From"] = formataddr((message.sender.name, message.sender.email))
-    mail["To"] = _join(message.to)
-    if message.cc:
-        mail["Cc"] = _join(message.cc)
-    if message.bcc:
-        mail["Bcc"] = _join(message.bcc)
-    mail["Subject"] = message.subject
-    mail["Date"] = format_datetime(datetime.now(timezone.utc))
-    mail["Message-ID"] = msg_id
-    # Gmail keeps a reply in its thread only with these headers and the same subject
-    if message.in_reply_to:
-        mail["In-Reply-To"] = message.in_reply_to
-    references = list(message.references) or ([message.in_reply_to] if message.in_reply_to else [])
-    if references:
-        mail["References"] = " ".join(references)
-    if message.text_body or not message.html_body:
-        mail.set_content(message.text_body or "")
-        if message.html_body:
-            mail.add_alternative(message.html_body, subtype="html")
-    else:
-        mail.set_content(message.html_body, subtype="html")
-    return base64.urlsafe_b64encode(mail.as_bytes()).decode(), msg_id
+    """(base64url RFC 822 message for ``messages.send``, its Message-ID).
+
+    Gmail takes the recipients from the headers, Bcc included (it drops that header before delivery),
+    and keeps a reply in its thread only with In-Reply-To, References and the same subject.
+    """
+    mail = outgoing_message(message, keep_bcc=True)
+    return base64.urlsafe_b64encode(mail.as_bytes(policy=SMTP)).decode(), mail["Message-ID"]

@@ -116,3 +116,14 @@ def test_bcc_recipients_are_delivered_but_not_shown(google_sandbox, google_accou
     outbound = {m["to"]: m["raw"] for m in google_sandbox.state.outbound}
     assert set(outbound) == {"x@external.example", "log+abc@hub.example"}
     assert b"log+abc" not in outbound["x@external.example"]
+
+
+def test_a_reply_names_its_parent_in_references_even_when_the_chain_is_older(google_sandbox, google_account):
+    """RFC 5322 §3.6.4: References is the parent's References followed by the parent's Message-ID."""
+    google_sandbox.state.add_user("bob@example.com", "Bob")
+    reply = OutgoingMessage(sender=Address(SANDBOX_USER), to=[Address("bob@example.com")], subject="Re: Plan",
+                            text_body="Agreed.", in_reply_to="<parent@example.com>",
+                            references=["<root@example.com>"])
+    sent = hooks.hub_send_mail(account=google_account, message=reply)
+    stored = google_sandbox.state.user(SANDBOX_USER).mailbox.get(sent.remote_id)
+    assert stored.header("References") == "<root@example.com> <parent@example.com>"

@@ -5,7 +5,7 @@
 host name entered (``smtplib`` passes ``server_hostname=self._host``), so SNI and certificate
 checks are kept.
 
-Public API: :func:`open_smtp`, :func:`build_message`, :func:`send_mail`.
+Public API: :func:`open_smtp`, :func:`send_mail` (the message itself: :func:`hub.mime.outgoing_message`).
 """
 
 from __future__ import annotations
@@ -13,15 +13,12 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
-from copy import deepcopy
-from datetime import datetime, timezone
-from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 
 from hub import net
 from hub.exceptions import HubError, ValidationError
-from hub.types import AccountHandle, Address, OutgoingMessage, SentMessage
+from hub.mime import outgoing_message
+from hub.types import AccountHandle, OutgoingMessage, SentMessage
 
 from hub_imap import session
 from hub_imap.config import MailboxConfig, tls_context
@@ -87,45 +84,6 @@ def _authenticate(client: smtplib.SMTP, config: MailboxConfig) -> None:
     client.login(username, config.smtp_secret or config.secret)
 
 
-def _header_address(address: Address) -> HeaderAddress:
-    try:
-        return HeaderAddress(display_name=address.name or "", addr_spec=address.email)
-    except (ValueError, IndexError, TypeError) as exc:
-        raise ValidationError(f"{address.email!r} is not a valid email address ({exc}).",
-                              fix="Check the address.") from None
-
-
-def build_message(message: OutgoingMessage, sender_email: str) -> EmailMessage:
-    """The RFC 5322 message for ``message``: Message-ID, threading headers, text and HTML alternatives.
-
-    Bcc recipients are left out of the headers (they only go into the SMTP envelope).
-    """
-    msg = EmailMessage()
-    msg["From"] = _header_address(Address(message.sender.email or sender_email, message.sender.name))
-    if message.to:
-        msg["To"] = [_header_address(a) for a in message.to]
-    if message.cc:
-        msg["Cc"] = [_header_address(a) for a in message.cc]
-    msg["Subject"] = message.subject
-    msg["Date"] = format_datetime(datetime.now(timezone.utc))
-    domain = (message.sender.email or sender_email).rpartition("@")[2] or None
-    msg["Message-ID"] = message.message_id or make_msgid(domain=domain)
-    if message.in_reply_to:
-        msg["In-Reply-To"] = message.in_reply_to
-    references = list(message.references)
-    if message.in_reply_to and message.in_reply_to not in references:
-        references.append(message.in_reply_to)
-    if references:
-        msg["References"] = " ".join(references)
-    if message.text_body or not message.html_body:
-        msg.set_content(message.text_body or "")
-        if message.html_body:
-            msg.add_alternative(message.html_body, subtype="html")
-    else:
-        msg.set_content(message.html_body, subtype="html")
-    return msg
-
-
 def send_mail(account: AccountHandle, message: OutgoingMessage, config: MailboxConfig | None = None) -> SentMessage:
     """Send ``message`` through the account's SMTP server and file a copy in its Sent folder.
 
@@ -136,7 +94,8 @@ def send_mail(account: AccountHandle, message: OutgoingMessage, config: MailboxC
     recipients = [a.email for a in (*message.to, *message.cc, *message.bcc)]
     if not recipients:
         raise ValidationError("The message has no recipients.", fix="Add at least one recipient.")
-    msg = build_message(message, account.email)
+    # with Bcc for the sender's copy in Sent; smtplib's send_message leaves the header off the wire
+    msg = outgoing_message(message, account.email, keep_bcc=True)
     client = open_smtp(config, account.context)
     try:
         with translated(config, config.smtp, "SMTP"):
@@ -166,12 +125,9 @@ _APPENDUID = re.compile(rb"APPENDUID (\d+) (\d+)", re.IGNORECASE)
 def _save_copy(
     account: AccountHandle, config: MailboxConfig, msg: EmailMessage, message: OutgoingMessage
 ) -> str | None:
-    """APPEND the sender's copy (with Bcc) to the Sent folder; its remote id when the server says it."""
-    copy = deepcopy(msg)
-    if message.bcc:
-        # the sender's own copy shows Bcc, as mail apps keep it
-        copy["Bcc"] = [_header_address(a) for a in message.bcc]
-    raw = copy.as_bytes(policy=copy.policy.clone(linesep="\r\n"))
+    """APPEND the sender's copy (Bcc shown, as mail apps keep it) to the Sent folder; its remote id when
+    the server says it."""
+    raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
     try:
         with translated(config, config.imap, "IMAP"):
             with session.imap_session(account.id, config, account.context) as client:
