@@ -157,8 +157,12 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
 
     if kind.model is not Organization and getattr(row, "organization_id", None) != organization_id:
         set_value("organization_id", organization_id)
-    if "external_id" in data:
-        set_value("external_id", (data["external_id"] or None))
+    if "external_id" in data and (data["external_id"] or None) != row.external_id:
+        external_id = data["external_id"] or None
+        if external_id is not None and kind.model is not Organization and by_external_id(
+                s, organization_id, kind, external_id) is not None:
+            raise ValidationError(f"external_id: {external_id!r} already names another record.", field="external_id")
+        set_value("external_id", external_id)
     for name in kind.fields:
         if name not in data:
             continue
@@ -288,10 +292,13 @@ def upsert(s: Session, organization_id: int, kind: Kind, external_id: str, data:
     return row, "updated" if update(s, organization_id, kind, row, data).changed else "unchanged"
 
 
-def bulk_upsert(s: Session, organization_id: int, kind: Kind, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def bulk_upsert(s: Session, organization_id: int, kind: Kind, records: list[dict[str, Any]],
+                check: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
     """Upsert up to :data:`BULK_LIMIT` records by external id in ``s``'s transaction, one result each.
 
     A bad record gets ``{"result": "error", "error": …}`` and changes nothing; the others still apply.
+
+    :param check: validates one record's shape first (the API's JSON Schema); raises ValidationError.
     """
     if len(records) > BULK_LIMIT:
         raise ValidationError(f"Send at most {BULK_LIMIT} records per request.", field="records")
@@ -304,6 +311,8 @@ def bulk_upsert(s: Session, organization_id: int, kind: Kind, records: list[dict
                             "field": "external_id"})
             continue
         try:
+            if check is not None:
+                check(record)
             with s.begin_nested():
                 row, outcome = upsert(s, organization_id, kind, external_id, record)
             results.append({**result, "result": outcome, "id": row.id})

@@ -147,7 +147,9 @@ for kind, spec in KIND_SPECS.items():
     PATHS[f"/{kind}/{{{spec['singular']}_id}}"] = item
     if kind in BULK:
         SCHEMAS[f"{name}Bulk"] = _object({"records": {"type": "array", "minItems": 1, "maxItems": BULK_LIMIT,
-                                                      "items": {**_object(spec["write"]), "required": ["external_id"]}}},
+                                                      "items": {"type": "object", "description": (
+                                                          f"A {name}Update with its external_id; each record is "
+                                                          "checked on its own and gets its own result.")}}},
                                          ("records",))
         PATHS[f"/{kind}/bulk"] = {"post": _op(f"Upsert up to {BULK_LIMIT} {kind} by external id", tag,
                                               returns=_schema("BulkResults"), body=f"{name}Bulk")}

@@ -23,6 +23,7 @@ from hub.permissions import Permission
 from web.api import bp
 from web.api.crm_spec import BULK, CREATABLE, KIND_SPECS
 from web.api.integration_access import integration_access, organization_id
+from web.api.validation import check
 
 PAGE_SIZE = 100
 ADMIN_READS = {"organizations", "users"}
@@ -132,9 +133,14 @@ def _upsert_view(kind: Kind) -> Callable:
 
 
 def _bulk_view(kind: Kind) -> Callable:
+    schema = {"$ref": f"#/components/schemas/{KIND_SPECS[kind.name]['singular'].title()}Update"}
+
+    def record_check(record: dict) -> None:
+        check(record, schema, "record")
+
     def view():
         with current_hub().db.session(write_lock=True) as s:
-            results = crm_records.bulk_upsert(s, organization_id(), kind, g.body["records"])
+            results = crm_records.bulk_upsert(s, organization_id(), kind, g.body["records"], check=record_check)
         counts = {name: 0 for name in ("created", "updated", "unchanged", "error")}
         for result in results:
             counts[result["result"]] += 1
