@@ -75,7 +75,7 @@ def _relog_chunk(s: Session, ids: list[int]) -> int:
                 chosen[key] = row.id
         mails = [MailToLog(row.id, row.date, participants[row.id]) for row in messages if row.id in chosen.values()]
         matches = match_addresses(s, user_id, {a for m in mails for a in m.addresses})
-        log_messages(s, user_id, mails, matches)
+        log_messages(s, user_id, mails, matches, announce=False)  # the difference is announced below
     after = _contacts_by_message(s, ids)
     organization_of = dict(s.execute(sa.select(User.id, User.organization_id).where(
         User.id.in_({row.user_id for row in rows}))).all())

@@ -53,7 +53,10 @@ def check_url(url: str, allow_private: bool) -> str:
         raise ValidationError("The endpoint URL must start with https:// and name a host.", field="url")
     if parts.scheme == "http" and not allow_private:
         raise ValidationError("Public endpoints must use https://.", field="url")
-    net.checked_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), allow_private)
+    try:
+        net.checked_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), allow_private)
+    except HubError as exc:  # refused or unknown host: a bad field of the form, not a provider failure
+        raise ValidationError(exc.message, fix=exc.fix, field="url") from None
     return url.strip()
 
 
