@@ -12,8 +12,8 @@ or organization's domains, a user's aliases); children are compared as sets, so 
 record twice changes nothing ("unchanged"). Changes to addresses, aliases and domains are handed to
 :mod:`hub.reevaluation`, which logs or un-logs stored mail they affect.
 
-Public API: :data:`KINDS`, :func:`visible`, :func:`apply`, :func:`upsert`, :func:`bulk_upsert`,
-:func:`serialize`, :data:`BULK_LIMIT`.
+Public API: :data:`KINDS`, :func:`visible`, :func:`create`, :func:`update`, :func:`upsert`,
+:func:`bulk_upsert`, :func:`serialize`, :data:`BULK_LIMIT`.
 """
 
 from __future__ import annotations
@@ -130,6 +130,86 @@ def load_options(kind: Kind) -> list:
     return options
 
 
+# --- answers to apply()'s questions, prefetched for a batch ----------------------------------------
+
+#: per child table: the column holding the owner's id
+_OWNER = {UserAlias: "user_id", ContactAddress: "contact_id", CompanyDomain: "company_id",
+          OrganizationDomain: "organization_id"}
+
+
+class Lookups:
+    """Who owns an address or domain, which row has an external id, what a reference points at.
+
+    Alone, each question is one query; :meth:`prefetch` answers a whole batch's questions in a few
+    queries first, so a bulk upsert of 1,000 records costs a handful of statements, not thousands.
+    Claims made by earlier records of the batch are remembered (the same address twice is refused).
+    """
+
+    def __init__(self, s: Session, organization_id: int):
+        self.s, self.organization_id = s, organization_id
+        self.owners: dict[tuple[type, str], Any] = {}
+        self.rows: dict[tuple[str, str], Any] = {}
+        self.refs: dict[tuple[str, str], int | None] = {}
+
+    def owner(self, model: type, value: str):
+        """The id (or new row) holding ``value`` in ``model``'s table, or None."""
+        key = (model, value)
+        if key not in self.owners:
+            self._load_owners(model, [value])
+        return self.owners[key]
+
+    def _load_owners(self, model: type, values: list[str]) -> None:
+        column = model.email if model in (User, UserAlias, ContactAddress) else model.domain
+        owner = model.id if model is User else getattr(model, _OWNER[model])
+        for chunk in (values[i:i + 500] for i in range(0, len(values), 500)):
+            found = dict(self.s.execute(sa.select(sa.func.lower(column), owner).where(sa.func.lower(column).in_(chunk))).all())
+            for value in chunk:
+                self.owners.setdefault((model, value), found.get(value))
+
+    def row(self, kind: Kind, external_id: str):
+        key = (kind.name, external_id)
+        if key not in self.rows:
+            self.rows[key] = by_external_id(self.s, self.organization_id, kind, external_id)
+        return self.rows[key]
+
+    def reference(self, target: Kind, external_id: str) -> int | None:
+        key = (target.name, external_id)
+        if key not in self.refs:
+            self.refs[key] = self.s.scalar(sa.select(target.model.id).where(
+                target.model.organization_id == self.organization_id, target.model.external_id == external_id))
+        return self.refs[key]
+
+    def prefetch(self, kind: Kind, records: list[dict[str, Any]]) -> None:
+        """Answer in advance what applying ``records`` will ask."""
+        model = kind.model
+        external_ids = sorted({str(r["external_id"]) for r in records if r.get("external_id")})
+        for chunk in (external_ids[i:i + 500] for i in range(0, len(external_ids), 500)):
+            for found in self.s.scalars(sa.select(model).options(*load_options(kind)).where(
+                    model.organization_id == self.organization_id, model.external_id.in_(chunk))):
+                self.rows[(kind.name, found.external_id)] = found
+            for external_id in chunk:
+                self.rows.setdefault((kind.name, external_id), None)
+        for name, (target, _column) in kind.references.items():
+            wanted = sorted({str(r[f"{name}_external_id"]) for r in records if r.get(f"{name}_external_id")})
+            target_model = KINDS[target].model
+            for chunk in (wanted[i:i + 500] for i in range(0, len(wanted), 500)):
+                found = dict(self.s.execute(sa.select(target_model.external_id, target_model.id).where(
+                    target_model.organization_id == self.organization_id, target_model.external_id.in_(chunk))).all())
+                for external_id in chunk:
+                    self.refs[(target, external_id)] = found.get(external_id)
+        if kind.children:
+            values = set()
+            for r in records:
+                for value in r.get(kind.children.name) or ():
+                    try:
+                        values.add(kind.children.normalize(value))
+                    except ValidationError:
+                        pass  # reported when the record is applied
+            values |= {normalize_email(r["email"]) for r in records if model is User and r.get("email")}
+            for table in ((kind.children.model, User) if model is User else (kind.children.model,)):
+                self._load_owners(table, sorted(values))
+
+
 # --- applying one record ---------------------------------------------------------------------------
 
 
@@ -142,71 +222,101 @@ class Changes:
     removed: set[str] = field(default_factory=set)
 
 
-def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any]) -> Changes:
+def _is_other(owner, row) -> bool:
+    return owner is not None and owner is not row and (row.id is None or owner != row.id)
+
+
+def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any],
+          lookups: Lookups | None = None) -> Changes:
     """Set ``data``'s fields on ``row`` (new or existing) of ``kind``; what changed.
+
+    Everything is checked before anything is set, so a refused record leaves ``row`` as it was.
 
     :raises ValidationError: a value is invalid, a reference is unknown, or an address, alias or
         domain already belongs to another record.
     """
-    changes = Changes()
-
-    def set_value(name: str, value: Any) -> None:
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-            changes.changed = True
-
-    if kind.model is not Organization and getattr(row, "organization_id", None) != organization_id:
-        set_value("organization_id", organization_id)
+    lookups = lookups or Lookups(s, organization_id)
+    values: dict[str, Any] = {}
+    if kind.model is not Organization:
+        values["organization_id"] = organization_id
     if "external_id" in data and (data["external_id"] or None) != row.external_id:
         external_id = data["external_id"] or None
-        if external_id is not None and kind.model is not Organization and by_external_id(
-                s, organization_id, kind, external_id) is not None:
+        if external_id is not None and kind.model is not Organization and lookups.row(kind, external_id) is not None:
             raise ValidationError(f"external_id: {external_id!r} already names another record.", field="external_id")
-        set_value("external_id", external_id)
+        values["external_id"] = external_id
     for name in kind.fields:
         if name not in data:
             continue
         value = data[name]
         if name == "plan":
-            _set_plan(s, row, value, changes)
-            continue
-        if name == "role":
+            name, value = "plan_id", _plan_id(s, value)
+        elif name == "role":
             value = Role(value)
         elif name == "email":
             value = _address(value)
-            _check_free(s, User, User.email, value, row, "email", also=(UserAlias, UserAlias.email))
+            for table in (User, UserAlias):
+                if _is_other(lookups.owner(table, value), row):
+                    raise ValidationError(f"email: {value} already belongs to another user.", field="email")
         elif name == "free_mail_domains":
             value = sorted({_domain(d) for d in value})
         elif name == "owner_user_id" and value is not None:
             if s.scalar(sa.select(User.id).where(User.id == value, User.organization_id == organization_id)) is None:
                 raise ValidationError(f"owner_user_id: no user {value} in this organization.", field="owner_user_id")
-        set_value(name, value)
+        values[name] = value
     for name, (target, column) in kind.references.items():
         if f"{name}_id" in data or f"{name}_external_id" in data:
-            set_value(column, _reference(s, organization_id, KINDS[target], data, name))
+            values[column] = _reference(s, organization_id, KINDS[target], data, name, lookups)
+    add: list[str] = []
+    drop: list = []
     if kind.children and kind.children.name in data:
-        _set_children(s, kind.children, row, data[kind.children.name], changes)
+        spec = kind.children
+        wanted = {spec.normalize(v) for v in data[spec.name]}
+        current = {getattr(c, spec.column): c for c in getattr(row, spec.relation)}
+        add = sorted(wanted - set(current))
+        drop = [current[v] for v in sorted(set(current) - wanted)]
+        for value in add:
+            for table in ((spec.model, User) if spec.model is UserAlias else (spec.model,)):
+                if _is_other(lookups.owner(table, value), row):
+                    raise ValidationError(f"{spec.name}: {value} already belongs to another record.", field=spec.name)
+    # every check passed: now change the row
+    changes = Changes()
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changes.changed = True
     if kind.model is Opportunity and "is_open" in data:
-        set_value("closed_at", None if row.is_open else (row.closed_at or utcnow()))
+        closed_at = None if row.is_open else (row.closed_at or utcnow())
+        if row.closed_at != closed_at:
+            row.closed_at = closed_at
+    if kind.children:
+        spec = kind.children
+        for value in add:
+            getattr(row, spec.relation).append(spec.model(**{spec.column: value}))
+            lookups.owners[(spec.model, value)] = row
+            changes.added.add(value)
+        for child in drop:
+            value = getattr(child, spec.column)
+            getattr(row, spec.relation).remove(child)
+            lookups.owners[(spec.model, value)] = None
+            changes.removed.add(value)
+        changes.changed = changes.changed or bool(add or drop)
+    if kind.model is User and "email" in values:
+        lookups.owners[(User, values["email"])] = row
     return changes
 
 
-def _set_plan(s: Session, user: User, name: str | None, changes: Changes) -> None:
-    plan_id = None
-    if name:
-        plan_id = s.scalar(sa.select(Plan.id).where(Plan.name == name))
-        if plan_id is None:
-            raise ValidationError(f"plan: there is no plan named {name!r}.", field="plan")
-    if user.plan_id != plan_id:
-        user.plan_id = plan_id
-        changes.changed = True
+def _plan_id(s: Session, name: str | None) -> int | None:
+    if not name:
+        return None
+    plan_id = s.scalar(sa.select(Plan.id).where(Plan.name == name))
+    if plan_id is None:
+        raise ValidationError(f"plan: there is no plan named {name!r}.", field="plan")
+    return plan_id
 
 
-def _reference(s: Session, organization_id: int, target: Kind, data: dict, name: str) -> int | None:
+def _reference(s: Session, organization_id: int, target: Kind, data: dict, name: str, lookups: Lookups) -> int | None:
     if data.get(f"{name}_external_id"):
-        found = s.scalar(sa.select(target.model.id).where(
-            target.model.organization_id == organization_id,
-            target.model.external_id == data[f"{name}_external_id"]))
+        found = lookups.reference(target, data[f"{name}_external_id"])
         if found is None:
             raise ValidationError(f"{name}_external_id: no {name} with external id "
                                   f"{data[f'{name}_external_id']!r}.", field=f"{name}_external_id")
@@ -220,51 +330,30 @@ def _reference(s: Session, organization_id: int, target: Kind, data: dict, name:
     return found
 
 
-def _check_free(s: Session, model, column, value: str, row, field_name: str, also: tuple = ()) -> None:
-    """Refuse ``value`` when another row already holds it (addresses, domains and aliases are unique)."""
-    owner_column = {UserAlias: UserAlias.user_id, ContactAddress: ContactAddress.contact_id,
-                    CompanyDomain: CompanyDomain.company_id, OrganizationDomain: OrganizationDomain.organization_id}
-    for table, col in ((model, column), *([also] if also else [])):
-        if table in owner_column:
-            owner = s.scalar(sa.select(owner_column[table]).where(sa.func.lower(col) == value).limit(1))
-        else:
-            owner = s.scalar(sa.select(table.id).where(sa.func.lower(col) == value).limit(1))
-        if owner is not None and owner != row.id:
-            raise ValidationError(f"{field_name}: {value} already belongs to another record.", field=field_name)
-
-
-def _set_children(s: Session, spec: Children, row, values: list[str], changes: Changes) -> None:
-    wanted = {spec.normalize(v) for v in values}
-    current = {getattr(c, spec.column): c for c in getattr(row, spec.relation)}
-    for value in sorted(wanted - set(current)):
-        also = (User, User.email) if spec.model is UserAlias else ()
-        _check_free(s, spec.model, getattr(spec.model, spec.column), value, row, spec.name, also=also)
-        getattr(row, spec.relation).append(spec.model(**{spec.column: value}))
-        changes.added.add(value)
-    for value in sorted(set(current) - wanted):
-        getattr(row, spec.relation).remove(current[value])
-        changes.removed.add(value)
-    if changes.added or changes.removed:
-        changes.changed = True
-
-
 #: fields a new record of the kind cannot do without
 REQUIRED = {"users": ("email",), "companies": ("name",), "opportunities": ("name",), "organizations": ("name",)}
 
 
-def create(s: Session, organization_id: int, kind: Kind, data: dict[str, Any]):
-    """A new record of ``kind`` from ``data`` (flushed, so it has its id)."""
+def _new_row(kind: Kind, data: dict[str, Any]):
     missing = [name for name in REQUIRED.get(kind.name, ()) if not data.get(name)]
     if missing:
         raise ValidationError(f"{missing[0]} is required.", field=missing[0])
     row = kind.model()
     if kind.model is Contact:
         row.source = "crm"
+    if kind.model is Opportunity:
+        row.is_open = True
+    return row
+
+
+def create(s: Session, organization_id: int, kind: Kind, data: dict[str, Any]):
+    """A new record of ``kind`` from ``data`` (flushed, so it has its id)."""
+    row = _new_row(kind, data)
     with s.no_autoflush:
         changes = apply(s, organization_id, kind, row, data)
     s.add(row)
     s.flush()
-    after_change(s, organization_id, kind, row, changes)
+    after_change(s, kind, [changes])
     return row
 
 
@@ -273,7 +362,7 @@ def update(s: Session, organization_id: int, kind: Kind, row, data: dict[str, An
     with s.no_autoflush:
         changes = apply(s, organization_id, kind, row, data)
     s.flush()
-    after_change(s, organization_id, kind, row, changes)
+    after_change(s, kind, [changes])
     return changes
 
 
@@ -297,40 +386,65 @@ def bulk_upsert(s: Session, organization_id: int, kind: Kind, records: list[dict
     """Upsert up to :data:`BULK_LIMIT` records by external id in ``s``'s transaction, one result each.
 
     A bad record gets ``{"result": "error", "error": …}`` and changes nothing; the others still apply.
+    The batch's questions are answered up front (:class:`Lookups`) and its rows written in one flush.
 
     :param check: validates one record's shape first (the API's JSON Schema); raises ValidationError.
     """
     if len(records) > BULK_LIMIT:
         raise ValidationError(f"Send at most {BULK_LIMIT} records per request.", field="records")
-    results = []
+    results: list[dict[str, Any]] = []
+    valid: list[tuple[dict, dict]] = []
+    seen: set[str] = set()
     for index, record in enumerate(records):
         external_id = str(record.get("external_id") or "").strip()
         result: dict[str, Any] = {"index": index, "external_id": external_id or None}
-        if not external_id:
-            results.append({**result, "result": "error", "error": "external_id is required.",
-                            "field": "external_id"})
-            continue
+        results.append(result)
         try:
+            if not external_id:
+                raise ValidationError("external_id is required.", field="external_id")
+            if external_id in seen:
+                raise ValidationError("external_id: the batch holds this record twice.", field="external_id")
+            seen.add(external_id)
             if check is not None:
                 check(record)
-            with s.begin_nested():
-                row, outcome = upsert(s, organization_id, kind, external_id, record)
-            results.append({**result, "result": outcome, "id": row.id})
+            valid.append((result, {**record, "external_id": external_id}))
         except ValidationError as exc:
-            results.append({**result, "result": "error", "error": exc.message, "field": exc.field})
-        except sa.exc.IntegrityError:
-            results.append({**result, "result": "error", "field": None,
-                            "error": "It conflicts with another record (an address, domain or external id)."})
+            result.update(result="error", error=exc.message, field=exc.field)
+    lookups = Lookups(s, organization_id)
+    lookups.prefetch(kind, [record for _result, record in valid])
+    applied: list[tuple[dict, Any, Changes]] = []
+    with s.no_autoflush:
+        for result, record in valid:
+            try:
+                row = lookups.row(kind, record["external_id"])
+                new = row is None
+                if new:
+                    row = _new_row(kind, record)
+                changes = apply(s, organization_id, kind, row, record, lookups)
+            except ValidationError as exc:
+                result.update(result="error", error=exc.message, field=exc.field)
+                continue
+            if new:
+                s.add(row)
+                lookups.rows[(kind.name, record["external_id"])] = row
+            result["result"] = "created" if new else ("updated" if changes.changed else "unchanged")
+            applied.append((result, row, changes))
+    s.flush()
+    for result, row, _changes in applied:
+        result["id"] = row.id
+    after_change(s, kind, [changes for _r, _row, changes in applied])
     return results
 
 
-def after_change(s: Session, organization_id: int, kind: Kind, row, changes: Changes) -> None:
-    """Hand added or removed addresses and aliases to the re-evaluation of stored mail."""
-    if not (changes.added or changes.removed) or kind.model not in (Contact, User):
+def after_change(s: Session, kind: Kind, changes: list[Changes]) -> None:
+    """Hand added or removed addresses and aliases to the re-evaluation of stored mail (once per batch)."""
+    added = {a for c in changes for a in c.added}
+    removed = {a for c in changes for a in c.removed}
+    if not (added or removed) or kind.model not in (Contact, User):
         return
     from hub import reevaluation
 
     if kind.model is Contact:
-        reevaluation.contact_addresses_changed(s, row.id, changes.added, changes.removed)
+        reevaluation.contact_addresses_changed(s, added, removed)
     else:
-        reevaluation.user_aliases_changed(s, row.id, changes.added, changes.removed)
+        reevaluation.user_aliases_changed(s, added, removed)

@@ -22,12 +22,12 @@ from hub.sync.matching import domain_of, is_free_mail, match_addresses
 from hub.sync.timeline import MailToLog, log_messages
 
 
-def contact_addresses_changed(s: Session, contact_id: int, added: Iterable[str], removed: Iterable[str]) -> int:
+def contact_addresses_changed(s: Session, added: Iterable[str], removed: Iterable[str]) -> int:
     """Re-log the stored mail with ``added`` or ``removed`` addresses. Returns how many messages changed state."""
     return relog(s, _messages_with(s, set(added) | set(removed), set()))
 
 
-def user_aliases_changed(s: Session, user_id: int, added: Iterable[str], removed: Iterable[str]) -> int:
+def user_aliases_changed(s: Session, added: Iterable[str], removed: Iterable[str]) -> int:
     """Re-log the stored mail with the changed aliases or at their (non-free-mail) domains."""
     addresses = set(added) | set(removed)
     domains = {domain_of(a) for a in addresses} - {""}
@@ -37,7 +37,7 @@ def user_aliases_changed(s: Session, user_id: int, added: Iterable[str], removed
 def _messages_with(s: Session, addresses: set[str], domains: set[str]) -> list[int]:
     if not addresses and not domains:
         return []
-    email = sa.func.lower(MailParticipant.email)
+    email = MailParticipant.email  # stored normalized (lower case): the index answers
     conditions = [email.in_(sorted(addresses))] if addresses else []
     conditions += [email.like(f"%@{d}") for d in sorted(domains)]
     return list(s.scalars(sa.select(MailParticipant.message_id).distinct().where(sa.or_(*conditions))))
