@@ -35,14 +35,14 @@ BULK_LIMIT = 1000
 
 
 def _domain(value: str) -> str:
-    domain = (value or "").strip().lower().rstrip(".")
+    domain = (value if isinstance(value, str) else "").strip().lower().rstrip(".")
     if not domain or "@" in domain or " " in domain or "." not in domain:
         raise ValidationError(f"{value!r} is not a domain like example.com.", field="domains")
     return domain
 
 
 def _address(value: str) -> str:
-    email = normalize_email(value)
+    email = normalize_email(value if isinstance(value, str) else "")
     local, at, domain = email.rpartition("@")
     if not at or not local or "." not in domain or " " in email:
         raise ValidationError(f"{value!r} is not an email address.", field="emails")
@@ -247,18 +247,24 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
     for name in kind.fields:
         if name not in data:
             continue
-        value = data[name]
+        value = _plain(kind, name, data[name])
         if name == "plan":
             name, value = "plan_id", _plan_id(s, value)
         elif name == "role":
-            value = Role(value)
+            try:
+                value = Role(value)
+            except ValueError:
+                raise ValidationError(f"role: {value!r} is not one of {', '.join(r.value for r in Role)}.",
+                                      field="role") from None
+        elif name == "timezone":
+            _check_zone(value)
         elif name == "email":
             value = _address(value)
             for table in (User, UserAlias):
                 if _is_other(lookups.owner(table, value), row):
                     raise ValidationError(f"email: {value} already belongs to another user.", field="email")
         elif name == "free_mail_domains":
-            value = sorted({_domain(d) for d in value})
+            value = sorted({_domain(d) for d in (value if isinstance(value, list) else [None])})
         elif name == "owner_user_id" and value is not None:
             if s.scalar(sa.select(User.id).where(User.id == value, User.organization_id == organization_id)) is None:
                 raise ValidationError(f"owner_user_id: no user {value} in this organization.", field="owner_user_id")
@@ -270,6 +276,8 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
     drop: list = []
     if kind.children and kind.children.name in data:
         spec = kind.children
+        if not isinstance(data[spec.name], list):
+            raise ValidationError(f"{spec.name}: give a list.", field=spec.name)
         wanted = {spec.normalize(v) for v in data[spec.name]}
         current = {getattr(c, spec.column): c for c in getattr(row, spec.relation)}
         add = sorted(wanted - set(current))
@@ -303,6 +311,34 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
     if kind.model is User and "email" in values:
         lookups.owners[(User, values["email"])] = row
     return changes
+
+
+def _plain(kind: Kind, name: str, value: Any) -> Any:
+    """``value`` if it has the column's type and fits it (whoever called: the API, a CSV file)."""
+    column = kind.model.__table__.columns.get(name)
+    if column is None or value is None:
+        return value
+    python_type = column.type.python_type
+    if python_type is bool and not isinstance(value, bool):
+        raise ValidationError(f"{name}: {value!r} is not true or false.", field=name)
+    if python_type is str:
+        if not isinstance(value, str):
+            raise ValidationError(f"{name}: give text.", field=name)
+        value = value.strip()
+        if column.type.length and len(value) > column.type.length:
+            raise ValidationError(f"{name}: at most {column.type.length} characters.", field=name)
+    if python_type is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationError(f"{name}: give a whole number.", field=name)
+    return value
+
+
+def _check_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"timezone: {name!r} is not a time zone like Europe/Berlin.", field="timezone") from None
 
 
 def _plan_id(s: Session, name: str | None) -> int | None:
