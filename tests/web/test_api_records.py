@@ -210,3 +210,20 @@ def test_bulk_upsert_reports_each_record_and_the_same_batch_twice_is_unchanged(a
     assert companies.json["counts"]["created"] == 1
     users = api.post("/api/v1/users/bulk", headers=write, json={"records": [{"external_id": "u"}]})
     assert users.json["results"][0]["field"] == "email"
+
+
+def test_docs_api_md_names_every_host_crm_route_and_event_type():
+    from pathlib import Path
+
+    from hub.events import EVENT_TYPES
+    from web.api.crm_spec import PATHS as CRM_PATHS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    for event_type in EVENT_TYPES:
+        assert f"`{event_type}`" in text, event_type
+    for path in CRM_PATHS:
+        kind = path.split("/")[1]
+        shape = path.replace(f"/{kind}", "/{kind}", 1).replace("{company_id}", "{id}").replace(
+            "{contact_id}", "{id}").replace("{user_id}", "{id}").replace("{opportunity_id}", "{id}").replace(
+            "{organization_id}", "{id}")
+        assert path in text or (f"`{kind}`" in text and shape.split("/{id}")[0] in text), path
