@@ -7,7 +7,6 @@ for integration tokens of each scope, administrators, other roles and another or
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from hub.models import IntegrationToken, Organization, OrganizationDomain, Role, User
 from tests.web.conftest import add_user

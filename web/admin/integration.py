@@ -7,18 +7,17 @@ administrator's organization.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
-from hub import crm_import, jobs
+from hub import crm_import
 from hub.core import current_hub
 from hub.events import EVENT_TYPES
-from hub.events import delivery as webhooks
 from hub.exceptions import ValidationError
-from hub.models import IntegrationToken, WebhookDelivery, WebhookEndpoint
+from hub.models import IntegrationToken, WebhookEndpoint
 from hub.permissions import Permission
 from web.access import actor, requires
 from web.admin import bp
-from web.api.integration import create_token, deliveries, revoke_token, save_endpoint
+from web.api.integration import create_token, deliveries, find_endpoint, resend, revoke_token, save_endpoint
 from web.api.integration_access import SCOPES, organization_id
 
 
@@ -74,19 +73,11 @@ def create_endpoint():
     return _page(new_secret=secret)
 
 
-def _endpoint(s, endpoint_id: int) -> WebhookEndpoint:
-    row = s.scalar(sa.select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id,
-                                                    WebhookEndpoint.organization_id == organization_id()))
-    if row is None:
-        abort(404)
-    return row
-
-
 @bp.route("/integration/endpoints/<int:endpoint_id>")
 @requires(Permission.ADMIN)
 def endpoint(endpoint_id: int):
     with current_hub().db.session() as s:
-        row = _endpoint(s, endpoint_id)
+        row = find_endpoint(s, endpoint_id)
         return render_template("admin/webhook_endpoint.html", endpoint=row, deliveries=deliveries(s, row.id, 200))
 
 
@@ -94,7 +85,7 @@ def endpoint(endpoint_id: int):
 @requires(Permission.ADMIN)
 def set_endpoint_enabled(endpoint_id: int):
     with current_hub().db.session() as s:
-        save_endpoint(s, organization_id(), _endpoint(s, endpoint_id),
+        save_endpoint(s, organization_id(), find_endpoint(s, endpoint_id),
                       {"enabled": request.form.get("enabled") == "yes"}, may_allow_private=True)
     return redirect(url_for("admin.endpoint", endpoint_id=endpoint_id))
 
@@ -103,7 +94,7 @@ def set_endpoint_enabled(endpoint_id: int):
 @requires(Permission.ADMIN)
 def delete_endpoint(endpoint_id: int):
     with current_hub().db.session() as s:
-        s.delete(_endpoint(s, endpoint_id))
+        s.delete(find_endpoint(s, endpoint_id))
     flash("Endpoint removed.", "success")
     return redirect(url_for("admin.integration"))
 
@@ -111,14 +102,7 @@ def delete_endpoint(endpoint_id: int):
 @bp.route("/integration/endpoints/<int:endpoint_id>/deliveries/<int:delivery_id>/resend", methods=["POST"])
 @requires(Permission.ADMIN)
 def resend_delivery(endpoint_id: int, delivery_id: int):
-    hub = current_hub()
-    with hub.db.session() as s:
-        _endpoint(s, endpoint_id)
-        if s.scalar(sa.select(WebhookDelivery.id).where(WebhookDelivery.id == delivery_id,
-                                                        WebhookDelivery.endpoint_id == endpoint_id)) is None:
-            abort(404)
-        webhooks.resend(s, delivery_id)
-    jobs.enqueue_webhooks(hub, endpoint_id)
+    resend(endpoint_id, delivery_id)
     flash("Sending again.", "success")
     return redirect(url_for("admin.endpoint", endpoint_id=endpoint_id))
 

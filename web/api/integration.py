@@ -119,7 +119,8 @@ def _may_allow_private() -> bool:
     return g.get("organization_id") is None and g.actor.can(Permission.ADMIN)
 
 
-def _endpoint(s, endpoint_id: int) -> WebhookEndpoint:
+def find_endpoint(s, endpoint_id: int) -> WebhookEndpoint:
+    """The caller's organization's endpoint, or 404."""
     row = s.scalar(sa.select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id,
                                                     WebhookEndpoint.organization_id == organization_id()))
     if row is None:
@@ -148,14 +149,14 @@ def create_webhook_endpoint():
 @integration_access(Permission.ADMIN, "webhooks_admin")
 def get_webhook_endpoint(endpoint_id: int):
     with current_hub().db.session() as s:
-        return jsonify(endpoint_json(_endpoint(s, endpoint_id)))
+        return jsonify(endpoint_json(find_endpoint(s, endpoint_id)))
 
 
 @bp.patch("/webhook-endpoints/<int:endpoint_id>")
 @integration_access(Permission.ADMIN, "webhooks_admin")
 def update_webhook_endpoint(endpoint_id: int):
     with current_hub().db.session() as s:
-        endpoint = save_endpoint(s, organization_id(), _endpoint(s, endpoint_id), g.body, _may_allow_private())
+        endpoint = save_endpoint(s, organization_id(), find_endpoint(s, endpoint_id), g.body, _may_allow_private())
         return jsonify(endpoint_json(endpoint))
 
 
@@ -163,7 +164,7 @@ def update_webhook_endpoint(endpoint_id: int):
 @integration_access(Permission.ADMIN, "webhooks_admin")
 def delete_webhook_endpoint(endpoint_id: int):
     with current_hub().db.session() as s:
-        s.delete(_endpoint(s, endpoint_id))
+        s.delete(find_endpoint(s, endpoint_id))
     return "", 204
 
 
@@ -171,7 +172,7 @@ def delete_webhook_endpoint(endpoint_id: int):
 @integration_access(Permission.ADMIN, "webhooks_admin")
 def list_webhook_deliveries(endpoint_id: int):
     with current_hub().db.session() as s:
-        return jsonify([delivery_json(d) for d in deliveries(s, _endpoint(s, endpoint_id).id,
+        return jsonify([delivery_json(d) for d in deliveries(s, find_endpoint(s, endpoint_id).id,
                                                              g.params.get("limit", 100))])
 
 
@@ -184,16 +185,23 @@ def deliveries(s, endpoint_id: int, limit: int = 100) -> list[WebhookDelivery]:
 @bp.post("/webhook-endpoints/<int:endpoint_id>/deliveries/<int:delivery_id>/resend")
 @integration_access(Permission.ADMIN, "webhooks_admin")
 def resend_webhook_delivery(endpoint_id: int, delivery_id: int):
+    return jsonify(delivery_json(resend(endpoint_id, delivery_id))), 202
+
+
+def resend(endpoint_id: int, delivery_id: int) -> WebhookDelivery:
+    """Send one of the organization's deliveries again (404 for anyone else's), and queue the sending."""
     hub = current_hub()
     with hub.db.session() as s:
-        endpoint = _endpoint(s, endpoint_id)
+        endpoint = find_endpoint(s, endpoint_id)
         found = s.scalar(sa.select(WebhookDelivery.id).where(WebhookDelivery.id == delivery_id,
                                                              WebhookDelivery.endpoint_id == endpoint.id))
         if found is None:
             abort(404)
-        body = delivery_json(webhooks.resend(s, delivery_id))
+        delivery = webhooks.resend(s, delivery_id)
+        delivery_json(delivery)  # loads what the answer shows while the session is open
+        s.expunge(delivery)
     jobs.enqueue_webhooks(hub, endpoint_id)
-    return jsonify(body), 202
+    return delivery
 
 
 # --- the event feed --------------------------------------------------------------------------------

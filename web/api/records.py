@@ -18,7 +18,7 @@ from flask import abort, g, jsonify, request, url_for
 from hub import crm_records
 from hub.core import current_hub
 from hub.crm_records import KINDS, Kind, load_options, serialize, visible
-from hub.models import CompanyDomain, Contact, ContactAddress, Opportunity, User, UserAlias
+from hub.models import CompanyDomain, Contact, ContactAddress, User, UserAlias
 from hub.permissions import Permission
 from web.api import bp
 from web.api.crm_spec import BULK, CREATABLE, KIND_SPECS
