@@ -476,11 +476,13 @@ def after_change(s: Session, kind: Kind, changes: list[Changes]) -> None:
     """Hand added or removed addresses and aliases to the re-evaluation of stored mail (once per batch)."""
     added = {a for c in changes for a in c.added}
     removed = {a for c in changes for a in c.removed}
-    if not (added or removed) or kind.model not in (Contact, User):
+    if not (added or removed) or kind.model not in (Contact, User, Organization):
         return
     from hub import reevaluation
 
     if kind.model is Contact:
         reevaluation.contact_addresses_changed(s, added, removed)
-    else:
+    elif kind.model is User:
         reevaluation.user_aliases_changed(s, added, removed)
+    else:
+        reevaluation.organization_domains_changed(s, added | removed)

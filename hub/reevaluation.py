@@ -2,7 +2,7 @@
 
 A contact's new address logs the mail already stored with it; a removed one takes that mail off
 the contact's timeline. A user's new alias makes mail with that address (and its domain, unless
-free mail) internal: it is taken off timelines. Only the messages with an affected address are
+free mail) internal: it is taken off timelines; so does a new domain of the organization. Only the messages with an affected address are
 matched again (:func:`hub.sync.matching.match_addresses`, per owner) and logged again
 (:func:`hub.sync.timeline.log_messages`); ``message.logged`` / ``message.unlogged`` fire for the
 messages whose state changed.
@@ -32,6 +32,11 @@ def user_aliases_changed(s: Session, added: Iterable[str], removed: Iterable[str
     addresses = set(added) | set(removed)
     domains = {domain_of(a) for a in addresses} - {""}
     return relog(s, _messages_with(s, addresses, {d for d in domains if not is_free_mail(d)}))
+
+
+def organization_domains_changed(s: Session, domains: Iterable[str]) -> int:
+    """Re-log the stored mail with anyone at a domain the organization took on or gave up."""
+    return relog(s, _messages_with(s, set(), set(domains)))
 
 
 def _messages_with(s: Session, addresses: set[str], domains: set[str]) -> list[int]:

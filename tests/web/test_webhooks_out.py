@@ -183,3 +183,12 @@ def test_a_new_contact_address_logs_past_mail_and_a_new_alias_unlogs_it(api, hub
     assert api.get(f"/api/v1/contacts/{contact['id']}/messages", headers=ALICE_TOKEN).json == []
     unlogged = [e for e in feed(api) if e["type"] == "message.unlogged"]
     assert sorted(e["data"]["message_id"] for e in unlogged) == sorted(m["id"] for m in thread["messages"])
+
+
+def test_a_new_organization_domain_makes_mail_with_it_internal(api, hub, people):
+    log_raw_mail(hub, raw_mail("ann@newco.test", ALICE, "Hello")[0], [people["alice"]])
+    [org] = api.get("/api/v1/organizations", headers=ADMIN).json
+    api.patch(f"/api/v1/organizations/{org['id']}", headers=ADMIN, json={"domains": ["corp.test", "newco.test"]})
+    [logged] = [e for e in feed(api) if e["type"] == "message.logged"]
+    [unlogged] = [e for e in feed(api) if e["type"] == "message.unlogged"]
+    assert unlogged["data"]["message_id"] == logged["data"]["message_id"]
