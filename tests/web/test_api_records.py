@@ -226,3 +226,9 @@ def test_docs_api_md_names_every_host_crm_route_and_event_type():
             "{contact_id}", "{id}").replace("{user_id}", "{id}").replace("{opportunity_id}", "{id}").replace(
             "{organization_id}", "{id}")
         assert path in text or (f"`{kind}`" in text and shape.split("/{id}")[0] in text), path
+
+
+def test_a_cursor_beyond_any_row_is_an_empty_page_and_a_huge_one_a_400(api, write):
+    assert api.get("/api/v1/contacts?after=999999999999999999", headers=write).json == []
+    assert api.get("/api/v1/events?after=999999999999999999", headers=write).json["events"] == []
+    assert api.get("/api/v1/events?after=10000000000000000000", headers=write).status_code == 400

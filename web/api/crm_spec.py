@@ -76,7 +76,7 @@ FILTERS = {
     "is_open": _param("is_open", "query", {"type": "boolean"}),
 }
 PAGING = (
-    _param("after", "query", {"type": "string", "maxLength": 32, "pattern": "^[0-9]+$"},
+    _param("after", "query", {"type": "string", "pattern": "^[0-9]{1,18}$"},
            description="The cursor from the previous page's X-Next-Cursor header."),
     _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, description="Page size (100)."),
     _param("external_id", "query", {"type": "string", "maxLength": 255}, description="The CRM's id."),
@@ -190,7 +190,7 @@ PATHS.update({
     },
     "/events": {
         "get": _op("Events in order, after a cursor", "events", returns=_schema("EventPage"), params=(
-            _param("after", "query", {"type": "string", "maxLength": 32, "pattern": "^[0-9]*$"},
+            _param("after", "query", {"type": "string", "pattern": "^[0-9]{0,18}$"},
                    description="next_cursor of the previous page; empty or absent = the oldest kept event."),
             _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}),
             _param("type", "query", {"enum": list(EVENT_TYPES)}, description="Only this event type."))),
