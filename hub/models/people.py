@@ -81,6 +81,7 @@ class UserAlias(IdMixin, Base):
     """Another address that belongs to a user (a second domain, an alias)."""
 
     __tablename__ = "user_aliases"
+    __table_args__ = (sa.Index("ix_user_aliases_lower_email", sa.func.lower(sa.text("email"))),)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
     user: Mapped[User] = relationship(back_populates="aliases")
@@ -105,6 +106,7 @@ class Company(IdMixin, TimestampMixin, Base):
 
 class CompanyDomain(IdMixin, Base):
     __tablename__ = "company_domains"
+    __table_args__ = (sa.Index("ix_company_domains_lower_domain", sa.func.lower(sa.text("domain"))),)
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     domain: Mapped[str] = mapped_column(sa.String(255), unique=True)
     company: Mapped[Company] = relationship(back_populates="domains")
@@ -137,6 +139,8 @@ class Contact(IdMixin, TimestampMixin, Base):
 
 class ContactAddress(IdMixin, Base):
     __tablename__ = "contact_addresses"
+    # lookups compare lower-cased addresses (matching, bulk imports): an index on exactly that expression
+    __table_args__ = (sa.Index("ix_contact_addresses_lower_email", sa.func.lower(sa.text("email"))),)
     contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
     contact: Mapped[Contact] = relationship(back_populates="addresses")

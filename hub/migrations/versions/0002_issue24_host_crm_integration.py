@@ -119,9 +119,17 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('external_id', sa.String(length=255), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_users_organization_id_external_id'), ['organization_id', 'external_id'])
 
+    # lookups compare lower-cased addresses and domains: indexes on exactly those expressions
+    op.create_index('ix_contact_addresses_lower_email', 'contact_addresses', [sa.text('lower(email)')])
+    op.create_index('ix_company_domains_lower_domain', 'company_domains', [sa.text('lower(domain)')])
+    op.create_index('ix_user_aliases_lower_email', 'user_aliases', [sa.text('lower(email)')])
+
 
 
 def downgrade() -> None:
+    op.drop_index('ix_user_aliases_lower_email', 'user_aliases')
+    op.drop_index('ix_company_domains_lower_domain', 'company_domains')
+    op.drop_index('ix_contact_addresses_lower_email', 'contact_addresses')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_users_organization_id_external_id'), type_='unique')
         batch_op.drop_column('external_id')
