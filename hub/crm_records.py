@@ -249,7 +249,7 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
             continue
         value = _plain(kind, name, data[name])
         if name == "plan":
-            name, value = "plan_id", _plan_id(s, value)
+            value = _plan(s, value)
         elif name == "role":
             try:
                 value = Role(value)
@@ -341,13 +341,13 @@ def _check_zone(name: str) -> None:
         raise ValidationError(f"timezone: {name!r} is not a time zone like Europe/Berlin.", field="timezone") from None
 
 
-def _plan_id(s: Session, name: str | None) -> int | None:
+def _plan(s: Session, name: str | None) -> Plan | None:
     if not name:
         return None
-    plan_id = s.scalar(sa.select(Plan.id).where(Plan.name == name))
-    if plan_id is None:
+    plan = s.scalar(sa.select(Plan).where(Plan.name == name))
+    if plan is None:
         raise ValidationError(f"plan: there is no plan named {name!r}.", field="plan")
-    return plan_id
+    return plan
 
 
 def _reference(s: Session, organization_id: int, target: Kind, data: dict, name: str, lookups: Lookups) -> int | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.models import IntegrationToken, Organization, OrganizationDomain, Role, User
+from hub.models import IntegrationToken, Organization, OrganizationDomain, Plan, Role, User
 from tests.web.conftest import add_user
 from web.api import hash_token
 
@@ -131,17 +131,23 @@ def test_lists_filter_and_page_with_a_cursor(api, write):
     assert api.get("/api/v1/contacts?limit=0", headers=write).status_code == 400
 
 
-def test_users_with_aliases_role_zone_and_plan_and_the_organization(api, write, people):
+def test_users_with_aliases_role_zone_and_plan_and_the_organization(api, write, people, hub):
     user = api.post("/api/v1/users", headers=write, json={
         "email": "new@corp.test", "name": "New", "role": "sales_manager", "timezone": "Europe/Berlin",
         "plan": "free", "aliases": ["new@corp-alias.test"], "external_id": "u-1"})
     assert user.status_code == 201, user.json
     assert user.json["role"] == "sales_manager" and user.json["aliases"] == ["new@corp-alias.test"]
+    assert user.json["plan"] == "free" and user.json["timezone"] == "Europe/Berlin"
+    with hub.db.session() as s:
+        s.add(Plan(name="gold", daily_mail_cap=None))
+    assert api.patch(f"/api/v1/users/{user.json['id']}", headers=write, json={"plan": "gold"}).json["plan"] == "gold"
+    assert api.patch(f"/api/v1/users/{user.json['id']}", headers=write,
+                     json={"timezone": "Mars/Base"}).json["field"] == "timezone"
     assert api.get("/api/v1/users?email=new@corp-alias.test", headers=write).json[0]["id"] == user.json["id"]
     taken = api.patch(f"/api/v1/users/{user.json['id']}", headers=write, json={"aliases": ["alice@corp.test"]})
     assert taken.status_code == 400
     assert api.patch(f"/api/v1/users/{user.json['id']}", headers=write,
-                     json={"plan": "gold"}).json["field"] == "plan"
+                     json={"plan": "platinum"}).json["field"] == "plan"
     assert api.delete(f"/api/v1/users/{user.json['id']}", headers=write).status_code == 204
     assert api.get(f"/api/v1/users/{user.json['id']}", headers=write).json["active"] is False
 
