@@ -20,7 +20,7 @@ from hub.core import current_hub
 from hub.exceptions import PermissionDenied
 from hub.models import IntegrationToken, utcnow
 from hub.permissions import Permission
-from web.access import _unauthorized, actor, api_access, hash_token
+from web.access import actor, api_access, hash_token
 
 TOKEN_PREFIX = "hubi_"
 SCOPES = ("read", "write", "webhooks_admin")
@@ -47,13 +47,10 @@ def integration_access(permission: Permission, scope: str) -> Callable[[Callable
 
             header = request.headers.get("Authorization", "")
             token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-            if not token.startswith(TOKEN_PREFIX):
+            found = _token_scopes(token) if token.startswith(TOKEN_PREFIX) else None
+            if found is None:  # a user's token or session (a revoked integration token fails there too)
                 g.organization_id = None
                 return by_user(*args, **kwargs)
-            found = _token_scopes(token)
-            if found is None:
-                return _unauthorized("The integration token is not valid or was revoked.",
-                                     "Ask an administrator for a new token (Admin → Integration).")
             g.organization_id, scopes = found
             if scope not in scopes:
                 raise PermissionDenied(f"This token's scopes ({', '.join(scopes) or 'none'}) do not allow this.",
