@@ -45,6 +45,7 @@ def record_success(session: Session, account: Account, area: str | None = None, 
     if account.status == AccountStatus.ERROR:
         account.status = AccountStatus.ENABLED
         account.last_error = account.last_fix = None
+        status_changed(session, account, AccountStatus.ERROR)
 
 
 def mark_failing(account: Account, now: datetime | None = None) -> None:
@@ -80,11 +81,25 @@ def record_failure(
     if isinstance(error, AuthExpired):
         account.needs_reconnect = True
     if account.status in SYNCING:
+        before = account.status
         account.status = AccountStatus.ERROR
         if not isinstance(error, AuthExpired) and now - account.error_since >= CONNECTION_AFTER:
             account.status = AccountStatus.CONNECTION
             account.last_fix = "Syncing stopped after two days of errors. " + (fix or "Reconnect the account.")
+        if account.status != before:
+            status_changed(session, account, before)
     return entry
+
+
+def status_changed(session: Session, account: Account, before: AccountStatus) -> None:
+    """Tell the host CRM (``account.status_changed``; ``account.disconnected`` for a disconnect)."""
+    from hub import events
+
+    data = {"account_id": account.id, "provider": account.provider, "email": account.email,
+            "status": account.status.value, "previous_status": before.value, "message": account.last_error}
+    events.record_for_user(session, account.user_id, "account.status_changed", data)
+    if account.status == AccountStatus.DISCONNECTED:
+        events.record_for_user(session, account.user_id, "account.disconnected", data)
 
 
 def can_sync(account: Account) -> bool:

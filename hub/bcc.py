@@ -27,6 +27,7 @@ from hashlib import sha256
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from hub import events
 from hub.models import Contact, User
 from hub.sync.mail_rows import clean_message
 from hub.sync.mail_store import store_messages
@@ -95,7 +96,9 @@ def log_raw_mail(hub, raw: bytes, user_ids: list[int], now: datetime | None = No
             for email, name in people:
                 kind = matches[email].kind
                 if kind == "external_unknown":
-                    marked.add(ensure_contact(s, email, name, source="bcc"))
+                    contact_id = ensure_contact(s, email, name, source="bcc")
+                    marked.add(contact_id)
+                    events.contact_created(s, contact_id, user_id, "bcc")
                 elif kind == "contact":
                     marked.add(matches[email].contact_id)
             if marked:  # from now on, mail with these people syncs by itself

@@ -16,6 +16,7 @@ HUB_MAIL_INITIAL_DAYS      initial mail sync window (30)
 HUB_POLL_SECONDS           how often every enabled account is polled (300)
 HUB_MAIL_DOMAIN            domain of the BCC logging addresses (``log.<host of base URL>``)
 HUB_SMTP_PORT              port of the hub's own SMTP receiver (2525)
+HUB_EVENT_RETENTION_DAYS   how long the event feed keeps events (30)
 =========================  ================================================================
 """
 
@@ -46,6 +47,7 @@ class Settings:
     poll_seconds: int = 300
     mail_domain: str = ""
     smtp_port: int = 2525
+    event_retention_days: int = 30
     testing: bool = False
 
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.account_status import status_changed
 from hub.core import Hub
 from hub.exceptions import ValidationError
 from hub.models import Account, AccountStatus, Calendar, MeetingType, Organization, PushChannelRecord, User, utcnow
@@ -82,7 +83,8 @@ def disconnect_account(hub: Hub, account_id: int) -> None:
     with hub.db.session(write_lock=True) as s:
         account = s.get(Account, account_id)
         s.query(PushChannelRecord).filter_by(account_id=account_id).delete()
-        account.status = AccountStatus.DISCONNECTED
+        before, account.status = account.status, AccountStatus.DISCONNECTED
+        status_changed(s, account, before)
         account.credentials = None
         _deactivate_meeting_types(s, account)
         promoted = _promote_pending(s, account.user, mail_providers(hub))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from typing import Callable
 
 from rq import Retry, get_current_job
@@ -276,3 +277,49 @@ def _rerun_if_asked(hub: Hub) -> None:
     if hub.queues.connection.getdel(RERUN_KEY.format(job.id)):
         # our own job hash is still "started": enqueue under the same id after it finishes
         hub.queues.enqueue(job.origin, job.func_name, *job.args, job_id=None, **job.kwargs)
+
+
+# --- webhooks to the host CRM (see hub.events) -----------------------------------------------------
+
+
+def webhooks_id(endpoint_id: int) -> str:
+    return f"webhooks-{endpoint_id}"
+
+
+def enqueue_webhooks(hub: Hub, endpoint_id: int, delay: float | None = None):
+    job_id = webhooks_id(endpoint_id) + (f"-at-{int(time.time() + delay)}" if delay else "")
+    return enqueue_unique(hub, "default", deliver_webhooks, endpoint_id, job_id=job_id, delay=delay)
+
+
+def deliver_webhooks(endpoint_id: int) -> str:
+    """Send an endpoint's due webhook deliveries; schedule this job again for the next retry."""
+    from hub.events.delivery import deliver_endpoint
+
+    hub = current_hub()
+    wait = deliver_endpoint(hub, endpoint_id)
+    if wait is not None:
+        enqueue_webhooks(hub, endpoint_id, delay=max(wait, 0.0) or None)
+    _rerun_if_asked(hub)
+    return "waiting" if wait is not None else "done"
+
+
+def deliver_due_webhooks() -> int:
+    """Periodic: webhook deliveries that are due but have no job (a crash, a Redis restart) get one."""
+    from hub.events.delivery import deliver_due
+
+    return len(deliver_due(current_hub()))
+
+
+def purge_events() -> int:
+    """Periodic: drop events older than the retention setting (``HUB_EVENT_RETENTION_DAYS``)."""
+    from hub.events.delivery import purge_old_events
+
+    return purge_old_events(current_hub())
+
+
+def import_csv(import_id: str, organization_id: int) -> str:
+    """An administrator's CSV import (see :mod:`hub.crm_import`); the rows wait in Redis, not in the job."""
+    from hub.crm_import import run_import
+
+    progress = run_import(current_hub(), import_id, organization_id)
+    return f"{progress['done']} rows: {progress['counts']}"

@@ -18,6 +18,8 @@ def periodic_jobs(hub: Hub) -> list[tuple[object, str, int]]:
         (jobs.poll_all, "default", hub.settings.poll_seconds),
         (jobs.renew_all_channels, "default", 3600),
         (jobs.reconcile, "default", reconciler.INTERVAL),  # nothing stays stale after a crash or a Redis restart
+        (jobs.deliver_due_webhooks, "default", 60),
+        (jobs.purge_events, "default", 3600),
     ]
 
 

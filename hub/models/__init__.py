@@ -9,6 +9,7 @@ from hub.models.accounts import Account, AccountError, AccountStatus, ProviderSe
 from hub.models.calendars import BusyBlock, Calendar, CalendarEvent, SyncDirection
 from hub.models.meetings import Booking, BookingStatus, Meeting, MeetingParticipant, MeetingType
 from hub.models.sync_state import OutboxEntry, SyncCursor
+from hub.models.integration import Event, IntegrationToken, WebhookDelivery, WebhookEndpoint
 from hub.models.mail import MailMessage, MailParticipant, MailThread, MailUsage, TimelineEntry
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -36,6 +37,10 @@ class Organization(IdMixin, Base):
     __tablename__ = "organizations"
     name: Mapped[str] = mapped_column(sa.String(200))
     mailbox_cap: Mapped[int | None] = mapped_column(default=None)  # synced mailboxes; None = no cap
+    #: the host CRM's id for this organization
+    external_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    #: domains this organization treats as free mail besides the built-in list
+    free_mail_domains: Mapped[list[Any]] = mapped_column(default=list)
     domains: Mapped[list["OrganizationDomain"]] = relationship(
         back_populates="organization", cascade="all, delete-orphan"
     )
@@ -50,6 +55,7 @@ class OrganizationDomain(IdMixin, Base):
 
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "external_id"),)
     organization_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organizations.id"))
     plan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("plans.id"))
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
@@ -61,6 +67,7 @@ class User(IdMixin, TimestampMixin, Base):
     #: the private part of the user's BCC logging address; rotating it revokes the old address
     bcc_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=lambda: secrets.token_hex(8))
     api_token_hash: Mapped[str | None] = mapped_column(sa.String(128), unique=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
 
     organization: Mapped[Organization | None] = relationship()
     plan: Mapped[Plan | None] = relationship()
@@ -74,6 +81,7 @@ class UserAlias(IdMixin, Base):
     """Another address that belongs to a user (a second domain, an alias)."""
 
     __tablename__ = "user_aliases"
+    __table_args__ = (sa.Index("ix_user_aliases_lower_email", sa.func.lower(sa.text("email"))),)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
     user: Mapped[User] = relationship(back_populates="aliases")
@@ -83,6 +91,12 @@ class Company(IdMixin, TimestampMixin, Base):
     """A CRM company (a customer or prospect), known by one or more domains."""
 
     __tablename__ = "companies"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "external_id"),)
+    #: the organization whose CRM holds the row (None: created by an engine before one owned it)
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    #: the host CRM's id, unique per organization
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
     name: Mapped[str] = mapped_column(sa.String(200))
     domains: Mapped[list["CompanyDomain"]] = relationship(
         back_populates="company", cascade="all, delete-orphan"
@@ -92,6 +106,7 @@ class Company(IdMixin, TimestampMixin, Base):
 
 class CompanyDomain(IdMixin, Base):
     __tablename__ = "company_domains"
+    __table_args__ = (sa.Index("ix_company_domains_lower_domain", sa.func.lower(sa.text("domain"))),)
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     domain: Mapped[str] = mapped_column(sa.String(255), unique=True)
     company: Mapped[Company] = relationship(back_populates="domains")
@@ -101,6 +116,12 @@ class Contact(IdMixin, TimestampMixin, Base):
     """A CRM contact or lead, known by one or more addresses."""
 
     __tablename__ = "contacts"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "external_id"),)
+    #: the organization whose CRM holds the row (None: created by an engine before one owned it)
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    #: the host CRM's id, unique per organization
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("companies.id", ondelete="SET NULL"), index=True)
     owner_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
@@ -118,6 +139,8 @@ class Contact(IdMixin, TimestampMixin, Base):
 
 class ContactAddress(IdMixin, Base):
     __tablename__ = "contact_addresses"
+    # lookups compare lower-cased addresses (matching, bulk imports): an index on exactly that expression
+    __table_args__ = (sa.Index("ix_contact_addresses_lower_email", sa.func.lower(sa.text("email"))),)
     contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
     contact: Mapped[Contact] = relationship(back_populates="addresses")
@@ -125,8 +148,15 @@ class ContactAddress(IdMixin, Base):
 
 class Opportunity(IdMixin, TimestampMixin, Base):
     __tablename__ = "opportunities"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "external_id"),)
+    #: the organization whose CRM holds the row (None: created by an engine before one owned it)
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    #: the host CRM's id, unique per organization
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
     name: Mapped[str] = mapped_column(sa.String(200))
     company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(sa.String(64), default="")
     is_open: Mapped[bool] = mapped_column(default=True)
     closed_at: Mapped[datetime | None] = mapped_column()

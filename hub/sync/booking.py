@@ -32,6 +32,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hub import events
 from hub.core import Hub
 from hub.exceptions import HubError, NotActive, SlotUnavailable, ValidationError
 from hub.models import Account, AccountStatus, Booking, BookingStatus, Calendar, MeetingType, User, utcnow
@@ -91,6 +92,10 @@ def book(hub: Hub, slug: str, start: datetime, guest_name: str, guest_email: str
         account_id = meetings.queue_push(s, meeting, "create", meetings.SYNCED_FIELDS, send_invites=True)
         s.flush()
         booking_id = booking.id
+        if contact_id is not None and (match is None or match.kind == "external_unknown"):
+            events.contact_created(s, contact_id, host, "booking")
+        events.record_for_user(s, host, "meeting.created", meetings.meeting_event(meeting))
+        events.record_for_user(s, host, "booking.created", booking_event(booking))
     meetings.enqueue_push(hub, account_id)
     return booking_id
 
@@ -103,8 +108,16 @@ def cancel_booking(hub: Hub, booking_id: int) -> None:
             raise ValidationError("This booking does not exist.", field="booking")
         booking.status = BookingStatus.CANCELLED
         meeting_id = booking.meeting_id
+        events.record_for_user(s, booking.host_user_id, "booking.cancelled", booking_event(booking))
     if meeting_id is not None:
         meetings.delete_meeting(hub, meeting_id)
+
+
+def booking_event(booking: Booking) -> dict:
+    """What ``booking.*`` events say about a booking."""
+    return {"booking_id": booking.id, "meeting_id": booking.meeting_id, "meeting_type_id": booking.meeting_type_id,
+            "start": booking.start.isoformat(), "end": booking.end.isoformat(), "guest_email": booking.guest_email,
+            "guest_name": booking.guest_name, "contact_id": booking.contact_id}
 
 
 def _check_guest(name: str, email: str, tz: str | None) -> tuple[str, str]:

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hub import events
 from hub.core import Hub
 from hub.exceptions import ValidationError
 from hub.models import (
@@ -88,6 +89,7 @@ def create_meeting(hub: Hub, user_id: int, title: str, start: datetime | date, e
                               recurrence=recurrence, want_video=want_video, appointment_type=appointment_type)
         account_id = queue_push(s, meeting, "create", SYNCED_FIELDS, send_invites)
         meeting_id = meeting.id
+        events.record_for_user(s, user_id, "meeting.created", meeting_event(meeting))
     enqueue_push(hub, account_id)
     return meeting_id
 
@@ -134,6 +136,8 @@ def update_meeting(hub: Hub, meeting_id: int, *, send_invites: bool = True, now:
         if fields:  # the version counts what calendars see; CRM-only fields do not bump it
             meeting.version += 1
             account_id = queue_push(s, meeting, "update", fields, send_invites)
+        events.record_for_user(s, meeting.owner_user_id, "meeting.updated",
+                               {**meeting_event(meeting), "changed": sorted(changes)})
     enqueue_push(hub, account_id)
 
 
@@ -146,7 +150,15 @@ def delete_meeting(hub: Hub, meeting_id: int, *, send_invites: bool = True) -> N
         meeting.cancelled = True
         meeting.version += 1
         account_id = queue_push(s, meeting, "delete", SYNCED_FIELDS, send_invites)
+        events.record_for_user(s, meeting.owner_user_id, "meeting.cancelled", meeting_event(meeting))
     enqueue_push(hub, account_id)
+
+
+def meeting_event(meeting: Meeting) -> dict:
+    """What ``meeting.*`` events say about a meeting."""
+    return {"meeting_id": meeting.id, "title": meeting.title,
+            "start": meeting.start.isoformat() if meeting.start else None,
+            "end": meeting.end.isoformat() if meeting.end else None, "origin": meeting.origin}
 
 
 def enqueue_push(hub: Hub, account_id: int | None) -> None:

@@ -23,7 +23,7 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.models import MailMessage, MailParticipant, MailThread, Opportunity, TimelineEntry, utcnow
+from hub.models import MailMessage, MailParticipant, MailThread, Opportunity, TimelineEntry, User, utcnow
 from hub.sync.matching import AddressMatches
 
 CHUNK = 500
@@ -38,11 +38,13 @@ class MailToLog:
     addresses: list[str]
 
 
-def log_messages(session: Session, user_id: int, mails: list[MailToLog], matches: AddressMatches) -> int:
+def log_messages(session: Session, user_id: int, mails: list[MailToLog], matches: AddressMatches,
+                 announce: bool = True) -> int:
     """Write timeline entries for ``mails`` (matched with ``matches``). Returns how many messages got logged.
 
     :param user_id: the user whose mail it is (the entries' owner).
     :param matches: :func:`hub.sync.matching.match_addresses` for every address of ``mails``.
+    :param announce: fire ``message.logged`` for each (the host CRM's webhooks and event feed).
     """
     contacts_of: dict[int, list[tuple[int, int | None]]] = {}
     for mail in mails:
@@ -73,6 +75,13 @@ def log_messages(session: Session, user_id: int, mails: list[MailToLog], matches
         if opportunity is not None:
             rows.append({**base, "opportunity_id": opportunity})
     session.execute(sa.insert(TimelineEntry.__table__), rows)  # Core executemany: no ORM bookkeeping
+    if announce:
+        from hub import events
+
+        organization_id = session.scalar(sa.select(User.organization_id).where(User.id == user_id))
+        events.record_many(session, organization_id, "message.logged", [
+            {"message_id": message_id, "user_id": user_id, "contact_ids": sorted({c for c, _ in found})}
+            for message_id, found in contacts_of.items()])
     return len(contacts_of)
 
 

@@ -29,7 +29,9 @@ except ImportError:  # skipped locally, a failure under CI (like a missing test 
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
-from hub.models import MeetingType, User  # noqa: E402
+from hub import events  # noqa: E402
+from hub.events.delivery import new_secret  # noqa: E402
+from hub.models import MeetingType, Role, User, WebhookEndpoint  # noqa: E402
 from tests.web.conftest import ALICE, ALICE_MAILBOX_PASSWORD, sign_in  # noqa: E402
 from tests.web.mailboxes import add_maria, deliver_thread  # noqa: E402
 from web.api import hash_token  # noqa: E402
@@ -43,7 +45,12 @@ EXAMPLES = 25
 
 @pytest.fixture
 def seeded(app, hub, people, memory, worker):
-    """The app with data worth hitting: Alice's synced account, a meeting type, a contact with mail."""
+    """The app with data worth hitting: Alice's synced account, a meeting type, a contact with mail.
+
+    Alice is an administrator here, so the host CRM's routes (records, tokens, webhooks, events) run
+    their code rather than stopping at 403; there is a webhook endpoint (on a loopback URL nobody
+    serves) with a delivery to look at.
+    """
     add_maria(hub)
     deliver_thread(memory, ALICE, "Quote", turns=2)
     client = app.test_client()
@@ -51,7 +58,12 @@ def seeded(app, hub, people, memory, worker):
     client.post("/connect/memory", data={"email": ALICE, "password": ALICE_MAILBOX_PASSWORD})
     worker.drain()
     with hub.db.session() as s:
-        s.get(User, people["alice"]).api_token_hash = hash_token(TOKEN)
+        alice = s.get(User, people["alice"])
+        alice.api_token_hash, alice.role = hash_token(TOKEN), Role.ADMIN
+        s.add(WebhookEndpoint(organization_id=alice.organization_id, url="http://127.0.0.1:9/hook",
+                              secret={"secret": new_secret()}, allow_private=True))
+        s.flush()
+        events.record(s, alice.organization_id, "contact.created", {"contact_id": 1})
         s.add(MeetingType(user_id=people["alice"], name="Intro", slug="intro",
                           weekly_hours={d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}))
     return app

@@ -9,4 +9,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from web.admin import health, limits, providers, users  # noqa: E402,F401  (routes register on import)
+from web.admin import health, integration, limits, providers, users  # noqa: E402,F401  (routes register on import)

@@ -24,4 +24,4 @@ def openapi():
     return jsonify(document(request.script_root + PREFIX))
 
 
-from web.api import accounts, calendars, contacts, meetings  # noqa: E402,F401  (routes register on import)
+from web.api import accounts, calendars, contacts, integration, meetings, records  # noqa: E402,F401  (routes register on import)

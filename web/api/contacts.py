@@ -1,4 +1,4 @@
-"""API: contacts and the mail logged with them (only what the caller's role may read)."""
+"""API: the mail logged with a contact (only what the caller's role may read); the records are in web.api.records."""
 
 from __future__ import annotations
 
@@ -9,16 +9,8 @@ from hub.core import current_hub
 from hub.models import Contact
 from hub.permissions import Permission
 from web.access import api_access
-from web.activity import contact_json, mail_threads, message_json
+from web.activity import mail_threads, message_json
 from web.api import bp
-from web.contacts import search_contacts
-
-
-@bp.get("/contacts")
-@api_access(Permission.CONTACTS)
-def list_contacts():
-    with current_hub().db.session() as s:
-        return jsonify([contact_json(c) for c in search_contacts(s, (g.params.get("q") or "").strip())])
 
 
 def _contact(s, contact_id: int) -> Contact:
@@ -26,13 +18,6 @@ def _contact(s, contact_id: int) -> Contact:
     if contact is None:
         abort(404)
     return contact
-
-
-@bp.get("/contacts/<int:contact_id>")
-@api_access(Permission.CONTACTS)
-def get_contact(contact_id: int):
-    with current_hub().db.session() as s:
-        return jsonify(contact_json(_contact(s, contact_id)))
 
 
 @bp.get("/contacts/<int:contact_id>/messages")

@@ -156,3 +156,10 @@ def openapi_path(rule: str) -> str:
 def operation_for(rule: str, method: str) -> dict | None:
     """The operation documenting a Flask rule and method, or None."""
     return PATHS.get(openapi_path(rule), {}).get(method.lower())
+
+
+# the host CRM's records, integration tokens, webhooks and events (kept in their own module)
+from web.api import crm_spec  # noqa: E402
+
+PATHS.update(crm_spec.PATHS)
+SCHEMAS.update(crm_spec.SCHEMAS)

@@ -1,0 +1,198 @@
+"""The OpenAPI part for the host CRM: its records, bulk upserts, integration tokens, webhooks, events.
+
+:mod:`web.api.spec` adds :data:`PATHS` and :data:`SCHEMAS` to the document; the views are in
+:mod:`web.api.records` and :mod:`web.api.integration`.
+"""
+
+from __future__ import annotations
+
+from hub.crm_records import BULK_LIMIT
+from hub.events import EVENT_TYPES
+from hub.models import Role
+from web.api.schemas import BOOL, DATETIME, EMAIL, INT, STR, _nullable, _object, _ref
+from web.api.spec import ROW_ID, _json, _list, _op, _param, _schema
+
+EXTERNAL_ID = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^/\\s]+$"}
+NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}
+DOMAIN = {"type": "string", "minLength": 3, "maxLength": 255, "pattern": "^[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\.?$"}
+DOMAINS = {"type": "array", "maxItems": 100, "items": DOMAIN}
+EMAILS = {"type": "array", "maxItems": 100, "items": EMAIL}
+REF_ID = _nullable({"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
+REF_EXTERNAL = _nullable(EXTERNAL_ID)
+COMMON = {"id": INT, "external_id": _nullable("string"), "updated_at": _nullable(DATETIME)}
+
+#: per kind: (singular, path parameter, response properties, writable properties, list filters)
+KIND_SPECS: dict[str, dict] = {
+    "organizations": dict(
+        singular="organization", tag="organizations",
+        read={"name": STR, "domains": {"type": "array", "items": STR},
+              "free_mail_domains": {"type": "array", "items": STR}, "mailbox_cap": _nullable("integer")},
+        write={"name": NAME, "domains": DOMAINS, "free_mail_domains": DOMAINS,
+               "mailbox_cap": _nullable({"type": "integer", "minimum": 0, "maximum": 1000000}),
+               "external_id": EXTERNAL_ID},
+        filters=()),
+    "users": dict(
+        singular="user", tag="users",
+        read={"email": STR, "name": STR, "role": STR, "timezone": STR, "active": BOOL, "plan": _nullable("string"),
+              "aliases": {"type": "array", "items": STR}},
+        write={"email": EMAIL, "name": {"type": "string", "maxLength": 200}, "role": {"enum": [r.value for r in Role]},
+               "timezone": {"type": "string", "minLength": 1, "maxLength": 64}, "active": BOOL,
+               "plan": _nullable({"type": "string", "maxLength": 64}), "aliases": EMAILS, "external_id": EXTERNAL_ID},
+        filters=("email",)),
+    "companies": dict(
+        singular="company", tag="companies",
+        read={"name": STR, "domains": {"type": "array", "items": STR}},
+        write={"name": NAME, "domains": DOMAINS, "external_id": EXTERNAL_ID},
+        filters=("domain",)),
+    "contacts": dict(
+        singular="contact", tag="contacts",
+        read={"name": STR, "emails": {"type": "array", "items": STR}, "company_id": _nullable("integer"),
+              "is_lead": BOOL, "owner_user_id": _nullable("integer"), "source": STR},
+        write={"name": {"type": "string", "maxLength": 200}, "emails": EMAILS, "is_lead": BOOL,
+               "company_id": REF_ID, "company_external_id": REF_EXTERNAL, "owner_user_id": REF_ID,
+               "external_id": EXTERNAL_ID},
+        filters=("q", "email", "company_id", "is_lead")),
+    "opportunities": dict(
+        singular="opportunity", tag="opportunities",
+        read={"name": STR, "stage": STR, "is_open": BOOL, "closed_at": _nullable(DATETIME),
+              "company_id": _nullable("integer"), "contact_id": _nullable("integer")},
+        write={"name": NAME, "stage": {"type": "string", "maxLength": 64}, "is_open": BOOL,
+               "company_id": REF_ID, "company_external_id": REF_EXTERNAL, "contact_id": REF_ID,
+               "contact_external_id": REF_EXTERNAL, "external_id": EXTERNAL_ID},
+        filters=("company_id", "contact_id", "is_open")),
+}
+#: what each kind offers besides list/get/PATCH
+CREATABLE = {"users", "companies", "contacts", "opportunities"}
+BULK = {"users", "companies", "contacts"}
+REQUIRED_ON_CREATE = {"users": ("email",), "companies": ("name",), "contacts": (), "opportunities": ("name",)}
+
+FILTERS = {
+    "q": _param("q", "query", {"type": "string", "maxLength": 200}, description="Name or email contains."),
+    "email": _param("email", "query", {"type": "string", "maxLength": 320}, description="Has this address."),
+    "domain": _param("domain", "query", {"type": "string", "maxLength": 255}, description="Has this domain."),
+    "company_id": _param("company_id", "query", ROW_ID, description="Of this company."),
+    "contact_id": _param("contact_id", "query", ROW_ID, description="Of this contact."),
+    "is_lead": _param("is_lead", "query", {"type": "boolean"}),
+    "is_open": _param("is_open", "query", {"type": "boolean"}),
+}
+PAGING = (
+    _param("after", "query", {"type": "string", "pattern": "^[0-9]{1,18}$"},
+           description="The cursor from the previous page's X-Next-Cursor header."),
+    _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, description="Page size (100)."),
+    _param("external_id", "query", {"type": "string", "maxLength": 255}, description="The CRM's id."),
+    _param("updated_since", "query", DATETIME, description="Changed at or after."),
+)
+
+SCHEMAS: dict[str, dict] = {
+    "BulkResult": _object({
+        "index": INT, "external_id": _nullable("string"),
+        "result": {"enum": ["created", "updated", "unchanged", "error"]},
+        "id": INT, "error": STR, "field": _nullable("string")}, ("index", "result")),
+    "BulkResults": _object({"results": {"type": "array", "items": _ref("BulkResult")},
+                            "counts": {"type": "object", "additionalProperties": INT}}, ("results", "counts")),
+    "IntegrationToken": _object({
+        "id": INT, "name": STR, "scopes": {"type": "array", "items": STR}, "created_at": DATETIME,
+        "last_used_at": _nullable(DATETIME), "revoked_at": _nullable(DATETIME),
+        "token": {"type": "string", "description": "Only in the answer that created it."}},
+        ("id", "name", "scopes")),
+    "IntegrationTokenCreate": _object({
+        "name": NAME, "scopes": {"type": "array", "minItems": 1, "uniqueItems": True,
+                                 "items": {"enum": ["read", "write", "webhooks_admin"]}}}, ("name", "scopes")),
+    "WebhookEndpoint": _object({
+        "id": INT, "url": STR, "description": STR, "event_types": {"type": "array", "items": STR},
+        "enabled": BOOL, "disabled_reason": _nullable("string"), "allow_private": BOOL,
+        "failing_since": _nullable(DATETIME), "created_at": DATETIME,
+        "secret": {"type": "string", "description": "The signing secret (whsec_…); only when created."}},
+        ("id", "url", "event_types", "enabled")),
+    "WebhookEndpointWrite": _object({
+        "url": {"type": "string", "minLength": 8, "maxLength": 2000, "pattern": "^https?://"},
+        "description": {"type": "string", "maxLength": 200},
+        "event_types": {"type": "array", "uniqueItems": True, "items": {"enum": list(EVENT_TYPES)}},
+        "enabled": BOOL,
+        "allow_private": {"type": "boolean", "description": "Private and loopback hosts (administrators only)."}},
+        minProperties=1),
+    "WebhookDelivery": _object({
+        "id": INT, "event_id": STR, "event_type": STR, "attempts": INT, "last_status": _nullable("integer"),
+        "last_error": _nullable("string"), "last_attempt_at": _nullable(DATETIME),
+        "next_attempt_at": _nullable(DATETIME), "delivered_at": _nullable(DATETIME),
+        "failed_at": _nullable(DATETIME)}, ("id", "event_id", "event_type", "attempts")),
+    "Event": _object({"id": STR, "cursor": STR, "type": STR, "timestamp": DATETIME, "data": {"type": "object"}},
+                     ("id", "cursor", "type", "timestamp", "data")),
+    "EventPage": _object({"events": {"type": "array", "items": _ref("Event")}, "next_cursor": STR},
+                         ("events", "next_cursor")),
+}
+
+PATHS: dict[str, dict[str, dict]] = {}
+for kind, spec in KIND_SPECS.items():
+    name, tag = spec["singular"].title(), spec["tag"]
+    SCHEMAS[name] = _object({**COMMON, **spec["read"]}, ("id", *spec["read"].keys()))
+    SCHEMAS[f"{name}Update"] = _object(spec["write"], minProperties=1)
+    record = _param(f"{spec['singular']}_id", "path", ROW_ID)
+    external = _param("external_id", "path", EXTERNAL_ID)
+    collection = {"get": _op(f"List {kind}", tag, returns=_list(name),
+                             params=(*(FILTERS[f] for f in spec["filters"]), *PAGING))}
+    item = {"get": _op(f"A {spec['singular']}", tag, returns=_schema(name), params=(record,), errors=(404,)),
+            "patch": _op(f"Update a {spec['singular']}", tag, returns=_schema(name), body=f"{name}Update",
+                         params=(record,), errors=(404,))}
+    if kind in CREATABLE:
+        SCHEMAS[f"{name}Create"] = _object(spec["write"], REQUIRED_ON_CREATE[kind])
+        collection["post"] = _op(f"Create a {spec['singular']}", tag, ok=201, returns=_schema(name),
+                                 body=f"{name}Create")
+        item["delete"] = _op(f"Delete a {spec['singular']}", tag, ok=204, params=(record,), errors=(404,))
+        upsert = _op(f"Create or update a {spec['singular']} by external id", tag, returns=_schema(name),
+                     body=f"{name}Update", params=(external,))
+        upsert["responses"]["201"] = {"description": "Created", **_json(_schema(name))}
+        PATHS[f"/{kind}/by-external-id/{{external_id}}"] = {"put": upsert}
+    PATHS[f"/{kind}"] = collection
+    PATHS[f"/{kind}/{{{spec['singular']}_id}}"] = item
+    if kind in BULK:
+        SCHEMAS[f"{name}Bulk"] = _object({"records": {"type": "array", "minItems": 1, "maxItems": BULK_LIMIT,
+                                                      "items": {"type": "object", "description": (
+                                                          f"A {name}Update with its external_id; each record is "
+                                                          "checked on its own and gets its own result.")}}},
+                                         ("records",))
+        PATHS[f"/{kind}/bulk"] = {"post": _op(f"Upsert up to {BULK_LIMIT} {kind} by external id", tag,
+                                              returns=_schema("BulkResults"), body=f"{name}Bulk")}
+
+TOKEN = _param("token_id", "path", ROW_ID)
+ENDPOINT = _param("endpoint_id", "path", ROW_ID)
+DELIVERY = _param("delivery_id", "path", ROW_ID)
+PATHS.update({
+    "/integration-tokens": {
+        "get": _op("List integration tokens", "integration", returns=_list("IntegrationToken")),
+        "post": _op("Create an integration token", "integration", ok=201, returns=_schema("IntegrationToken"),
+                    body="IntegrationTokenCreate"),
+    },
+    "/integration-tokens/{token_id}": {
+        "delete": _op("Revoke an integration token", "integration", ok=204, params=(TOKEN,), errors=(404,)),
+    },
+    "/webhook-endpoints": {
+        "get": _op("List webhook endpoints", "webhooks", returns=_list("WebhookEndpoint")),
+        "post": _op("Register a webhook endpoint", "webhooks", ok=201, returns=_schema("WebhookEndpoint"),
+                    body="WebhookEndpointWrite"),
+    },
+    "/webhook-endpoints/{endpoint_id}": {
+        "get": _op("A webhook endpoint", "webhooks", returns=_schema("WebhookEndpoint"), params=(ENDPOINT,),
+                   errors=(404,)),
+        "patch": _op("Change a webhook endpoint (enabled: true re-enables it)", "webhooks",
+                     returns=_schema("WebhookEndpoint"), body="WebhookEndpointWrite", params=(ENDPOINT,),
+                     errors=(404,)),
+        "delete": _op("Remove a webhook endpoint", "webhooks", ok=204, params=(ENDPOINT,), errors=(404,)),
+    },
+    "/webhook-endpoints/{endpoint_id}/deliveries": {
+        "get": _op("Delivery log of an endpoint, newest first", "webhooks", returns=_list("WebhookDelivery"),
+                   params=(ENDPOINT, _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500})),
+                   errors=(404,)),
+    },
+    "/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/resend": {
+        "post": _op("Send a delivery again", "webhooks", ok=202, returns=_schema("WebhookDelivery"),
+                    params=(ENDPOINT, DELIVERY), errors=(404,)),
+    },
+    "/events": {
+        "get": _op("Events in order, after a cursor", "events", returns=_schema("EventPage"), params=(
+            _param("after", "query", {"type": "string", "pattern": "^[0-9]{0,18}$"},
+                   description="next_cursor of the previous page; empty or absent = the oldest kept event."),
+            _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            _param("type", "query", {"enum": list(EVENT_TYPES)}, description="Only this event type."))),
+    },
+})
