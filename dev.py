@@ -6,7 +6,8 @@
     python3 dev.py test    # install with test extras into .venv and run the whole test suite
 
 Everything lands in ./.venv and ./instance; nothing is installed system-wide. Extra arguments after
-``test`` go to pytest (``python3 dev.py test -k booking``).
+``test`` go to pytest (``python3 dev.py test -k booking``); after ``run`` to ``hub demo`` or ``hub serve``
+(``python3 dev.py run --port 8000``). Ctrl-C stops everything ``run`` started.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def install(test: bool) -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     stamp = VENV / (".installed-test" if test else ".installed")
     sources = [ROOT / "setup.cfg", *(p / "setup.cfg" for p in plugin_dirs())]
-    if stamp.exists() and all(s.stat().st_mtime < stamp.stat().st_mtime for s in sources):
-        return
+    # the test extras include the demo's, so a fresh test install serves `run` as well
+    for done in [stamp] if test else [stamp, VENV / ".installed-test"]:
+        if done.exists() and all(s.stat().st_mtime < done.stat().st_mtime for s in sources):
+            return
     sh(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
     editable: list[str] = []
     targets = ["-e", f"{ROOT}[test]" if test else f"{ROOT}[demo]"]
@@ -67,13 +70,13 @@ def providers_configured(instance: Path) -> bool:
         return False
 
 
-def run() -> None:
+def run(hub_args: list[str]) -> None:
     install(test=False)
     instance = ROOT / "instance"
     env = {**os.environ, "HUB_INSTANCE_PATH": os.environ.get("HUB_INSTANCE_PATH", str(instance))}
     hub = str(BIN / "hub")
     if not providers_configured(Path(env["HUB_INSTANCE_PATH"])) and not os.environ.get("HUB_NO_DEMO"):
-        os.execve(hub, [hub, "demo"], env)  # sandboxes + peers + seeded data, prints URL and logins
+        os.execve(hub, [hub, "demo", *hub_args], env)  # sandboxes + peers + seeded data, prints URL and logins
     password_file = Path(env["HUB_INSTANCE_PATH"]) / "admin-password"
     password_file.parent.mkdir(parents=True, exist_ok=True)
     if not password_file.exists():
@@ -81,8 +84,8 @@ def run() -> None:
         password_file.chmod(0o600)
     password = password_file.read_text().strip()
     sh(hub, "init", "--admin-email", "admin@example.com", "--admin-password", password, env=env)
-    print(f"\nSign in at http://127.0.0.1:5000/ as admin@example.com / {password}\n", flush=True)
-    os.execve(hub, [hub, "serve"], env)
+    print(f"\nSign in as admin@example.com / {password}\n", flush=True)
+    os.execve(hub, [hub, "serve", *hub_args], env)
 
 
 def test(pytest_args: list[str]) -> None:
@@ -93,7 +96,7 @@ def test(pytest_args: list[str]) -> None:
 if __name__ == "__main__":
     command, *rest = sys.argv[1:] or ["help"]
     if command == "run":
-        run()
+        run(rest)
     elif command == "test":
         test(rest)
     else:
