@@ -334,7 +334,10 @@ def demo(host: str, port: int, instance: Path | None, worker_count: int) -> None
     """Run the whole product offline: provider sandboxes, IMAP, CalDAV, SMTP, demo users and data."""
     from hub.demo import run_demo
 
-    run_demo(host=host, port=port, instance=instance, workers=worker_count)
+    try:
+        run_demo(host=host, port=port, instance=instance, workers=worker_count)
+    except KeyboardInterrupt:  # Ctrl-C while it was still starting: everything started is stopped
+        click.echo("Stopped.")
 
 
 if __name__ == "__main__":

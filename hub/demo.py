@@ -157,13 +157,21 @@ def _imap(peers: Peers) -> None:
     folder = Path(tempfile.mkdtemp(prefix="hub-demo-imap-"))
     os.chmod(folder, 0o755)
     peers.stack.callback(shutil.rmtree, folder, ignore_errors=True)
+    server = None
     dovecot = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if dovecot and os.geteuid() == 0:
-        server = DovecotServer(folder, dovecot)
-    else:
+        (folder / "dovecot").mkdir()
+        try:
+            server = DovecotServer(folder / "dovecot", dovecot).start()
+        except Exception as exc:  # installed but broken (a missing imap binary, a bad config): pymap will do
+            log.debug("Dovecot did not start", exc_info=True)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            peers.notes.append(f"Dovecot is installed but did not start ({reason}); the demo's IMAP server "
+                               "is pymap instead.")
+    if server is None:
+        (folder / "pymap").mkdir()
         pymap = shutil.which("pymap") or str(Path(sys.executable).parent / "pymap")
-        server = PymapServer(folder, pymap)
-    server.start()
+        server = PymapServer(folder / "pymap", pymap).start()
     peers.stack.callback(server.stop)
     peers.imap = server
 
@@ -436,8 +444,10 @@ def run_demo(host: str = "127.0.0.1", port: int = 5000, instance: Path | None = 
     """Start the stand-ins, seed the demo, and serve the hub until Ctrl-C."""
     from hub.config import Settings
     from hub.core import Hub, set_process_hub
+    from hub.supervisor import listen
     from hub.testing.peers.base import free_port
 
+    listen(host, port).close()  # a taken port is said now, not after a minute of seeding
     instance = (instance or Path.cwd() / "hub-demo").resolve()
     if instance.exists():
         shutil.rmtree(instance)  # the sandboxes start empty: old tokens would only fail
