@@ -37,7 +37,7 @@ def test_sign_in_with_google_through_the_consent_page(page, hub, people, google_
     page.click("#allow")
     page.wait_for_selector(".flash.success:has-text('Account connected.')")
     page.wait_for_selector(f".account[data-status='enabled'] .account-email:has-text('{GOOGLE_USER}')")
-    assert page.is_visible("button.connected:has-text('Connected')")
+    assert page.is_visible("button[data-action=disconnect]:has-text('Disconnect')")
     background_worker.wait_idle()
     with hub.db.session() as s:
         account = s.scalar(select(Account))

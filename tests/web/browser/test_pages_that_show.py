@@ -1,0 +1,68 @@
+"""Pages that show rather than tell: the Integrations page's live state per account, a plain
+"Disconnect" with its confirmation, what an administrator's decision looks like to users, an error log
+that folds repeats and always says how to fix, and a removal that says how much goes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, select
+
+from hub.models import Account, ProviderSetting, SyncCursor, utcnow
+from tests.web.browser.conftest import shot, sign_in
+from tests.web.browser.test_calendars_and_mail import connect_memory
+from tests.web.conftest import ALICE, PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def account_id(hub) -> int:
+    with hub.db.session() as s:
+        return s.scalar(select(Account.id))
+
+
+def test_the_integrations_page_shows_what_each_account_is_doing_live(page, hub, people, background_worker):
+    background_worker.pause()
+    sign_in(page, ALICE, PASSWORD)
+    connect_memory(page)
+    state = "[data-account] [data-live-state]"
+    assert page.inner_text(state) == "Waiting for the first sync…"
+    # the mail engine's cursor as it stands a third into a first sync of 10,000 messages
+    with hub.db.session() as s:
+        s.add(SyncCursor(account_id=account_id(hub), kind="mail", key="inbox", progress_done=3200,
+                         progress_total=10_000, initial_done=False))
+    page.wait_for_selector(f"{state}:has-text('Syncing 3,200 of 10,000 messages')")  # no reload
+    shot(page, "26-integrations-syncing")
+    with hub.db.session() as s:
+        s.execute(delete(SyncCursor))
+    background_worker.resume()
+    background_worker.wait_idle()
+    page.wait_for_selector(f"{state}:has-text('Up to date · just now')")
+    assert page.inner_text("[data-account] [data-live-badge]") == "Enabled"
+    with hub.db.session() as s:
+        s.get(Account, account_id(hub)).last_synced_at = utcnow() - timedelta(minutes=2, seconds=5)
+    page.reload()
+    assert page.inner_text(state) == "Up to date · 2 min ago"
+    shot(page, "26-integrations-up-to-date")
+
+    # the account's button says what it does, and asks first
+    button = page.locator("[data-account] button[data-action=disconnect]")
+    assert button.inner_text() == "Disconnect"
+    button.click()
+    assert "Disconnect" in page.inner_text("dialog[open] h3")
+    page.click("dialog[open] button:has-text('Cancel')")
+
+
+def test_a_provider_the_admin_disabled_says_so_to_its_users(page, hub, people, background_worker):
+    sign_in(page, ALICE, PASSWORD)
+    connect_memory(page)
+    background_worker.wait_idle()
+    with hub.db.session() as s:
+        s.merge(ProviderSetting(name="memory", enabled=False, config={}))
+    hub.refresh_disabled_providers()
+    page.reload()
+    assert page.inner_text("[data-account] [data-live-badge]") == "Disabled"
+    assert page.inner_text("[data-account] [data-live-state]") == "Disabled by your administrator."
+    assert "Enabled" not in page.inner_text("[data-account]") and "Syncing" not in page.inner_text("[data-account]")
+    shot(page, "26-integrations-disabled-by-admin")
