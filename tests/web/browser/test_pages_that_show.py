@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
-from hub.models import Account, ProviderSetting, SyncCursor, utcnow
+from hub.models import Account, MailMessage, ProviderSetting, SyncCursor, utcnow
 from tests.web.browser.conftest import shot, sign_in
 from tests.web.browser.test_calendars_and_mail import connect_memory
 from tests.web.conftest import ALICE, PASSWORD
@@ -66,3 +66,66 @@ def test_a_provider_the_admin_disabled_says_so_to_its_users(page, hub, people, b
     assert page.inner_text("[data-account] [data-live-state]") == "Disabled by your administrator."
     assert "Enabled" not in page.inner_text("[data-account]") and "Syncing" not in page.inner_text("[data-account]")
     shot(page, "26-integrations-disabled-by-admin")
+
+
+def test_removing_previous_communication_asks_first_and_says_how_many(page, hub, people, memory, background_worker):
+    from tests.web.mailboxes import add_maria, deliver_thread
+
+    add_maria(hub)
+    deliver_thread(memory, ALICE, "Pricing", turns=3)
+    sign_in(page, ALICE, PASSWORD)
+    connect_memory(page)
+    background_worker.wait_idle()
+    with hub.db.session() as s:
+        logged = s.scalar(select(func.count(MailMessage.id)))
+    assert logged >= 3
+    page.goto("/mail/")
+    page.check("input[name=previous][value=remove]")
+    page.click("form.disable-mail button[type=submit]")
+    box = page.wait_for_selector("#confirm-remove")
+    assert f"Remove {logged} messages from timelines?" in box.inner_text()
+    shot(page, "26-mail-remove-confirmation")
+    page.click("#confirm-remove a:has-text('Cancel')")
+    with hub.db.session() as s:
+        assert s.scalar(select(func.count(MailMessage.id))) == logged  # nothing went
+        assert s.scalar(select(Account.mail_enabled)) is True
+    page.check("input[name=previous][value=remove]")
+    page.click("form.disable-mail button[type=submit]")
+    page.click("#confirm-remove button[data-action=confirm-remove]")
+    page.wait_for_selector(f".flash.success:has-text('{logged} logged messages were removed')")
+    with hub.db.session() as s:
+        assert s.scalar(select(func.count(MailMessage.id))) == 0
+
+
+def test_the_error_log_folds_repeats_says_how_to_fix_and_leaves_forged_notifications_to_the_admin(
+        new_page, hub, people, background_worker):
+    from hub.account_status import log_error
+    from hub.exceptions import ProviderUnavailable, WebhookRejected
+
+    alice = new_page()
+    sign_in(alice, ALICE, PASSWORD)
+    connect_memory(alice)
+    background_worker.wait_idle()
+    with hub.db.session() as s:
+        account = s.get(Account, account_id(hub))
+        for _ in range(3):
+            log_error(s, account, ProviderUnavailable("The mail server did not answer."), "mail")
+        for _ in range(2):
+            log_error(s, account, WebhookRejected("A notification did not carry the right token."), "webhook")
+    alice.goto("/mail/")
+    alice.click("details.error-log summary")
+    rows = alice.locator("details.error-log [data-error-entry]")
+    assert rows.count() == 1  # three identical entries, one line; the forged notifications are not here
+    assert rows.first.locator("[data-count]").inner_text() == "3"
+    assert rows.first.locator(".fix").inner_text().strip()
+    assert "token" not in alice.inner_text("details.error-log")
+    shot(alice, "26-mail-error-log")
+
+    admin = new_page()
+    sign_in(admin, "admin@corp.test", PASSWORD)
+    admin.goto("/admin/health")
+    rejected = admin.locator("#rejected-notifications [data-error-entry]")
+    assert rejected.count() == 1 and rejected.first.locator("[data-count]").inner_text() == "2"
+    assert ALICE in rejected.first.inner_text()
+    assert "forged" in rejected.first.locator(".fix").inner_text()
+    shot(admin, "26-admin-rejected-notifications")
