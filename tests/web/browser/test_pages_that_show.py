@@ -129,3 +129,31 @@ def test_the_error_log_folds_repeats_says_how_to_fix_and_leaves_forged_notificat
     assert ALICE in rejected.first.inner_text()
     assert "forged" in rejected.first.locator(".fix").inner_text()
     shot(admin, "26-admin-rejected-notifications")
+
+
+def test_times_are_in_the_users_zone_and_the_booking_page_in_the_guests(new_page, hub, people, background_worker):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.web.browser.test_booking import book_first_slot, create_primary_meeting_type
+
+    host = new_page()
+    sign_in(host, ALICE, PASSWORD)
+    host.goto("/settings/")
+    host.select_option("select[name=timezone]", "Asia/Tokyo")
+    host.click("form button:has-text('Save')")
+    connect_memory(host)
+    background_worker.wait_idle()
+    create_primary_meeting_type(host)
+
+    guest = new_page(timezone_id="America/New_York")  # the page opens in the guest's browser zone
+    slot = book_first_slot(guest, "Grace Guest", "grace@example.org")
+    guest.wait_for_selector("h1:has-text(\"You're booked\")")
+    assert "America/New_York" in guest.inner_text("#when")
+
+    host.goto("/meetings/")
+    row = host.wait_for_selector("tr:has-text('Grace Guest')")
+    expected = datetime.fromisoformat(slot).astimezone(ZoneInfo("Asia/Tokyo")).strftime("%a %d %b %Y, %H:%M")
+    assert f"{expected} JST" in row.inner_text()
+    assert "UTC" not in host.inner_text("main")
+    shot(host, "26-meetings-in-the-users-zone")
