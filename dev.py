@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """One-command entry points for a fresh machine with only Python 3.11+ and pip.
 
-    python3 dev.py run     # install into .venv; with no provider configured yet: `hub demo` (sandboxes,
-                           # local peers, seeded users); else SQLite + embedded Redis + `hub serve`
+    python3 dev.py run     # install into .venv; the first time: `hub demo` (sandboxes, local peers, seeded
+                           # users, reset at each start); once ./instance exists: SQLite + embedded Redis +
+                           # `hub serve` on it
+    python3 dev.py run --real   # leave the demo: create ./instance and serve it (later `run`s serve it too)
     python3 dev.py test    # install with test extras into .venv and run the whole test suite
 
 Everything lands in ./.venv and ./instance; nothing is installed system-wide. Extra arguments after
@@ -56,26 +58,19 @@ def install(test: bool) -> None:
     stamp.touch()
 
 
-def providers_configured(instance: Path) -> bool:
-    """Whether an administrator entered real provider settings (then `run` serves them, not the demo)."""
-    import sqlite3
-
-    db = instance / "hub.db"
-    if os.environ.get("HUB_DATABASE_URL") or not db.exists():
-        return bool(os.environ.get("HUB_DATABASE_URL"))
-    try:
-        with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT count(*) FROM provider_settings WHERE config IS NOT NULL").fetchone()[0] > 0
-    except sqlite3.Error:
-        return False
+def in_real_use(instance: Path) -> bool:
+    """Whether the hub is in real use here: a database of its own (the demo keeps its data in ./hub-demo)."""
+    return bool(os.environ.get("HUB_DATABASE_URL")) or (instance / "hub.db").exists()
 
 
 def run(hub_args: list[str]) -> None:
     install(test=False)
+    real = "--real" in hub_args
+    hub_args = [a for a in hub_args if a != "--real"]
     instance = ROOT / "instance"
     env = {**os.environ, "HUB_INSTANCE_PATH": os.environ.get("HUB_INSTANCE_PATH", str(instance))}
     hub = str(BIN / "hub")
-    if not providers_configured(Path(env["HUB_INSTANCE_PATH"])) and not os.environ.get("HUB_NO_DEMO"):
+    if not (real or in_real_use(Path(env["HUB_INSTANCE_PATH"])) or os.environ.get("HUB_NO_DEMO")):
         os.execve(hub, [hub, "demo", *hub_args], env)  # sandboxes + peers + seeded data, prints URL and logins
     password_file = Path(env["HUB_INSTANCE_PATH"]) / "admin-password"
     password_file.parent.mkdir(parents=True, exist_ok=True)

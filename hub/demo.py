@@ -435,7 +435,8 @@ def welcome(url: str, connected: list[str], notes: list[str]) -> str:
     lines += ["", "Connected at start (their first sync runs now):"] + [f"  {line}" for line in connected]
     lines += ["", f"Public booking page: {url}/book/sam-intro",
               "Connect more: “Sign in with Google” / “Connect Microsoft 365” open the sandboxes' consent pages.",
-              "Everything runs locally; stop with Ctrl-C."]
+              "Everything runs locally and is reset at every start; stop with Ctrl-C.",
+              "For real use: python3 dev.py run --real (keeps its data in ./instance; later runs serve it)."]
     lines += [f"Note: {note}" for note in notes]
     return "\n".join(lines) + "\n"
 
@@ -454,6 +455,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 5000, instance: Path | None = 
     instance.mkdir(parents=True)
     url = f"http://{host}:{port}"
     os.environ.update({"HUB_INSTANCE_PATH": str(instance), "HUB_BASE_URL": url, "HUB_ALLOW_PRIVATE_HOSTS": "1",
+                       "HUB_DEMO": "1",  # the web pages show the demo banner
                        "HUB_MAIL_DOMAIN": f"log.{DOMAIN}", "HUB_SMTP_PORT": str(free_port())})
     for name in ("HUB_DATABASE_URL", "HUB_REDIS_URL", "HUB_LOAD_PLUGINS", "HUB_KEYS"):
         os.environ.pop(name, None)  # the demo is self-contained: its own SQLite and embedded Redis

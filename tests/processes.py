@@ -19,12 +19,14 @@ STOP_SECONDS = 10
 
 
 def marked_processes(instance: Path) -> list[tuple[int, str]]:
-    """(pid, command line) of every live process started for ``instance``."""
-    mark = f"HUB_INSTANCE_PATH={instance}".encode()
+    """(pid, command line) of every live process started for ``instance``: marked by its environment,
+    or naming a file in it on its command line (the embedded Redis daemon)."""
+    mark, inside = f"HUB_INSTANCE_PATH={instance}".encode(), f"{instance}/".encode()
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if mark not in (proc / "environ").read_bytes().split(b"\0"):
+            if mark not in (proc / "environ").read_bytes().split(b"\0") and \
+                    inside not in (proc / "cmdline").read_bytes():
                 continue
             state = next(line for line in (proc / "status").read_text().splitlines() if line.startswith("State:"))
             if "Z" in state.split()[1]:  # a zombie has ended; only its parent has not collected it yet

@@ -102,7 +102,7 @@ def test_sigterm_while_a_worker_is_busy_still_stops_everything(tmp_path):
 
 def test_children_end_when_serve_is_killed_outright(tmp_path):
     """SIGKILL leaves `hub serve` no chance to clean up: its children still end (the embedded Redis,
-    a daemon the next start reuses, is not one of them)."""
+    a daemon the next start reuses, is not one of them; the test stops it)."""
     port = free_port()
     proc = start_serve(tmp_path, port)
     try:
@@ -112,7 +112,7 @@ def test_children_end_when_serve_is_killed_outright(tmp_path):
         hub_children = lambda: [p for p in marked_processes(tmp_path) if "hub.cli" in p[1]]  # noqa: E731
         wait_until(lambda: hub_children() == [], STOP_SECONDS, "the children to end")
     finally:
-        kill_all(proc, tmp_path)
+        kill_all(proc, tmp_path)  # the Redis daemon too
 
 
 def test_a_taken_port_stops_serve_before_it_starts_anything(tmp_path):
@@ -142,3 +142,32 @@ def test_dev_py_run_stops_on_ctrl_c(tmp_path):
     output = stop_and_collect(proc, tmp_path)
     assert "Stopped." in output and "starting it again" not in output and "Traceback" not in output, output
 
+
+
+def test_dev_py_run_real_leaves_the_demo_for_good(tmp_path):
+    """The one step from the demo to real use: `run --real` creates the instance; later `run`s serve it
+    (with what was entered there) instead of starting the demo again."""
+    import sqlite3
+
+    env = {k: v for k, v in hub_env(tmp_path).items() if k != "HUB_LOAD_PLUGINS"}
+    port = free_port()
+    proc = start(tmp_path, [sys.executable, str(ROOT / "dev.py"), "run", "--real", "--port", str(port)], env)
+    wait_until_serving(proc, tmp_path, port)
+    try:
+        with sqlite3.connect(tmp_path / "hub.db") as db:  # what an administrator entered in real use
+            db.execute("INSERT INTO provider_settings (name, enabled, updated_at) VALUES ('imap', 1, '2026-01-01')")
+    except BaseException:
+        kill_all(proc, tmp_path)
+        raise
+    os.killpg(proc.pid, signal.SIGINT)
+    first = stop_and_collect(proc, tmp_path)
+    assert "CRM hub demo" not in first and "Sign in as admin@example.com" in first, first
+
+    port = free_port()
+    proc = start(tmp_path, [sys.executable, str(ROOT / "dev.py"), "run", "--port", str(port)], env)
+    wait_until_serving(proc, tmp_path, port)
+    os.killpg(proc.pid, signal.SIGINT)
+    second = stop_and_collect(proc, tmp_path)
+    assert "CRM hub demo" not in second and "Sign in as admin@example.com" in second, second
+    with sqlite3.connect(tmp_path / "hub.db") as db:
+        assert db.execute("SELECT name FROM provider_settings").fetchall() == [("imap",)]

@@ -157,3 +157,17 @@ def test_times_are_in_the_users_zone_and_the_booking_page_in_the_guests(new_page
     assert f"{expected} JST" in row.inner_text()
     assert "UTC" not in host.inner_text("main")
     shot(host, "26-meetings-in-the-users-zone")
+
+
+def test_demo_mode_says_so_on_every_page_with_the_step_to_real_use(page, people, monkeypatch):
+    from web.banner import DEMO_ENV
+
+    page.goto("/login")
+    assert page.locator("#demo-banner").count() == 0
+    monkeypatch.setenv(DEMO_ENV, "1")  # what `hub demo` sets for itself and its children
+    sign_in(page, ALICE, PASSWORD)
+    for path in ("/", "/calendars/", "/mail/", "/settings/"):
+        page.goto(path)
+        banner = page.inner_text("#demo-banner")
+        assert "Demo mode" in banner and "python3 dev.py run --real" in banner
+    shot(page, "26-demo-banner")
