@@ -65,6 +65,7 @@ def test_a_signal_stops_serve_and_every_child_without_restarts(tmp_path, how):
     assert "starting it again" not in output, output
     assert "Traceback" not in output, output
     assert proc.returncode == 0, output
+    assert "workers: 1)" in output, output  # RQ workers only, not the scheduler and IDLE listener
 
 
 def test_a_second_ctrl_c_does_not_break_the_shutdown(tmp_path):
