@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """One-command entry points for a fresh machine with only Python 3.11+ and pip.
 
-    python3 dev.py run     # install into .venv; with no provider configured yet: `hub demo` (sandboxes,
-                           # local peers, seeded users); else SQLite + embedded Redis + `hub serve`
+    python3 dev.py run     # install into .venv; the first time: `hub demo` (sandboxes, local peers, seeded
+                           # users, reset at each start); once ./instance exists: SQLite + embedded Redis +
+                           # `hub serve` on it
+    python3 dev.py run --real   # leave the demo: create ./instance and serve it (later `run`s serve it too)
     python3 dev.py test    # install with test extras into .venv and run the whole test suite
 
 Everything lands in ./.venv and ./instance; nothing is installed system-wide. Extra arguments after
-``test`` go to pytest (``python3 dev.py test -k booking``).
+``test`` go to pytest (``python3 dev.py test -k booking``); after ``run`` to ``hub demo`` or ``hub serve``
+(``python3 dev.py run --port 8000``). Ctrl-C stops everything ``run`` started.
 """
 
 from __future__ import annotations
@@ -40,8 +43,10 @@ def install(test: bool) -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     stamp = VENV / (".installed-test" if test else ".installed")
     sources = [ROOT / "setup.cfg", *(p / "setup.cfg" for p in plugin_dirs())]
-    if stamp.exists() and all(s.stat().st_mtime < stamp.stat().st_mtime for s in sources):
-        return
+    # the test extras include the demo's, so a fresh test install serves `run` as well
+    for done in [stamp] if test else [stamp, VENV / ".installed-test"]:
+        if done.exists() and all(s.stat().st_mtime < done.stat().st_mtime for s in sources):
+            return
     sh(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
     editable: list[str] = []
     targets = ["-e", f"{ROOT}[test]" if test else f"{ROOT}[demo]"]
@@ -53,27 +58,20 @@ def install(test: bool) -> None:
     stamp.touch()
 
 
-def providers_configured(instance: Path) -> bool:
-    """Whether an administrator entered real provider settings (then `run` serves them, not the demo)."""
-    import sqlite3
-
-    db = instance / "hub.db"
-    if os.environ.get("HUB_DATABASE_URL") or not db.exists():
-        return bool(os.environ.get("HUB_DATABASE_URL"))
-    try:
-        with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT count(*) FROM provider_settings WHERE config IS NOT NULL").fetchone()[0] > 0
-    except sqlite3.Error:
-        return False
+def in_real_use(instance: Path) -> bool:
+    """Whether the hub is in real use here: a database of its own (the demo keeps its data in ./hub-demo)."""
+    return bool(os.environ.get("HUB_DATABASE_URL")) or (instance / "hub.db").exists()
 
 
-def run() -> None:
+def run(hub_args: list[str]) -> None:
     install(test=False)
+    real = "--real" in hub_args
+    hub_args = [a for a in hub_args if a != "--real"]
     instance = ROOT / "instance"
     env = {**os.environ, "HUB_INSTANCE_PATH": os.environ.get("HUB_INSTANCE_PATH", str(instance))}
     hub = str(BIN / "hub")
-    if not providers_configured(Path(env["HUB_INSTANCE_PATH"])) and not os.environ.get("HUB_NO_DEMO"):
-        os.execve(hub, [hub, "demo"], env)  # sandboxes + peers + seeded data, prints URL and logins
+    if not (real or in_real_use(Path(env["HUB_INSTANCE_PATH"])) or os.environ.get("HUB_NO_DEMO")):
+        os.execve(hub, [hub, "demo", *hub_args], env)  # sandboxes + peers + seeded data, prints URL and logins
     password_file = Path(env["HUB_INSTANCE_PATH"]) / "admin-password"
     password_file.parent.mkdir(parents=True, exist_ok=True)
     if not password_file.exists():
@@ -81,8 +79,8 @@ def run() -> None:
         password_file.chmod(0o600)
     password = password_file.read_text().strip()
     sh(hub, "init", "--admin-email", "admin@example.com", "--admin-password", password, env=env)
-    print(f"\nSign in at http://127.0.0.1:5000/ as admin@example.com / {password}\n", flush=True)
-    os.execve(hub, [hub, "serve"], env)
+    print(f"\nSign in as admin@example.com / {password}\n", flush=True)
+    os.execve(hub, [hub, "serve", *hub_args], env)
 
 
 def test(pytest_args: list[str]) -> None:
@@ -93,7 +91,7 @@ def test(pytest_args: list[str]) -> None:
 if __name__ == "__main__":
     command, *rest = sys.argv[1:] or ["help"]
     if command == "run":
-        run()
+        run(rest)
     elif command == "test":
         test(rest)
     else:

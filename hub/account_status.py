@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from hub.error_log import DEFAULT_FIX
 from hub.exceptions import AuthExpired, HubError
 from hub.models import Account, AccountError, AccountStatus, utcnow
 
@@ -59,7 +60,8 @@ def log_error(session: Session, account: Account, error: Exception, area: str, n
         message, fix, name = error.message, error.fix, type(error).__name__
     else:  # a bug or an unmapped library error: say so plainly, keep the detail in the server log only
         message, fix, name = "An unexpected error occurred while syncing.", "The hub retries automatically.", "InternalError"
-    entry = AccountError(account_id=account.id, at=now or utcnow(), area=area, error=name, message=message, fix=fix)
+    entry = AccountError(account_id=account.id, at=now or utcnow(), area=area, error=name, message=message,
+                         fix=fix or DEFAULT_FIX)
     session.add(entry)
     session.flush()
     keep = select(AccountError.id).where(AccountError.account_id == account.id).order_by(

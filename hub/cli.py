@@ -48,6 +48,9 @@ def build_hub(create_keys: bool = False):
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """CRM integration hub."""
+    from hub.supervisor import follow_parent
+
+    follow_parent()  # a child of `hub serve` ends with it
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -91,33 +94,37 @@ def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
     from werkzeug.serving import make_server
 
     from hub.app import create_app
+    from hub.supervisor import Children, listen, stop_signals
 
     hub = build_hub(create_keys=True)
-    hub.db.upgrade()
-    app = create_app(hub=hub)
-    commands = ([] if no_worker else ["worker"] * worker_count) + ["scheduler", "idle"]
-    procs = [_spawn(command, hub.queues.redis_url) for command in commands]
-    stopping, respawning = threading.Event(), threading.Lock()
-    threading.Thread(target=_supervise, args=(commands, procs, hub.queues.redis_url, stopping, respawning),
-                     daemon=True, name="supervisor").start()
-    smtp = _start_bcc_receiver(hub)
-    server = make_server(host, port, app, threaded=True)
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    click.echo(f"CRM hub serving on http://{host}:{port}/ (Redis: {hub.queues.redis_url}, workers: {len(procs)})")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        with respawning:
-            stopping.set()
-        if smtp is not None:
-            smtp.stop()
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=10)
-        hub.close()
+    children = smtp = server = None
+    with stop_signals() as shutting_down:
+        try:
+            hub.db.upgrade()
+            app = create_app(hub=hub)
+            sock = listen(host, port)  # first: a taken port stops here, before any child starts
+            server = make_server(host, port, app, threaded=True, fd=sock.fileno())
+            sock.close()  # the server holds its own copy
+            commands = ([] if no_worker else ["worker"] * worker_count) + ["scheduler", "idle"]
+            children = Children(commands, hub.queues.redis_url).start()
+            smtp = _start_bcc_receiver(hub)
+            click.echo(f"CRM hub serving on http://{host}:{port}/ (Redis: {hub.queues.redis_url}, "
+                       f"workers: {commands.count('worker')}). Stop with Ctrl-C.")
+            server.serve_forever()  # returns on Ctrl-C or SIGTERM (werkzeug catches the KeyboardInterrupt)
+        except KeyboardInterrupt:
+            pass  # a signal before the server ran
+        finally:
+            shutting_down()
+            if children is not None:
+                click.echo("Stopping the hub …")
+                children.stop()
+            if smtp is not None:
+                smtp.stop()
+            if server is not None:
+                server.server_close()
+            hub.close()
+            if children is not None:
+                click.echo("Stopped.")
 
 
 def _start_bcc_receiver(hub):
@@ -131,30 +138,8 @@ def _start_bcc_receiver(hub):
         return None
 
 
-def _supervise(commands: list[str], procs: list, redis_url: str, stopping: threading.Event,
-               respawning: threading.Lock) -> None:
-    """Start again any child of `hub serve` that exited (a crash, the OOM killer): one dead worker
-    must not stop every sync on the machine. Its unfinished job is recovered by the reconciler."""
-    while not stopping.wait(2.0):
-        for i, proc in enumerate(procs):
-            with respawning:
-                if proc.poll() is None or stopping.is_set():
-                    continue
-                logging.getLogger(__name__).warning("hub %s (pid %s) exited with %s; starting it again",
-                                                    commands[i], proc.pid, proc.returncode)
-                procs[i] = _spawn(commands[i], redis_url)
-
-
 def _stop_on_signal(signum, frame):
     raise KeyboardInterrupt  # one clean shutdown path for Ctrl-C and SIGTERM
-
-
-def _spawn(command: str, redis_url: str):
-    """Run another `hub` command as a child sharing this process's Redis (embedded or not)."""
-    import subprocess
-
-    env = {**os.environ, "HUB_REDIS_URL": redis_url}
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", command], env=env)
 
 
 @main.command()
@@ -408,7 +393,10 @@ def demo(host: str, port: int, instance: Path | None, worker_count: int) -> None
     """Run the whole product offline: provider sandboxes, IMAP, CalDAV, SMTP, demo users and data."""
     from hub.demo import run_demo
 
-    run_demo(host=host, port=port, instance=instance, workers=worker_count)
+    try:
+        run_demo(host=host, port=port, instance=instance, workers=worker_count)
+    except KeyboardInterrupt:  # Ctrl-C while it was still starting: everything started is stopped
+        click.echo("Stopped.")
 
 
 if __name__ == "__main__":

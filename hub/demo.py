@@ -159,13 +159,21 @@ def _imap(peers: Peers) -> None:
     folder = Path(tempfile.mkdtemp(prefix="hub-demo-imap-"))
     os.chmod(folder, 0o755)
     peers.stack.callback(shutil.rmtree, folder, ignore_errors=True)
+    server = None
     dovecot = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if dovecot and os.geteuid() == 0:
-        server = DovecotServer(folder, dovecot)
-    else:
+        (folder / "dovecot").mkdir()
+        try:
+            server = DovecotServer(folder / "dovecot", dovecot).start()
+        except Exception as exc:  # installed but broken (a missing imap binary, a bad config): pymap will do
+            log.debug("Dovecot did not start", exc_info=True)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            peers.notes.append(f"Dovecot is installed but did not start ({reason}); the demo's IMAP server "
+                               "is pymap instead.")
+    if server is None:
+        (folder / "pymap").mkdir()
         pymap = shutil.which("pymap") or str(Path(sys.executable).parent / "pymap")
-        server = PymapServer(folder, pymap)
-    server.start()
+        server = PymapServer(folder / "pymap", pymap).start()
     peers.stack.callback(server.stop)
     peers.imap = server
 
@@ -430,7 +438,8 @@ def welcome(url: str, connected: list[str], notes: list[str]) -> str:
     lines += ["", "Connected at start (their first sync runs now):"] + [f"  {line}" for line in connected]
     lines += ["", f"Public booking page: {url}/book/sam-intro",
               "Connect more: “Sign in with Google” / “Connect Microsoft 365” open the sandboxes' consent pages.",
-              "Everything runs locally; stop with Ctrl-C."]
+              "Everything runs locally and is reset at every start; stop with Ctrl-C.",
+              "For real use: python3 dev.py run --real (keeps its data in ./instance; later runs serve it)."]
     lines += [f"Note: {note}" for note in notes]
     return "\n".join(lines) + "\n"
 
@@ -439,14 +448,17 @@ def run_demo(host: str = "127.0.0.1", port: int = 5000, instance: Path | None = 
     """Start the stand-ins, seed the demo, and serve the hub until Ctrl-C."""
     from hub.config import Settings
     from hub.core import Hub, set_process_hub
+    from hub.supervisor import listen
     from hub.testing.peers.base import free_port
 
+    listen(host, port).close()  # a taken port is said now, not after a minute of seeding
     instance = (instance or Path.cwd() / "hub-demo").resolve()
     if instance.exists():
         shutil.rmtree(instance)  # the sandboxes start empty: old tokens would only fail
     instance.mkdir(parents=True)
     url = f"http://{host}:{port}"
     os.environ.update({"HUB_INSTANCE_PATH": str(instance), "HUB_BASE_URL": url, "HUB_ALLOW_PRIVATE_HOSTS": "1",
+                       "HUB_DEMO": "1",  # the web pages show the demo banner
                        "HUB_MAIL_DOMAIN": f"log.{DOMAIN}", "HUB_SMTP_PORT": str(free_port()),
                        # the Google and Microsoft stand-ins speak plain http on loopback: oauthlib's switch
                        "OAUTHLIB_INSECURE_TRANSPORT": "1"})

@@ -186,3 +186,7 @@ class NotSupported(ProviderError):
 
 class WebhookRejected(ProviderError):
     """A push notification failed verification and was ignored."""
+
+    default_fix = ("Nothing to do when it happens now and then (a notification for a channel that was "
+                   "replaced): it was ignored and syncing goes on. Many in a row can mean someone is sending "
+                   "forged notifications to the webhook address.")

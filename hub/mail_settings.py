@@ -19,6 +19,16 @@ from hub.models import Account, AccountStatus, MailMessage, SyncCursor
 from hub.sync.timeline import remove_messages
 
 
+def _synced_messages(account_id: int):
+    """The messages mail sync logged for ``account_id`` (what "remove previous communication" removes)."""
+    return sa.select(MailMessage.id).where(MailMessage.account_id == account_id, MailMessage.source == "sync")
+
+
+def count_synced_messages(hub, account_id: int) -> int:
+    with hub.db.session() as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(_synced_messages(account_id).subquery()))
+
+
 def disable_mail_sync(hub, account_id: int, remove_logged: bool) -> dict:
     """Stop syncing mail of ``account_id``; with ``remove_logged`` also take its synced mail off timelines.
 
@@ -33,8 +43,7 @@ def disable_mail_sync(hub, account_id: int, remove_logged: bool) -> dict:
             account.status = AccountStatus.ENABLED
         removed = 0
         if remove_logged:
-            doomed = s.scalars(sa.select(MailMessage.id).where(
-                MailMessage.account_id == account_id, MailMessage.source == "sync")).all()
+            doomed = s.scalars(_synced_messages(account_id)).all()
             removed = remove_messages(s, doomed)
             # a later enable starts with a fresh initial sync rather than after mail it no longer has
             s.execute(sa.delete(SyncCursor).where(SyncCursor.account_id == account_id, SyncCursor.kind == "mail"))

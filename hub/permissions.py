@@ -49,6 +49,17 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.JUNIOR_SALESPERSON: frozenset(_EVERYONE | {P.MEETINGS}),
 }
 
+#: how permissions read in the UI, in the matrix's order
+PERMISSION_LABELS: dict[Permission, str] = {
+    P.CONNECT: "Connect accounts",
+    P.CALENDARS: "Choose calendars",
+    P.MAIL_SYNC: "Mail sync",
+    P.MEETINGS: "Meetings and booking links",
+    P.CONTACTS: "Contacts and companies",
+    P.TEAM_MAIL: "The team's logged mail",
+    P.ADMIN: "Administration",
+}
+
 #: how roles read in the UI
 ROLE_LABELS: dict[Role, str] = {
     Role.ADMIN: "Administrator",

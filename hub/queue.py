@@ -60,6 +60,12 @@ def _embedded_redis(instance: Path) -> tuple[redis.Redis, Any]:
 
 
 def _shutdown(server) -> None:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # SHUTDOWN ends in a dropped connection, which the client's default policy would retry with
+    # backoff for seconds: here it only means "done"
+    server.set_retry(Retry(NoBackoff(), 0))
     try:
         server.shutdown(nosave=True)
     except Exception:  # already gone

@@ -34,7 +34,13 @@ Cursor = str
 
 @dataclass(frozen=True)
 class ConfigField:
-    """One setting an administrator enters for a provider (OAuth client id, secret, base URL)."""
+    """One setting an administrator enters for a provider (OAuth client id, secret, base URL).
+
+    ``kind`` says how the admin pages check a value before it is saved (:mod:`hub.config_fields`):
+    ``text``; ``number`` (> 0); ``integer`` (a whole number > 0); ``port`` (1–65535); ``url`` (http or
+    https with a host); ``choice`` (one of ``choices``); ``pem`` (CA certificates as PEM text or the
+    path of a PEM file on the hub's server: entered in a multi-line box or uploaded, parsed at save).
+    """
 
     name: str
     label: str
@@ -42,6 +48,8 @@ class ConfigField:
     required: bool = False
     default: str | None = None
     help: str = ""
+    kind: Literal["text", "number", "integer", "port", "url", "choice", "pem"] = "text"
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

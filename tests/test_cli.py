@@ -163,6 +163,9 @@ def test_serve_starts_a_killed_worker_again(tmp_path):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port, timeout=60, proc=proc)
+        deadline = time.monotonic() + 30  # the children start once the web server listens
+        while time.monotonic() < deadline and not _workers_of(proc.pid):
+            time.sleep(0.1)
         [first] = _workers_of(proc.pid)
         os.kill(first, signal.SIGKILL)
         deadline = time.monotonic() + 30

@@ -18,7 +18,7 @@ PROVIDER_REFRESH_SECONDS = 15
 
 def init_web(app: Flask) -> None:
     """Attach extensions, error rendering, security settings and every blueprint to ``app``."""
-    from web import admin, api, auth, booking, calendars, connect, contacts, errors, home, mail, meetings, settings, webhooks
+    from web import admin, api, auth, availability, banner, booking, calendars, connect, contacts, errors, home, mail, meetings, settings, times, webhooks
     from web.extensions import csrf, login_manager
 
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
@@ -27,7 +27,9 @@ def init_web(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
-    for module in (auth, home, connect, calendars, mail, meetings, booking, contacts, settings, admin, webhooks, api):
+    times.init_app(app)
+    banner.init_app(app)
+    for module in (auth, home, connect, calendars, mail, meetings, availability, booking, contacts, settings, admin, webhooks, api):
         app.register_blueprint(module.bp)
     # the API checks tokens, or CSRF itself for session calls; webhooks are verified by the plugin
     csrf.exempt(api.bp)

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from hub import error_log
 from hub.bcc import bcc_address, rotate_bcc_token
 from hub.core import current_hub
+from hub.error_log import FoldedError
 from hub.exceptions import HubError
-from hub.mail_settings import choose_sent_folder, disable_mail_sync, enable_mail_sync
-from hub.models import Account, AccountError, AccountStatus, SyncCursor, User
+from hub.mail_settings import choose_sent_folder, count_synced_messages, disable_mail_sync, enable_mail_sync
+from hub.models import Account, AccountStatus, SyncCursor, User
 from hub.permissions import Permission
 from hub.sync import limits
 from web.access import actor, requires
@@ -51,7 +53,7 @@ class FolderProgress:
 class Mailbox:
     account: Account
     folders: list[FolderProgress] = field(default_factory=list)
-    errors: list[AccountError] = field(default_factory=list)
+    errors: list[FoldedError] = field(default_factory=list)
 
     @property
     def syncing(self) -> bool:
@@ -77,9 +79,8 @@ def mailboxes(user_id: int) -> list[Mailbox]:
             Account.status != AccountStatus.DISCONNECTED).order_by(Account.id)).all()
         out = []
         for account in accounts:
-            errors = s.scalars(select(AccountError).where(AccountError.account_id == account.id).order_by(
-                AccountError.at.desc()).limit(ERROR_LOG_SHOWN)).all()
-            out.append(Mailbox(account, folder_progress(s, account.id), list(errors)))
+            errors = error_log.for_owner(s, account.id, ERROR_LOG_SHOWN)
+            out.append(Mailbox(account, folder_progress(s, account.id), errors))
         return out
 
 
@@ -93,7 +94,13 @@ def index():
         address = bcc_address(user, hub)
         cap = limits.daily_cap(s, me.id)
         used = limits.synced_on(s, me.id, limits.usage_day(s, me.id))
-    return render_template("mail.html", mailboxes=mailboxes(me.id), bcc=address, cap=cap, used=used,
+    boxes = mailboxes(me.id)
+    confirm = None
+    asked = request.args.get("confirm_remove", type=int)
+    if asked is not None and any(m.account.id == asked for m in boxes):
+        confirm = {"account_id": asked, "count": count_synced_messages(hub, asked),
+                   "email": next(m.account.email for m in boxes if m.account.id == asked)}
+    return render_template("mail.html", mailboxes=boxes, bcc=address, cap=cap, used=used, confirm_remove=confirm,
                            labels={n: p.label for n, p in hub.plugins.providers.items()})
 
 
@@ -113,6 +120,8 @@ def disable(account_id: int):
     if choice not in ("keep", "remove"):
         flash("Choose whether to keep or remove the mail already logged.", "error")
         return redirect(url_for("mail.index"))
+    if choice == "remove" and request.form.get("confirmed") != "1":  # say how much goes, then ask
+        return redirect(url_for("mail.index", confirm_remove=account_id))
     result = disable_mail_sync(current_hub(), account_id, remove_logged=choice == "remove")
     if choice == "remove":
         flash(f"Mail sync turned off; {result['removed']} logged messages were removed from timelines.", "success")

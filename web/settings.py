@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hub.core import current_hub
 from hub.exceptions import ValidationError
 from hub.models import User
-from hub.permissions import ROLE_LABELS, permissions_of
+from hub.permissions import PERMISSION_LABELS, ROLE_LABELS, permissions_of
 from web.access import actor, hash_token, requires
 from web.meeting_types import common_timezones
 
@@ -24,7 +24,7 @@ def index():
     with current_hub().db.session() as s:
         has_token = s.get(User, me.id).api_token_hash is not None
     return render_template("settings.html", has_token=has_token, timezones=common_timezones(),
-                           role=ROLE_LABELS[me.role], permissions=sorted(p.value for p in permissions_of(me.role)))
+                           role=ROLE_LABELS[me.role], permissions=_permission_labels(me.role))
 
 
 @bp.route("/", methods=["POST"])
@@ -51,4 +51,9 @@ def new_token():
         s.get(User, actor().id).api_token_hash = hash_token(token)
     return render_template("settings.html", has_token=True, new_token=token, timezones=common_timezones(),
                            role=ROLE_LABELS[actor().role],
-                           permissions=sorted(p.value for p in permissions_of(actor().role)))
+                           permissions=_permission_labels(actor().role))
+
+
+def _permission_labels(role) -> list[str]:
+    mine = permissions_of(role)
+    return [label for permission, label in PERMISSION_LABELS.items() if permission in mine]

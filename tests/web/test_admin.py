@@ -65,13 +65,16 @@ class TestWithTheGooglePlugin:
         admin.post("/admin/providers/google/config", data={"client_id": "my-client", "client_secret": ""})
         with hub.db.session() as s:
             assert s.get(ProviderSetting, "google").config["client_secret"] == "s3cr3t-value"  # kept
-        admin.post("/admin/providers/google/config", data={"client_id": "my-client", "clear_client_secret": "1"})
+        refused = admin.post("/admin/providers/google/config", data={"client_id": "my-client",
+                                                                    "clear_client_secret": "1"})
+        assert refused.status_code == 400 and "OAuth client secret is required." in refused.get_data(as_text=True)
         with hub.db.session() as s:
-            assert "client_secret" not in s.get(ProviderSetting, "google").config
+            assert s.get(ProviderSetting, "google").config["client_secret"] == "s3cr3t-value"  # a required one stays
 
     def test_missing_required_settings_are_named(self, admin):
-        html = admin.post("/admin/providers/google/config", data={}, follow_redirects=True).get_data(as_text=True)
-        assert "it needs: OAuth client ID, OAuth client secret" in html
+        answer = admin.post("/admin/providers/google/config", data={})
+        assert answer.status_code == 400
+        assert "not saved: OAuth client ID is required. OAuth client secret is required." in answer.get_data(as_text=True)
 
     def test_test_connection_against_the_sandbox(self, admin, google_sandbox):
         config = google_sandbox.provider_config()

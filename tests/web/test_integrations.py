@@ -38,11 +38,11 @@ def test_a_wrong_password_is_explained_and_nothing_is_stored(alice, hub):
     assert account_rows(hub) == []
 
 
-def test_a_right_password_connects_and_shows_enabled_with_the_connected_button(alice, hub, worker):
+def test_a_right_password_connects_and_shows_enabled_with_a_disconnect_button(alice, hub, worker):
     connect_memory(alice, worker)
     assert account_rows(hub) == [(ALICE, "memory", "enabled")]
     html = alice.get("/").get_data(as_text=True)
-    assert 'data-status="enabled"' in html and ">Connected</button>" in html
+    assert 'data-status="enabled"' in html and 'data-action="disconnect"' in html
     assert "meeting types that book into this account" in html  # the confirmation explains consequences
 
 
@@ -51,7 +51,7 @@ def test_several_accounts_of_one_provider(alice, hub, worker, memory):
     connect_memory(alice, worker)
     connect_memory(alice, worker, "alice.private@corp.test", "pw2")
     assert [r[0] for r in account_rows(hub)] == [ALICE, "alice.private@corp.test"]
-    assert alice.get("/").get_data(as_text=True).count(">Connected</button>") == 2
+    assert alice.get("/").get_data(as_text=True).count('data-action="disconnect"') == 2
 
 
 def test_oauth_connect_with_state_and_pkce(alice, hub, memory, worker):

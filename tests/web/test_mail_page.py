@@ -58,7 +58,7 @@ def test_the_error_log_shows_time_error_and_fix(alice, hub, worker, memory):
     with hub.db.session() as s:
         assert s.scalar(select(func.count(AccountError.id))) >= 1
     html = alice.get("/mail/").get_data(as_text=True)
-    assert "<th>Time</th><th>Error</th><th>How to fix</th>" in html
+    assert "<th>Last seen</th><th>Error</th><th>Times</th><th>How to fix</th>" in html
     assert "The mail server did not answer." in html and "Check the host name and port" in html
     errors = alice.get("/api/v1/accounts/1/errors").json
     assert errors[0]["message"] == "The mail server did not answer." and errors[0]["at"]
@@ -111,7 +111,14 @@ def test_disable_removing_previous_communication(alice, hub, worker, memory):
     add_maria(hub)
     deliver_thread(memory, ALICE, "Pricing", turns=2)
     connect_memory(alice, worker)
-    response = alice.post("/mail/accounts/1/disable", data={"previous": "remove"}, follow_redirects=True)
+    before = _logged(hub)
+    with hub.db.session() as s:
+        messages = s.scalar(select(func.count(MailMessage.id)))
+    asked = alice.post("/mail/accounts/1/disable", data={"previous": "remove"}, follow_redirects=True)
+    assert f"Remove {messages} messages from timelines?" in asked.get_data(as_text=True)  # asked first
+    assert _logged(hub) == before  # nothing gone yet
+    response = alice.post("/mail/accounts/1/disable", data={"previous": "remove", "confirmed": "1"},
+                          follow_redirects=True)
     assert "logged messages were removed from timelines" in response.get_data(as_text=True)
     assert _logged(hub) == 0
     with hub.db.session() as s:

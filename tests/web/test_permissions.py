@@ -62,6 +62,7 @@ def test_own_mail_always_other_mail_only_with_team_mail_and_never_across_organiz
 ROUTES = {
     ("home.index", "GET"): "/",
     ("home.health", "GET"): "/healthz",
+    ("home.account_state", "GET"): "/accounts/{account}/state",
     ("auth.login", "GET"): "/login",
     ("auth.login", "POST"): "/login",
     ("auth.logout", "POST"): "/logout",
@@ -86,6 +87,7 @@ ROUTES = {
     ("meetings.edit", "POST"): "/meetings/{type}/edit",
     ("meetings.set_active", "POST"): "/meetings/{type}/active",
     ("meetings.delete", "POST"): "/meetings/{type}/delete",
+    ("availability.week", "GET"): "/availability/",
     ("booking.page", "GET"): "/book/{slug}",
     ("booking.page", "POST"): "/book/{slug}",
     ("booking.confirmed", "GET"): "/book/{slug}/confirmed/nope",

@@ -1,4 +1,5 @@
-"""Admin → Queues & workers: jobs queued, running and failed per queue, and which workers are alive."""
+"""Admin → Queues & workers: jobs queued, running and failed per queue, which workers are alive, and
+the push notifications that were rejected (forged or stale: the administrator's concern, not the user's)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import datetime, timezone
 from flask import jsonify, render_template
 from rq import Worker
 
+from hub import error_log
 from hub.core import current_hub
 from hub.permissions import Permission
-from web.access import requires
+from web.access import actor, requires
 from web.admin import bp
 
 #: a worker whose last heartbeat is older than this is shown as not responding
@@ -37,7 +39,10 @@ def worker_rows() -> list[dict]:
 @requires(Permission.ADMIN)
 def health():
     hub = current_hub()
-    return render_template("admin/health.html", counts=hub.queues.counts(), workers=worker_rows())
+    with hub.db.session() as s:
+        rejected = error_log.for_admin(s, actor().organization_id)
+    return render_template("admin/health.html", counts=hub.queues.counts(), workers=worker_rows(),
+                           rejected=rejected)
 
 
 @bp.route("/health.json")

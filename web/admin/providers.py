@@ -9,9 +9,9 @@ from __future__ import annotations
 import requests
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from hub import oauth
+from hub import config_fields, oauth
 from hub.core import current_hub
-from hub.exceptions import HubError
+from hub.exceptions import HubError, ValidationError
 from hub.models import ProviderSetting
 from hub.permissions import Permission
 from hub.types import ProviderInfo
@@ -38,10 +38,18 @@ def stored_config(name: str) -> dict:
 @bp.route("/providers")
 @requires(Permission.ADMIN)
 def providers():
+    return _providers_page()
+
+
+def _providers_page(errors: dict[str, dict[str, str]] | None = None, entered: dict[str, dict] | None = None,
+                    status: int = 200):
+    """The page; after a refused save, that provider's form shows what was entered and each problem."""
     hub = current_hub()
     configs = {name: stored_config(name) for name in hub.plugins.providers}
+    for name, values in (entered or {}).items():
+        configs[name] = {**configs[name], **values}
     return render_template("admin/providers.html", records=hub.plugins.records(), disabled=hub.plugins.disabled,
-                           configs=configs, base_url=hub.settings.base_url.rstrip("/"))
+                           configs=configs, errors=errors or {}, base_url=hub.settings.base_url.rstrip("/")), status
 
 
 @bp.route("/providers/<name>/enabled", methods=["POST"])
@@ -63,30 +71,39 @@ def set_enabled(name: str):
 @bp.route("/providers/<name>/config", methods=["POST"])
 @requires(Permission.ADMIN)
 def save_config(name: str):
-    """Save a provider's configuration; an empty secret field keeps the stored secret."""
+    """Save a provider's configuration once every value checks out (:mod:`hub.config_fields`); else save
+    nothing and show the form again with each problem. An empty secret field keeps the stored secret."""
     info = _info(name)
     hub = current_hub()
+    stored = stored_config(name)
+    config, entered, problems = dict(stored), {}, {}
+    for field in info.config_schema:
+        upload = request.files.get(f"{field.name}_file") if field.kind == "pem" else None
+        raw = upload.read().decode("ascii", errors="replace") if upload and upload.filename else \
+            request.form.get(field.name, "")
+        try:
+            value = config_fields.clean(field, raw)
+        except ValidationError as exc:
+            problems[field.name] = exc.message
+            value = raw.strip()
+        if not field.secret:
+            entered[field.name] = value
+        if field.secret and request.form.get(f"clear_{field.name}"):
+            config.pop(field.name, None)
+        elif value:
+            config[field.name] = value
+        elif not field.secret:
+            config.pop(field.name, None)
+        if field.required and not config.get(field.name) and field.name not in problems:
+            problems[field.name] = f"{field.label} is required."
+    if problems:
+        flash(f"{info.label} settings not saved: {' '.join(problems.values())}", "error")
+        return _providers_page(errors={name: problems}, entered={name: entered}, status=400)
     with hub.db.session() as s:
         row = s.get(ProviderSetting, name) or ProviderSetting(name=name, enabled=True)
-        config = dict(row.config or {})
-        for field in info.config_schema:
-            value = request.form.get(field.name, "").strip()
-            if field.secret:
-                if request.form.get(f"clear_{field.name}"):
-                    config.pop(field.name, None)
-                elif value:
-                    config[field.name] = value
-            elif value:
-                config[field.name] = value
-            else:
-                config.pop(field.name, None)
-        missing = [f.label for f in info.config_schema if f.required and not config.get(f.name)]
         row.config = config
         s.add(row)
-    if missing:
-        flash(f"{info.label} saved, but it needs: {', '.join(missing)}.", "error")
-    else:
-        flash(f"{info.label} settings saved.", "success")
+    flash(f"{info.label} settings saved.", "success")
     return redirect(url_for("admin.providers") + f"#provider-{name}")
 
 

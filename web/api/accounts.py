@@ -9,6 +9,7 @@ from hub import jobs
 from hub.connections import connect_account, disconnect_account
 from hub.core import current_hub
 from hub.exceptions import ValidationError
+from hub.error_log import ADMIN_ONLY_AREAS
 from hub.models import Account, AccountError, AccountStatus, Calendar, SyncCursor
 from hub.permissions import Permission, permissions_of
 from web.access import api_access
@@ -89,7 +90,8 @@ def delete_account(account_id: int):
 def account_errors(account_id: int):
     with current_hub().db.session() as s:
         own_account(s, account_id)
-        rows = s.scalars(select(AccountError).where(AccountError.account_id == account_id)
+        rows = s.scalars(select(AccountError).where(AccountError.account_id == account_id,
+                                                    AccountError.area.not_in(ADMIN_ONLY_AREAS))
                          .order_by(AccountError.at.desc()).limit(100)).all()
         return jsonify([{"at": e.at.isoformat(), "area": e.area, "error": e.error, "message": e.message,
                          "fix": e.fix} for e in rows])

@@ -138,8 +138,30 @@
     });
   }
 
+  // [data-live-state]: an account's live state on the Integrations page ("Syncing 3,200 of 10,000
+  // messages", "Up to date · 2 min ago"); polled often while it syncs, now and then once it is done.
+  function liveStates() {
+    document.querySelectorAll("[data-live-state]").forEach(function (line) {
+      var card = line.closest("[data-account]");
+      var badge = card && card.querySelector("[data-live-badge]");
+      var poll = function () {
+        fetch(line.dataset.liveState, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (state) {
+            if (!state) { return; }
+            line.textContent = state.text;
+            if (badge) { badge.textContent = state.badge; badge.className = "badge " + state.status; }
+            var busy = /^(Syncing|Waiting)/.test(state.text);
+            setTimeout(poll, busy ? 1500 : 30000);
+          })
+          .catch(function () { setTimeout(poll, 10000); });
+      };
+      setTimeout(poll, /^(Syncing|Waiting)/.test(line.textContent) ? 1000 : 30000);
+    });
+  }
+
   window.hub = { csrfToken: csrfToken };
   document.addEventListener("DOMContentLoaded", function () {
-    dialogs(); copyButtons(); progressBars(); bookingZone(); videoLink(); presets();
+    dialogs(); copyButtons(); progressBars(); bookingZone(); videoLink(); presets(); liveStates();
   });
 })();

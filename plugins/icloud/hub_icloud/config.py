@@ -20,15 +20,15 @@ IMAP_HOST, IMAP_PORT, IMAP_SECURITY = "imap.mail.me.com", 993, "ssl"
 SMTP_HOST, SMTP_PORT, SMTP_SECURITY = "smtp.mail.me.com", 587, "starttls"
 
 CONFIG_SCHEMA = (
-    ConfigField("caldav_url", "CalDAV URL", default=DEFAULT_CALDAV_URL,
+    ConfigField("caldav_url", "CalDAV URL", default=DEFAULT_CALDAV_URL, kind="url",
                 help="Where calendar discovery starts. Leave the default for iCloud."),
     ConfigField("imap_host", "IMAP host", default=IMAP_HOST),
-    ConfigField("imap_port", "IMAP port", default=str(IMAP_PORT)),
-    ConfigField("imap_security", "IMAP security (ssl, starttls)", default=IMAP_SECURITY),
+    ConfigField("imap_port", "IMAP port", default=str(IMAP_PORT), kind="port"),
+    ConfigField("imap_security", "IMAP security", default=IMAP_SECURITY, kind="choice", choices=("ssl", "starttls")),
     ConfigField("smtp_host", "SMTP host", default=SMTP_HOST),
-    ConfigField("smtp_port", "SMTP port", default=str(SMTP_PORT)),
-    ConfigField("smtp_security", "SMTP security (ssl, starttls)", default=SMTP_SECURITY),
-    ConfigField("ca_certificates", "Extra CA certificates",
+    ConfigField("smtp_port", "SMTP port", default=str(SMTP_PORT), kind="port"),
+    ConfigField("smtp_security", "SMTP security", default=SMTP_SECURITY, kind="choice", choices=("ssl", "starttls")),
+    ConfigField("ca_certificates", "Extra CA certificates", kind="pem",
                 help="PEM text or a file path, only for servers with a private certificate authority."),
 )
 

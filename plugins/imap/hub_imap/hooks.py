@@ -38,7 +38,7 @@ PROVIDER = ProviderInfo(
     connect_kind="form",
     config_schema=(
         ConfigField(
-            "ca_certificates", "Extra trusted CA certificates (PEM)",
+            "ca_certificates", "Extra trusted CA certificates (PEM)", kind="pem",
             help="For on-premises mail servers whose certificate comes from your company's own CA: paste the "
                  "CA certificate(s) in PEM form, or the path of a PEM file on the hub's server.",
         ),

@@ -32,11 +32,11 @@ CONFIG_SCHEMA = (
                 help="A client secret VALUE of that app registration (Certificates & secrets)."),
     ConfigField("tenant", "Tenant", default="common",
                 help="'common' for any Microsoft 365 organisation, 'organizations', or your tenant id."),
-    ConfigField("login_base", "Identity platform URL", default=DEFAULT_LOGIN_BASE,
+    ConfigField("login_base", "Identity platform URL", default=DEFAULT_LOGIN_BASE, kind="url",
                 help="Only change this for national clouds or the local sandbox."),
-    ConfigField("graph_base", "Microsoft Graph URL", default=DEFAULT_GRAPH_BASE,
+    ConfigField("graph_base", "Microsoft Graph URL", default=DEFAULT_GRAPH_BASE, kind="url",
                 help="Only change this for national clouds or the local sandbox."),
-    ConfigField("timeout", "Request timeout (seconds)", default="60"),
+    ConfigField("timeout", "Request timeout (seconds)", default="60", kind="number"),
 )
 
 RECONNECT = "Reconnect the account on the Integrations page."

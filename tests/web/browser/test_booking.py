@@ -88,13 +88,13 @@ def test_disconnecting_makes_the_booking_link_inactive(new_page, hub, people, ba
     guest.wait_for_selector("a.slot")
 
     host.goto("/")
-    host.click("button.connected")  # "Connected" → the confirmation explains what a disconnect does
+    host.click("button[data-action=disconnect]")  # "Disconnect" → the confirmation explains what it does
     dialog = host.wait_for_selector("dialog[open]")
     assert "deactivated" in dialog.inner_text() and "not active" in dialog.inner_text()
     shot(host, "15-disconnect-confirmation")
     host.click("dialog[open] button:has-text('Cancel')")
     assert host.locator("dialog[open]").count() == 0
-    host.click("button.connected")
+    host.click("button[data-action=disconnect]")
     host.click("dialog[open] button[data-action=confirm-disconnect]")
     host.wait_for_selector(".account[data-status='disconnected']")
     host.wait_for_selector("button[data-action=reconnect]")

@@ -33,11 +33,12 @@ def test_sign_in_with_google_through_the_consent_page(page, hub, people, google_
     page.wait_for_selector("text=wants to access your Google Account")  # the sandbox's consent page
     assert page.url.startswith(google_configured.url)
     shot(page, "03-google-consent")
+    assert page.locator("#email").input_value() == ""  # no one else's account is picked for Alice
     page.select_option("#email", GOOGLE_USER)
     page.click("#allow")
     page.wait_for_selector(".flash.success:has-text('Account connected.')")
     page.wait_for_selector(f".account[data-status='enabled'] .account-email:has-text('{GOOGLE_USER}')")
-    assert page.is_visible("button.connected:has-text('Connected')")
+    assert page.is_visible("button[data-action=disconnect]:has-text('Disconnect')")
     background_worker.wait_idle()
     with hub.db.session() as s:
         account = s.scalar(select(Account))

@@ -120,9 +120,11 @@ def _consent_page(call: Call, params: dict) -> Response:
     hint = params.get("login_hint", "")
     users = list(call.state.users)
     if users:
-        options = "".join(f'<option value="{html.escape(u)}"{" selected" if u == hint else ""}>{html.escape(u)}'
-                          f"</option>" for u in users)
-        account = f'<select name="email" id="email">{options}</select>'
+        # as Google's account chooser: nobody's account is picked for the person unless the app hinted it
+        choose = "" if hint in users else '<option value="" selected disabled>Choose an account</option>'
+        options = choose + "".join(f'<option value="{html.escape(u)}"{" selected" if u == hint else ""}>'
+                                   f"{html.escape(u)}</option>" for u in users)
+        account = f'<select name="email" id="email" required>{options}</select>'
     else:
         account = f'<input name="email" id="email" type="email" required value="{html.escape(hint)}">'
     boxes = "".join(
@@ -142,7 +144,7 @@ def _consent_page(call: Call, params: dict) -> Response:
 <p><label for="email">Account</label> {account}</p>
 <p>This will allow the app to:</p><ul>{boxes}</ul>
 <button type="submit" name="decision" value="allow" id="allow">Allow</button>
-<button type="submit" name="decision" value="deny" id="deny">Cancel</button>
+<button type="submit" name="decision" value="deny" id="deny" formnovalidate>Cancel</button>
 </form></body></html>"""
     return Response(body, content_type="text/html; charset=utf-8")
 
