@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
             calendar = radicale.make_calendar(user, "work", "Work")
             objects = generate(size, days=90)
             radicale.write_objects(user, calendar, objects)
-            radicale.request(user, "PROPFIND", calendar, "", {"Depth": "1"}, timeout=600)  # Radicale builds its cache once
+            radicale.request(user, "PROPFIND", calendar, "", {"Depth": "1"}, timeout=3600)  # Radicale builds its cache once
             base = {"url": radicale.url, "user": user.name, "password": user.password, "calendar": calendar}
             for tool in tools:
                 runs: dict[str, list[float]] = {step: [] for step in STEPS}
