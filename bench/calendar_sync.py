@@ -263,8 +263,8 @@ def wait_for_parent(step: str) -> None:
 
 # --- the parent ----------------------------------------------------------------------------------------
 
-def run_tool(tool: str, spec: dict, on_step) -> dict:
-    """Run ``tool`` in a child process; ``on_step(step)`` runs before each timed step."""
+def run_tool(tool: str, spec: dict, on_step) -> dict | None:
+    """Run ``tool`` in a child process; ``on_step(step)`` runs before each timed step. ``None``: it failed."""
     child = subprocess.Popen([sys.executable, __file__, "--tool", tool, "--spec", json.dumps(spec)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     for line in child.stdout:
@@ -277,7 +277,8 @@ def run_tool(tool: str, spec: dict, on_step) -> dict:
             child.wait()
             return json.loads(line[7:])
     child.wait()
-    raise SystemExit(f"{tool} failed (exit {child.returncode})")
+    print(f"{tool} failed (exit {child.returncode})", file=sys.stderr)
+    return None
 
 
 def postgres_url(base: str) -> str | None:
@@ -313,13 +314,14 @@ def main(argv: list[str] | None = None) -> None:
     (tmp / "radicale").mkdir()
     radicale = Radicale(tmp / "radicale").start()
     results: dict[tuple[int, str], dict[str, float]] = {}
+    failed: set[tuple[int, str]] = set()
     try:
         for size in [int(s) for s in args.sizes.split(",")]:
             user = radicale.add_user()
             calendar = radicale.make_calendar(user, "work", "Work")
             objects = generate(size, days=90)
             radicale.write_objects(user, calendar, objects)
-            radicale.request(user, "PROPFIND", calendar, "", {"Depth": "1"}, timeout=600)  # Radicale builds its cache once
+            radicale.request(user, "PROPFIND", calendar, "", {"Depth": "1"}, timeout=3600)  # Radicale builds its cache once
             base = {"url": radicale.url, "user": user.name, "password": user.password, "calendar": calendar}
             for tool in tools:
                 runs: dict[str, list[float]] = {step: [] for step in STEPS}
@@ -340,6 +342,9 @@ def main(argv: list[str] | None = None) -> None:
                             change_ten(radicale, user, calendar, objects, round_ % (size // CHANGED))
 
                     times = run_tool(tool.split("-")[0], spec, on_step)
+                    if times is None:
+                        failed.add((size, tool))
+                        break
                     for step in STEPS:
                         runs[step].append(times[step])
                     print(f"{size:>6} {tool:<13} run {run + 1}: " + "  ".join(f"{s} {times[s]:.3f}s" for s in STEPS),
@@ -349,10 +354,10 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         radicale.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print_table(results)
+    print_table(results, failed)
 
 
-def print_table(results: dict[tuple[int, str], dict[str, float]]) -> None:
+def print_table(results: dict[tuple[int, str], dict[str, float]], failed: set[tuple[int, str]] = frozenset()) -> None:
     print()
     print(f"{'events':>7} {'tool':<13} {'initial':>9} {'no-op':>9} {'10 changed':>11}   "
           f"{'÷vdirsyncer':>12} {'÷floor (init/noop/10)':>22}")
@@ -363,6 +368,8 @@ def print_table(results: dict[tuple[int, str], dict[str, float]]) -> None:
         vs_floor = "/".join(f"{times[s] / floor[s]:.1f}" for s in STEPS) if floor else "-"
         print(f"{size:>7} {tool:<13} {times['initial']:>8.2f}s {times['noop']:>8.3f}s {times['changed']:>10.3f}s   "
               f"{vs_vdir:>12} {vs_floor:>22}")
+    for size, tool in sorted(failed):
+        print(f"{size:>7} {tool:<13} {'failed':>9}")
     sizes = sorted({size for size, _ in results})
     if len(sizes) > 1:
         for tool in sorted({tool for _, tool in results}):

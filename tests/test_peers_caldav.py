@@ -22,8 +22,8 @@ def propfind(url: str, user, body: str, depth: str = "0") -> etree._Element:
 
 
 def sync(url: str, user, token: str = "") -> requests.Response:
-    return requests.request("REPORT", url, data=SYNC.format(token=token), headers={"Depth": "0"}, auth=user.auth,
-                            timeout=10)
+    return requests.request("REPORT", url, data=SYNC.format(token=token), auth=user.auth, timeout=10,
+                            headers={"Depth": "0", "Content-Type": "application/xml"})
 
 
 def test_users_rights_and_authentication(radicale):
@@ -103,3 +103,35 @@ def test_expire_sync_tokens(radicale):
     radicale.expire_sync_tokens(user)
     expired = sync(url, user, token)
     assert expired.status_code == 403 and b"valid-sync-token" in expired.content
+
+
+# --- xandikos ------------------------------------------------------------------------------------------
+
+
+def test_xandikos_front_asks_for_basic_or_digest_login(xandikos):
+    from requests.auth import HTTPDigestAuth
+
+    plain, digest = xandikos.add_user(), xandikos.add_user(auth="digest")
+    calendar = plain.url + "user/calendars/calendar/"
+    assert requests.request("PROPFIND", calendar, timeout=10).status_code == 401
+    assert requests.request("PROPFIND", calendar, auth=(plain.name, "wrong"), timeout=10).status_code == 401
+    assert requests.request("PROPFIND", calendar, auth=plain.auth, timeout=10).status_code == 207
+    home = digest.url + "user/calendars/calendar/"
+    assert requests.request("PROPFIND", home, auth=digest.auth, timeout=10).status_code == 401  # basic refused
+    assert requests.request("PROPFIND", home, auth=HTTPDigestAuth(*digest.auth), timeout=10).status_code == 207
+    assert requests.request("PROPFIND", home, auth=HTTPDigestAuth(digest.name, "wrong"), timeout=10).status_code == 401
+
+
+def test_xandikos_expired_sync_tokens_are_refused_with_412(xandikos):
+    user = xandikos.add_user()
+    calendar = user.url + "user/calendars/calendar/"
+    xandikos.put_object(user, "/user/calendars/calendar/a.ics", EVENT.format(uid="a"))
+    first = sync(calendar, user)
+    assert first.status_code == 207, first.text
+    token = etree.fromstring(first.content).findtext(f"{DAV}sync-token")
+    assert sync(calendar, user, token).status_code == 207
+    xandikos.expire_sync_tokens(user)
+    refused = sync(calendar, user, token)
+    assert refused.status_code == 412 and b"valid-sync-token" in refused.content
+    fresh = sync(calendar, user)
+    assert fresh.status_code == 207 and b"a.ics" in fresh.content, "the data itself is still there"

@@ -18,6 +18,7 @@ Public API: :class:`CalendarObject`, :class:`MalformedObject`, :func:`occurrence
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -70,6 +71,29 @@ def split_id(remote_id: str) -> tuple[str, str | None]:
     return href, key or None
 
 
+_VTIMEZONE = re.compile(r"^BEGIN:VTIMEZONE\r?\n(.*?)^END:VTIMEZONE\r?\n", re.S | re.M)
+_TZID = re.compile(r"^TZID:([^\r\n]+)\r?$", re.M)
+
+
+def without_known_zones(data: str | bytes) -> str | bytes:
+    """``data`` without the VTIMEZONEs of IANA zones (``TZID:Europe/Berlin``), which need no definition.
+
+    Clients send the VTIMEZONE of every zone they use with every object, and icalendar parses it line
+    by line each time — most of the parsing of a typical object. References to an IANA zone resolve
+    by name just the same (RFC 7809); other zones (Outlook's "W. Europe Standard Time", custom
+    ones) keep their definitions. Written by hand: icalendar has no option to skip components.
+    """
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    if "BEGIN:VTIMEZONE" not in text:
+        return data
+
+    def drop_known(match: re.Match) -> str:
+        tzid = _TZID.search(match.group(1))
+        return "" if tzid and "/" in tzid.group(1) and resolve_zone(tzid.group(1).strip()) else match.group(0)
+
+    return _VTIMEZONE.sub(drop_known, text)
+
+
 def resolve_zone(name: str | None) -> tzinfo | None:
     """The IANA zone called ``name``, or ``None`` when there is no such zone."""
     if not name:
@@ -102,7 +126,7 @@ class CalendarObject:
             without a usable start and end.
         """
         try:
-            calendar = icalendar.Calendar.from_ical(data)
+            calendar = icalendar.Calendar.from_ical(without_known_zones(data))
         except Exception as exc:  # icalendar raises ValueError and friends for broken text
             raise MalformedObject(f"not valid iCalendar ({type(exc).__name__}: {str(exc)[:120]})") from None
         if not isinstance(calendar, icalendar.Calendar):
