@@ -25,7 +25,7 @@ from hub_caldav.discovery import list_calendars, remote_calendars
 class CalendarHooks:
     """``hub_list_calendars``, ``hub_fetch_events``, ``hub_push_events`` and ``hub_free_busy`` for one provider.
 
-    :param name: the provider's name; other providers' accounts get ``None`` (firstresult contract).
+    :param name: the provider's name (the hub calls these only for its accounts).
     :param open_connection: the account's CalDAV connection, based at its calendar home.
     :param refresh_home: discovers the calendar home again and stores it; returns its URL.
     """
@@ -42,8 +42,6 @@ class CalendarHooks:
 
     @hookimpl
     def hub_list_calendars(self, account: AccountHandle) -> list[RemoteCalendar] | None:
-        if account.provider != self.name:
-            return None
         with self.open_connection(account) as connection:
             try:
                 calendars = list_calendars(connection, connection.base)
@@ -55,23 +53,17 @@ class CalendarHooks:
     @hookimpl
     def hub_fetch_events(self, account: AccountHandle, calendar_id: str, cursor: str | None,
                          window: Window) -> EventPage | None:
-        if account.provider != self.name:
-            return None
         with self.open_connection(account) as connection:
             return sync.fetch_events(connection, calendar_id, cursor, window)
 
     @hookimpl
     def hub_push_events(self, account: AccountHandle, calendar_id: str,
                         changes: list[EventChange]) -> list[PushResult] | None:
-        if account.provider != self.name:
-            return None
         with self.open_connection(account) as connection:
             return writer.push_events(connection, calendar_id, changes)
 
     @hookimpl
     def hub_free_busy(self, account: AccountHandle, calendar_ids: list[str], start: datetime,
                       end: datetime) -> FreeBusy | None:
-        if account.provider != self.name:
-            return None
         with self.open_connection(account) as connection:
             return freebusy.free_busy(connection, calendar_ids, start, end)

@@ -24,13 +24,9 @@ def hub_register_providers(register) -> None:
 
 @hookimpl
 def hub_connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult | None:
-    if context.name != NAME:
-        return None
     return accounts.connect(context, params)
 
 
 @hookimpl
 def hub_disconnect(account: AccountHandle) -> bool | None:
-    if account.provider != NAME:
-        return None
     return True  # nothing to revoke: a password can only be changed by its owner at the server

@@ -21,10 +21,6 @@ hub_list_calendars, hub_fetch_events, hub_push_events, hub_free_busy = CalendarH
     NAME, accounts.open_connection, accounts.refresh_home).implementations()
 
 
-def _mine(account: AccountHandle) -> bool:
-    return account.provider == NAME
-
-
 @hookimpl
 def hub_register_providers(register) -> None:
     register(PROVIDER)
@@ -32,15 +28,11 @@ def hub_register_providers(register) -> None:
 
 @hookimpl
 def hub_connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult | None:
-    if context.name != NAME:
-        return None
     return accounts.connect(context, params)
 
 
 @hookimpl
 def hub_disconnect(account: AccountHandle) -> bool | None:
-    if not _mine(account):
-        return None
     # Nothing to revoke: an app-specific password can only be revoked by its owner at appleid.apple.com.
     mail.release(account)
     return True
@@ -48,15 +40,11 @@ def hub_disconnect(account: AccountHandle) -> bool | None:
 
 @hookimpl
 def hub_sync_mail(account: AccountHandle, folder: str, cursor: str | None, limit: int, since: datetime) -> MailPage | None:
-    if not _mine(account):
-        return None
     return mail.sync_mail(account, folder, cursor, limit, since)
 
 
 @hookimpl
 def hub_send_mail(account: AccountHandle, message: OutgoingMessage) -> SentMessage | None:
-    if not _mine(account):
-        return None
     return mail.send_mail(account, message)
 
 
