@@ -18,6 +18,8 @@ Public API: :data:`KINDS`, :func:`visible`, :func:`create`, :func:`update`, :fun
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -41,10 +43,17 @@ def _domain(value: str) -> str:
     return domain
 
 
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+
+
 def _address(value: str) -> str:
     email = normalize_email(value if isinstance(value, str) else "")
     local, at, domain = email.rpartition("@")
-    if not at or not local or "." not in domain or " " in email:
+    try:
+        host = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        host = ""
+    if not at or not local or " " in email or not _HOST.fullmatch(host):
         raise ValidationError(f"{value!r} is not an email address.", field="emails")
     return email
 
