@@ -5,7 +5,6 @@ Public API:
 * :func:`blocks` — the busy intervals (UTC) of one event or one recurring series inside a window;
 * :func:`occurs_between` — whether any occurrence of an event or series falls inside a window;
 * :func:`is_blocking` — whether one event makes its owner busy at all;
-* :func:`zone` — a zone by its IANA or Windows name;
 * :func:`replace_blocks` — swap the stored blocks of an event row for new ones;
 * :func:`block_rows` — BusyBlock rows (with their epoch-second copies) for some intervals.
 
@@ -32,17 +31,17 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Iterable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
 import sqlalchemy as sa
-from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 from sqlalchemy.orm import Session
 
 from hub.models import BusyBlock
+from hub.timezones import to_utc, zone
 from hub.types import RemoteEvent
 
 log = logging.getLogger(__name__)
@@ -59,28 +58,6 @@ class Intervals(list):
     capped: bool = False
 
 
-def iana_name(name: str | None) -> str | None:
-    """The IANA name for an IANA or Windows zone name ("W. Europe Standard Time" → "Europe/Berlin")."""
-    if not name:
-        return None
-    for candidate in (name, WINDOWS_TO_OLSON.get(name.strip())):
-        if candidate:
-            try:
-                ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-            return candidate
-    return None
-
-
-def zone(name: str | None) -> ZoneInfo:
-    """The zone called ``name`` (IANA or Windows name), or UTC for an empty or unknown name (logged)."""
-    found = iana_name(name)
-    if found is None and name:
-        log.warning("unknown time zone %r, using UTC", name)
-    return ZoneInfo(found or "UTC")
-
-
 def is_blocking(event: RemoteEvent, self_emails: Iterable[str] = ()) -> bool:
     """True when ``event`` makes its calendar's owner busy.
 
@@ -91,15 +68,6 @@ def is_blocking(event: RemoteEvent, self_emails: Iterable[str] = ()) -> bool:
         return False
     mine = {e.lower() for e in self_emails}
     return not any(a.email.lower() in mine and a.response == "declined" for a in event.attendees)
-
-
-def to_utc(value: datetime | date, tz: tzinfo) -> datetime:
-    """An aware UTC datetime; all-day dates start at midnight in ``tz``, naive (floating) times are read in ``tz``."""
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time.min, tz)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    return value.astimezone(timezone.utc)
 
 
 def blocks(master: RemoteEvent | None, exceptions: list[RemoteEvent], start: datetime, end: datetime,
@@ -133,7 +101,8 @@ def blocks(master: RemoteEvent | None, exceptions: list[RemoteEvent], start: dat
             log.warning("cannot expand recurring event %s (%s); counting its first occurrence only",
                         master.remote_id, exc)
             out.append((to_utc(master.start, cal_zone), to_utc(master.end, cal_zone)))
-    out[:] = sorted(i for i in out if i[0] < end and i[1] > start)
+    # a zero-length occurrence takes up no time (RFC 5545 §3.6.1), so it blocks nothing
+    out[:] = sorted(i for i in out if i[0] < end and i[1] > start and i[0] < i[1])
     return out
 
 
@@ -161,15 +130,24 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
     lines += [_when("EXDATE", value, tzid, series_tz, all_day) for value in skipped]
     lines += ["END:VEVENT", "END:VCALENDAR"]
     calendar = icalendar.Calendar.from_ical("\r\n".join(lines))
+    # EXDATEs are applied here, by instant: recurring-ical-events 3.8 also drops the RDATEs that follow
+    # an EXDATE of the rule's last instance, and §3.8.5.2 says RDATEs join the set regardless
+    vevent = calendar.walk("VEVENT")[0]
+    excluded = {_instant(item.dt, series_tz)
+                for prop in _listed(vevent.pop("EXDATE", None)) for item in prop.dts}
     if all_day:  # whole days in the calendar's zone, as long (in days) as the master
         days = max((master.end - master.start).days, 1) if not isinstance(master.end, datetime) else 1
         first: date | datetime = start.astimezone(cal_zone).date() - timedelta(days=days)
     else:
         # §3.8.5.3: every occurrence lasts the master's exact duration
         length = to_utc(master.end, series_tz) - to_utc(master.start, series_tz)
-        first = start - max(length, timedelta(0)) - timedelta(seconds=1)
+        first = start - max(length, timedelta(0)) - timedelta(days=1)
+        if tzid is None:  # floating: expanded in wall time, read in the calendar's zone after
+            first = first.astimezone(cal_zone).replace(tzinfo=None)
     for occurrence in recurring_ical_events.of(calendar).after(first):
         value = occurrence.decoded("DTSTART")
+        if _instant(value, series_tz) in excluded:
+            continue
         if all_day:
             day = value if not isinstance(value, datetime) else value.date()
             o_start, o_end = to_utc(day, cal_zone), to_utc(day + timedelta(days=days), cal_zone)
@@ -178,12 +156,23 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
             o_end = o_start + length
         if o_start >= end:
             return
-        if o_end > start or (o_start == o_end and o_start >= start):
+        if o_end > start or (o_start == o_end and o_start >= start):  # (zero-length still "occurs")
             yield o_start, o_end
 
 
-def _series_zone(master: RemoteEvent, cal_zone: ZoneInfo) -> tuple[str, tzinfo, str | None]:
-    """The series' TZID, its tzinfo, and the VTIMEZONE defining it when it has no IANA name."""
+def _instant(value: datetime | date, series_tz: tzinfo) -> datetime | date:
+    """What an occurrence and an EXDATE are compared by: the UTC instant, or the day of an all-day series."""
+    if not isinstance(value, datetime):
+        return value
+    return to_utc(value, series_tz)  # a floating series' tz is the calendar's zone
+
+
+def _listed(value) -> list:
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def _series_zone(master: RemoteEvent, cal_zone: ZoneInfo) -> tuple[str | None, tzinfo, str | None]:
+    """The series' TZID (``None``: floating), its tzinfo, and the VTIMEZONE defining it when it has no IANA name."""
     if master.vtimezone:
         definition = icalendar.Timezone.from_ical(master.vtimezone)
         return str(definition["TZID"]), definition.to_tz(), master.vtimezone
@@ -195,19 +184,26 @@ def _series_zone(master: RemoteEvent, cal_zone: ZoneInfo) -> tuple[str, tzinfo, 
         return tz.key, tz, None
     if tz is not None:  # a fixed offset: repeat at the same UTC time
         return "UTC", ZoneInfo("UTC"), None
-    return cal_zone.key, cal_zone, None  # floating: the calendar's zone
+    return None, cal_zone, None  # floating: wall times, in the calendar's zone
 
 
-def _when(name: str, value: datetime | date, tzid: str, series_tz: tzinfo, all_day: bool) -> str:
-    """One iCalendar date-time line in the series' form (a date for all-day series, else local time with TZID)."""
+def _when(name: str, value: datetime | date, tzid: str | None, series_tz: tzinfo, all_day: bool) -> str:
+    """One iCalendar date-time line in the series' form: a date for all-day series, a floating time for
+    floating ones (their RRULE's UNTIL is floating too, §3.3.10), else local time with TZID."""
     if all_day:
         day = value.astimezone(series_tz).date() if isinstance(value, datetime) else value
         return f"{name};VALUE=DATE:{day:%Y%m%d}"
+    if tzid is None:
+        wall = value.astimezone(series_tz).replace(tzinfo=None) if getattr(value, "tzinfo", None) else value
+        return f"{name}:{wall:%Y%m%dT%H%M%S}"
     if not isinstance(value, datetime):
         value = datetime.combine(value, time.min, series_tz)
     elif value.tzinfo is None:
         value = value.replace(tzinfo=series_tz)
-    local = value.astimezone(series_tz)
+    wall = value.replace(tzinfo=series_tz, fold=0)
+    # the wall time as written, also when it falls in a DST gap (§3.3.5): converting would move the
+    # whole series an hour on; any other instant is converted to the series' zone
+    local = wall if to_utc(wall, series_tz) == to_utc(value, series_tz) else value.astimezone(series_tz)
     # local wall time with TZID, so the rule repeats at the same local hour across DST changes
     return f"{name};TZID={tzid}:{local:%Y%m%dT%H%M%S}"
 

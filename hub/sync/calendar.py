@@ -66,6 +66,7 @@ from hub.models import (
 )
 from hub.sync import busy, meetings
 from hub.sync.calendars import calendar_zone
+from hub.timezones import pinned
 from hub.types import EventChange, EventPage, Participant, PushResult, RemoteEvent, Window
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,9 @@ def load_context(s: Session, calendar_id: int, days_ahead: int, now: datetime | 
 def _when(value: datetime | date | None) -> str | None:
     if value is None:
         return None
-    return value.isoformat()  # a naive (floating) time stays naive: it belongs to the calendar's zone
+    if isinstance(value, datetime):  # a naive (floating) time stays naive: it belongs to the calendar's zone
+        return pinned(value).isoformat()
+    return value.isoformat()
 
 
 def _parse_when(value: str | None) -> datetime | date | None:

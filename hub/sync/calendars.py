@@ -37,7 +37,7 @@ from hub.core import Hub
 from hub.account_status import log_error
 from hub.exceptions import ValidationError, ZoneUnknown
 from hub.models import Account, AccountStatus, Calendar, SyncDirection, User
-from hub.sync.busy import iana_name
+from hub.timezones import iana_name
 from hub.types import RemoteCalendar
 
 WRITABLE = ("owner", "writer")

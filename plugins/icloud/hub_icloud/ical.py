@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 import recurring_ical_events
 
+from hub.timezones import pinned
 from hub.types import Participant, RemoteEvent
 
 #: the property that marks an event the hub wrote (its value is the change's client id)
@@ -225,14 +226,15 @@ class CalendarObject:
                 vevent["DURATION"].to_ical().decode().upper()
             if exact and isinstance(start, datetime) and start.tzinfo is not None:
                 # RFC 5545 §3.3.6: hours, minutes and seconds are exact, across a DST change too
-                end = (start.astimezone(timezone.utc) + duration).astimezone(start.tzinfo)
+                end = pinned(start).astimezone(timezone.utc) + duration
             else:  # days and weeks are nominal: the same wall-clock time
                 end = start + duration
         else:  # RFC 5545 §3.6.1: a date lasts one day, a date-time no time at all
             end = start + timedelta(days=1) if all_day else start
         if isinstance(end, datetime) != (not all_day):
             raise MalformedObject("DTSTART and DTEND mix a date with a date-time")
-        if end < start:
+        aware = isinstance(end, datetime) and end.tzinfo is not None
+        if (pinned(end) < pinned(start)) if aware else end < start:
             raise MalformedObject("the event ends before it starts")
         return start, end
 
