@@ -317,6 +317,8 @@ def recompute_busy(s: Session, ctx: CalendarContext, series: Iterable[str]) -> N
             intervals = busy.blocks(event_from_data(master.data) if master else None,
                                     [event_from_data(r.data) for r in exceptions], ctx.window.start,
                                     ctx.window.end, ctx.timezone, ctx.self_emails, ctx.max_occurrences)
+            if intervals.problem:
+                _log_unreadable(s, ctx.account_id, ctx.remote_id, [(master.remote_id, intervals.problem)])
             if intervals.capped:
                 log_error(s, s.get(Account, ctx.account_id), TooManyOccurrences(
                     f"The recurring event “{master.summary}” ({master.remote_id}) repeats more than "

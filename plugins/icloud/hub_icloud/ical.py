@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 import recurring_ical_events
 
+from hub.rrules import rule_problem
 from hub.timezones import pinned
 from hub.types import Participant, RemoteEvent
 
@@ -109,6 +110,9 @@ class CalendarObject:
             raise MalformedObject(f"not valid iCalendar ({type(exc).__name__}: {str(exc)[:120]})") from None
         if not isinstance(calendar, icalendar.Calendar):
             raise MalformedObject("not a VCALENDAR")
+        broken = [error for component in calendar.walk() for _name, error in component.errors]
+        if broken:  # icalendar skips what it cannot read; the object would be stored incomplete
+            raise MalformedObject(f"a broken content line ({str(broken[0]).partition(':')[0][:120]})")
         vevents = [c for c in calendar.walk("VEVENT")]
         if not vevents:
             raise MalformedObject("holds no VEVENT")
@@ -122,6 +126,10 @@ class CalendarObject:
                 obj.overrides[occurrence_key(obj._when(vevent, "RECURRENCE-ID"))] = vevent
             elif obj.master is None:
                 obj.master = vevent
+                for rule in _as_list(vevent.get("RRULE")):  # expanders loop for ever on some broken rules
+                    problem = rule_problem(rule.to_ical().decode())
+                    if problem:
+                        raise MalformedObject(problem)
             else:
                 raise MalformedObject("two VEVENTs without RECURRENCE-ID for one UID")
             obj._span(vevent)  # every consumer (sync, free/busy, writer) sees the same verdict
@@ -234,6 +242,8 @@ class CalendarObject:
         if isinstance(end, datetime) != (not all_day):
             raise MalformedObject("DTSTART and DTEND mix a date with a date-time")
         aware = isinstance(end, datetime) and end.tzinfo is not None
+        if all_day is False and aware != (start.tzinfo is not None):
+            raise MalformedObject("DTSTART and DTEND mix a floating time with a time in a zone")
         if (pinned(end) < pinned(start)) if aware else end < start:
             raise MalformedObject("the event ends before it starts")
         return start, end
