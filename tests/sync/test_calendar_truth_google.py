@@ -1,0 +1,81 @@
+"""Calendar truth through the Google sandbox, with the events in Google's own shapes: all-day ``date`` fields
+are days of the calendar's ``timeZone``, and a series in a zone keeps its local hour and exact length
+across that zone's DST change."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import hub_google.hooks
+from hub.sync import calendar as engine
+from hub.sync.calendars import refresh_calendars
+from tests.faults.accounts import add_user, connect_google, set_provider_config
+from tests.sync.caldav_truth import transition_days
+
+UTC = timezone.utc
+EMAIL = "alice@example.com"
+
+
+@pytest.fixture
+def hub_plugins():
+    return [("google", hub_google.hooks)]
+
+
+@pytest.fixture
+def hub_settings_overrides():
+    return {"sync_window_days": 400}
+
+
+@pytest.fixture
+def google(monkeypatch):
+    from hub_google.sandbox import SandboxServer
+
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the sandbox speaks http on loopback
+    with SandboxServer() as server:
+        yield server
+
+
+def connected(hub, google, zone: str) -> tuple[int, int]:
+    google.state.add_user(EMAIL, "Alice", time_zone=zone)
+    set_provider_config(hub, "google", google.provider_config())
+    account = connect_google(hub, add_user(hub, EMAIL), EMAIL)
+    refresh_calendars(hub, account)
+    from tests.sync.calendar_world import calendar_id
+
+    return account, calendar_id(hub, account, EMAIL)
+
+
+def blocks(hub, cal: int):
+    from tests.sync.calendar_world import busy_blocks
+
+    return busy_blocks(hub, cal)
+
+
+def test_google_all_day_dates_are_days_of_the_calendars_zone(hub, google):
+    account, cal = connected(hub, google, "America/New_York")
+    first = datetime.now(UTC).date() + timedelta(days=5)
+    google.state.create_event(EMAIL, EMAIL, {"summary": "Offsite", "start": {"date": first.isoformat()},
+                                             "end": {"date": (first + timedelta(days=2)).isoformat()}})
+    engine.sync_calendar(hub, account, cal)
+    ny = ZoneInfo("America/New_York")
+    assert blocks(hub, cal) == [(datetime.combine(first, time.min, ny).astimezone(UTC),
+                                 datetime.combine(first + timedelta(days=2), time.min, ny).astimezone(UTC))]
+
+
+def test_a_google_series_keeps_its_local_hour_and_length_across_the_zones_dst_change(hub, google):
+    account, cal = connected(hub, google, "Australia/Sydney")
+    sydney = ZoneInfo("Australia/Sydney")
+    change: date = transition_days(sydney, datetime.now(UTC).date() + timedelta(days=3))["gap"]
+    first = change - timedelta(days=1)
+    google.state.create_event(EMAIL, EMAIL, {
+        "summary": "Night shift", "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"],
+        "start": {"dateTime": f"{first.isoformat()}T02:30:00", "timeZone": "Australia/Sydney"},
+        "end": {"dateTime": f"{first.isoformat()}T03:30:00", "timeZone": "Australia/Sydney"}})
+    engine.sync_calendar(hub, account, cal)
+    found = blocks(hub, cal)
+    assert [e - s for s, e in found] == [timedelta(hours=1)] * 3, "§3.8.5.3: the exact length every day"
+    assert [s for s, _ in found] == [datetime.combine(first + timedelta(days=i), time(2, 30), sydney).astimezone(UTC)
+                                     for i in range(3)], "§3.3.5: the gap day's 02:30 takes the offset before"
