@@ -330,6 +330,8 @@ def seed_time_zone_cases(radicale, user, work: str, owner: str) -> int:
                   if datetime.combine(today + timedelta(days=n), datetime.min.time(), berlin).utcoffset()
                   != datetime.combine(today + timedelta(days=n + 1), datetime.min.time(), berlin).utcoffset())
     first = today + timedelta(days=3)
+    fair = [change - timedelta(days=1) + timedelta(days=i) for i in range(4)]
+    dentist = next(first + timedelta(days=k) for k in range(1, 9) if first + timedelta(days=k) not in fair)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     objects = {
         "trade-fair": (f"UID:trade-fair-{owner}\r\nSUMMARY:Trade fair (all day)\r\n"
@@ -341,8 +343,7 @@ def seed_time_zone_cases(radicale, user, work: str, owner: str) -> int:
                          "ORGANIZER:mailto:maria.lopez@acme-industries.example\r\n"
                          f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{owner}\r\n", OUTLOOK_ZONE),
         "dentist": (f"UID:dentist-{owner}\r\nSUMMARY:Dentist (floating time)\r\n"
-                    f"DTSTART:{first + timedelta(days=1):%Y%m%d}T140000\r\n"
-                    f"DTEND:{first + timedelta(days=1):%Y%m%d}T150000\r\n", ""),
+                    f"DTSTART:{dentist:%Y%m%d}T140000\r\nDTEND:{dentist:%Y%m%d}T150000\r\n", ""),
     }
     for name, (vevent, vtimezone) in objects.items():
         radicale.put_object(user, f"{work}{name}.ics", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//crm-hub demo//EN\r\n"
