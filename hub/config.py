@@ -43,6 +43,8 @@ class Settings:
     load_plugins: str | None = None
     allow_private_hosts: bool = False
     sync_window_days: int = 92
+    #: occurrences of one recurring event expanded into busy time at most (per sync window)
+    max_occurrences: int = 2000
     mail_initial_days: int = 30
     poll_seconds: int = 300
     mail_domain: str = ""

@@ -310,7 +310,55 @@ def seed_calendar(radicale, user, owner: str) -> int:
     calendar.add("version", "2.0")
     calendar.add_component(gym)
     radicale.put_object(user, f"{personal}gym.ics", calendar.to_ical())
-    return made + 1
+    return made + 1 + seed_time_zone_cases(radicale, user, work, owner)
+
+
+#: what Outlook puts in an invitation: a Windows zone name with its own VTIMEZONE
+OUTLOOK_ZONE = ("BEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\nBEGIN:STANDARD\r\nDTSTART:16010101T030000\r\n"
+                "TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10\r\n"
+                "END:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:+0100\r\n"
+                "TZOFFSETTO:+0200\r\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3\r\nEND:DAYLIGHT\r\n"
+                "END:VTIMEZONE\r\n")
+
+
+def seed_time_zone_cases(radicale, user, work: str, owner: str) -> int:
+    """What calendars written elsewhere hold, on the "Work" calendar (zone Europe/Berlin): an all-day
+    series across the next DST change, a weekly Outlook invitation with a Windows zone name, and a
+    floating event. Returns how many objects were written."""
+    from icalendar import Timezone
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    zone = Timezone.from_tzid("Europe/Berlin").to_ical().decode()
+    body = ('<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>'
+            f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//crm-hub demo//EN\r\n{zone}END:VCALENDAR\r\n"
+            "</C:calendar-timezone></D:prop></D:set></D:propertyupdate>")
+    radicale.request(user, "PROPPATCH", work, body, {"Content-Type": "application/xml"})
+    today = datetime.now(berlin).date()
+    change = next(today + timedelta(days=n) for n in range(1, 400)
+                  if datetime.combine(today + timedelta(days=n), datetime.min.time(), berlin).utcoffset()
+                  != datetime.combine(today + timedelta(days=n + 1), datetime.min.time(), berlin).utcoffset())
+    first = today + timedelta(days=3)
+    fair = [change - timedelta(days=1) + timedelta(days=i) for i in range(4)]
+    dentist = next(first + timedelta(days=k) for k in range(1, 9) if first + timedelta(days=k) not in fair)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    objects = {
+        "trade-fair": (f"UID:trade-fair-{owner}\r\nSUMMARY:Trade fair (all day)\r\n"
+                       f"DTSTART;VALUE=DATE:{change - timedelta(days=1):%Y%m%d}\r\n"
+                       f"DTEND;VALUE=DATE:{change:%Y%m%d}\r\nRRULE:FREQ=DAILY;COUNT=4\r\n", ""),
+        "outlook-sync": (f"UID:outlook-sync-{owner}\r\nSUMMARY:Weekly sync (Outlook invitation)\r\n"
+                         f"DTSTART;TZID=W. Europe Standard Time:{first:%Y%m%d}T100000\r\n"
+                         f"DTEND;TZID=W. Europe Standard Time:{first:%Y%m%d}T110000\r\nRRULE:FREQ=WEEKLY;COUNT=20\r\n"
+                         "ORGANIZER:mailto:maria.lopez@acme-industries.example\r\n"
+                         f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{owner}\r\n", OUTLOOK_ZONE),
+        "dentist": (f"UID:dentist-{owner}\r\nSUMMARY:Dentist (floating time)\r\n"
+                    f"DTSTART:{dentist:%Y%m%d}T140000\r\nDTEND:{dentist:%Y%m%d}T150000\r\n", ""),
+    }
+    for name, (vevent, vtimezone) in objects.items():
+        radicale.put_object(user, f"{work}{name}.ics", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//crm-hub demo//EN\r\n"
+                            f"{vtimezone}BEGIN:VEVENT\r\nDTSTAMP:{stamp}\r\n{vevent}END:VEVENT\r\nEND:VCALENDAR\r\n")
+    return len(objects)
 
 
 # --- connecting the demo users' accounts ---------------------------------------------------------------

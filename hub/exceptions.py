@@ -180,6 +180,18 @@ class UnreadableItem(ProviderError):
     default_fix = "The rest syncs normally. Fix or delete the item in the calendar or mail app to sync it."
 
 
+class ZoneUnknown(ProviderError):
+    """A calendar has no time zone, and neither has its owner: its all-day and floating events are read in UTC."""
+
+    default_fix = "Set your time zone in your profile, or give the calendar a time zone in the calendar app."
+
+
+class TooManyOccurrences(ProviderError):
+    """A recurring event repeats more often than the hub expands; only its first occurrences block time."""
+
+    default_fix = "Check the event's repeat rule in the calendar app (a repeat every minute is usually a mistake)."
+
+
 class NotSupported(ProviderError):
     """The provider does not support this."""
 

@@ -1,7 +1,8 @@
 """Plain dataclasses that cross the hook boundary.
 
 Plugins receive and return only these (and builtins); they never see ORM models or sessions.
-All datetimes are timezone-aware; all-day values are :class:`datetime.date`.
+All datetimes are timezone-aware, except an event's floating times (iCalendar times without a zone),
+which stay naive so the hub reads them in the calendar's zone; all-day values are :class:`datetime.date`.
 """
 
 from __future__ import annotations
@@ -223,6 +224,9 @@ class RemoteEvent:
     #: True when the event does not block time (Google transparent, Graph free/workingElsewhere)
     transparent: bool = False
     video_url: str | None = None
+    #: the VTIMEZONE (iCalendar text) defining ``timezone`` when it is neither an IANA nor a Windows
+    #: name (Outlook's "Customized Time Zone"), so series repeat by the zone's own DST rules
+    vtimezone: str | None = None
     #: the hub's own marker (a meeting's client id) when the hub created the event
     hub_marker: str | None = None
     updated: datetime | None = None

@@ -12,7 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from hub.core import current_hub
-from hub.models import Account, AccountStatus, Calendar, SyncCursor, SyncDirection
+from hub.models import Account, AccountStatus, Calendar, SyncCursor, SyncDirection, User
 from hub.permissions import Permission
 from hub.sync import calendars as calendar_rules
 from web.access import actor, requires
@@ -36,6 +36,8 @@ class CalendarRow:
     account: Account
     synced: bool
     writable: bool
+    #: the zone its all-day and floating events are read in, and where it came from
+    zone: calendar_rules.CalendarZone
 
 
 def calendar_rows(user_id: int) -> list[CalendarRow]:
@@ -47,11 +49,14 @@ def calendar_rows(user_id: int) -> list[CalendarRow]:
         done = set(s.execute(select(SyncCursor.account_id, SyncCursor.key).join(
             Account, Account.id == SyncCursor.account_id).where(
             Account.user_id == user_id, SyncCursor.kind == "calendar", SyncCursor.initial_done.is_(True))).all())
+        owner = s.get(User, user_id)
+        zones = {calendar.id: calendar_rules.calendar_zone(calendar, owner) for calendar, _ in pairs}
     rows = []
     for calendar, account in pairs:
         healthy = calendar_rules.usable(account) and calendar.unreadable_since is None
         rows.append(CalendarRow(calendar, account, synced=bool(calendar.sync_enabled and healthy and (
-            (account.id, calendar.remote_id) in done)), writable=calendar.access_role in calendar_rules.WRITABLE))
+            (account.id, calendar.remote_id) in done)), writable=calendar.access_role in calendar_rules.WRITABLE,
+            zone=zones[calendar.id]))
     return rows
 
 

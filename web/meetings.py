@@ -46,11 +46,14 @@ def index():
             Booking.host_user_id == me.id, Booking.end >= now, Booking.status == BookingStatus.CONFIRMED).order_by(
             Booking.start).limit(50)).all()
         names = {mt.id: mt.name for mt in types}
+        # cancelled ones stay listed, marked, so a cancellation in the calendar is seen rather than silent
         meetings = s.scalars(select(Meeting).where(
-            Meeting.owner_user_id == me.id, Meeting.end >= now, Meeting.cancelled.is_(False)).order_by(
-            Meeting.start).limit(50)).all()
+            Meeting.owner_user_id == me.id, Meeting.end >= now).order_by(Meeting.start).limit(50)).all()
+        declined = {m.id for m in meetings
+                    if any(p.user_id == me.id and p.response == "declined" for p in m.participants)}
         can_book = has_usable_default(s, me.id)
     return render_template("meetings.html", types=types, bookings=bookings, names=names, meetings=meetings,
+                           declined=declined,
                            can_book=can_book, prompt=needs_primary_meeting_type(me),
                            base_url=current_hub().settings.base_url.rstrip("/"))
 

@@ -59,12 +59,14 @@ from sqlalchemy.orm import Session
 from hub.core import Hub
 from hub.account_status import log_error
 from hub.exceptions import (
-    AlreadyExists, CursorExpired, HubError, NotFound, ProviderError, UnreadableItem, WrongEtag,
+    AlreadyExists, CursorExpired, HubError, NotFound, ProviderError, TooManyOccurrences, UnreadableItem, WrongEtag,
 )
 from hub.models import (
-    Account, BusyBlock, Calendar, CalendarEvent, Meeting, OutboxEntry, SyncCursor, SyncDirection, utcnow,
+    Account, BusyBlock, Calendar, CalendarEvent, Meeting, OutboxEntry, SyncCursor, SyncDirection, User, utcnow,
 )
 from hub.sync import busy, matching, meetings
+from hub.sync.calendars import calendar_zone
+from hub.timezones import pinned
 from hub.types import EventChange, EventPage, Participant, PushResult, RemoteEvent, Window
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class CalendarContext:
     account_id: int
     user_id: int
     remote_id: str
+    #: the zone of the calendar's dates and floating times (:func:`hub.sync.calendars.calendar_zone`)
     timezone: str | None
     direction: SyncDirection
     propagate_deletions: bool
@@ -96,6 +99,8 @@ class CalendarContext:
     window: Window
     now: datetime
     generation: int = 0
+    #: occurrences of one series expanded into busy blocks at most
+    max_occurrences: int = busy.MAX_OCCURRENCES
     #: set when applying queued an outbox entry (the caller enqueues a push)
     push_needed: bool = False
 
@@ -117,7 +122,8 @@ def sync_window(connected_at: datetime, days_ahead: int, now: datetime | None = 
     return Window(start=min(first_day, now), end=now + timedelta(days=days_ahead))
 
 
-def load_context(s: Session, calendar_id: int, days_ahead: int, now: datetime | None = None) -> CalendarContext:
+def load_context(s: Session, calendar_id: int, days_ahead: int, now: datetime | None = None,
+                 max_occurrences: int = busy.MAX_OCCURRENCES) -> CalendarContext:
     """Build the :class:`CalendarContext` of a calendar inside session ``s``."""
     now = now or utcnow()
     calendar = s.get(Calendar, calendar_id)
@@ -128,11 +134,12 @@ def load_context(s: Session, calendar_id: int, days_ahead: int, now: datetime | 
         SyncCursor.account_id == account.id, SyncCursor.kind == "calendar", SyncCursor.key == calendar.remote_id)) or 0
     return CalendarContext(
         calendar_id=calendar.id, account_id=account.id, user_id=account.user_id, remote_id=calendar.remote_id,
-        timezone=calendar.timezone, direction=calendar.sync_direction,
+        timezone=calendar_zone(calendar, s.get(User, account.user_id)).name, direction=calendar.sync_direction,
         propagate_deletions=calendar.propagate_deletions, import_meetings=calendar.import_meetings,
         appointment_type=calendar.appointment_type,
         self_emails=frozenset(meetings.self_addresses(s, account.user_id)),
         window=sync_window(account.connected_at, days_ahead, now), now=now, generation=generation,
+        max_occurrences=max_occurrences,
     )
 
 
@@ -142,8 +149,8 @@ def load_context(s: Session, calendar_id: int, days_ahead: int, now: datetime | 
 def _when(value: datetime | date | None) -> str | None:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if isinstance(value, datetime):  # a naive (floating) time stays naive: it belongs to the calendar's zone
+        return pinned(value).isoformat()
     return value.isoformat()
 
 
@@ -176,7 +183,8 @@ def event_from_data(data: dict[str, Any]) -> RemoteEvent:
 def content_hash(event: RemoteEvent) -> str:
     """Hash of what the CRM owns in an event; equal hashes mean "no change" (and catch our own echoes)."""
     def instant(value):
-        return value.astimezone(timezone.utc).isoformat() if isinstance(value, datetime) else _when(value)
+        aware = isinstance(value, datetime) and value.tzinfo is not None
+        return value.astimezone(timezone.utc).isoformat() if aware else _when(value)
 
     content = [
         event.summary or "", event.description or "", event.location or "", instant(event.start),
@@ -185,11 +193,11 @@ def content_hash(event: RemoteEvent) -> str:
         # a series' zone decides where its occurrences fall after a DST change
         event.timezone if event.recurrence else None,
         instant(event.original_start), event.recurring_event_id,
-    ]
+    ] + ([event.vtimezone] if event.vtimezone else [])
     return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
 
 
-def _fill(row: CalendarEvent, event: RemoteEvent, digest: str) -> None:
+def _fill(row: CalendarEvent, event: RemoteEvent, digest: str, calendar_tz: str | None) -> None:
     row.ical_uid = event.ical_uid
     row.etag = event.etag
     row.content_hash = digest
@@ -199,7 +207,8 @@ def _fill(row: CalendarEvent, event: RemoteEvent, digest: str) -> None:
     if event.all_day and not isinstance(event.start, datetime):
         row.start_date, row.end_date, row.start, row.end = event.start, event.end, None, None
     else:
-        row.start, row.end = busy.to_utc(event.start, busy.zone(event.timezone)), busy.to_utc(event.end, busy.zone(event.timezone))
+        tz = busy.zone(event.timezone or calendar_tz)  # floating times are the calendar's
+        row.start, row.end = busy.to_utc(event.start, tz), busy.to_utc(event.end, tz)
         row.start_date = row.end_date = None
     row.timezone = event.timezone
     row.transparent = bool(event.transparent)
@@ -238,7 +247,7 @@ def apply_page(s: Session, ctx: CalendarContext, page: EventPage) -> Counter:
             row.etag, row.seen_generation = event.etag, ctx.generation
             stats["unchanged"] += 1
             continue
-        _fill(row, event, digest)
+        _fill(row, event, digest, ctx.timezone)
         row.seen_generation = ctx.generation
         series.add(event.recurring_event_id or event.remote_id)
         changed.append((row, event))
@@ -309,7 +318,14 @@ def recompute_busy(s: Session, ctx: CalendarContext, series: Iterable[str]) -> N
             exceptions = [r for r in members if r is not master]
             intervals = busy.blocks(event_from_data(master.data) if master else None,
                                     [event_from_data(r.data) for r in exceptions], ctx.window.start,
-                                    ctx.window.end, ctx.timezone, ctx.self_emails)
+                                    ctx.window.end, ctx.timezone, ctx.self_emails, ctx.max_occurrences)
+            if intervals.problem:
+                _log_unreadable(s, ctx.account_id, ctx.remote_id, [(master.remote_id, intervals.problem)])
+            if intervals.capped:
+                log_error(s, s.get(Account, ctx.account_id), TooManyOccurrences(
+                    f"The recurring event “{master.summary}” ({master.remote_id}) repeats more than "
+                    f"{ctx.max_occurrences} times in the sync window; only its first {ctx.max_occurrences} "
+                    "occurrences block time."), "calendar")
             if master is not None:
                 new[master.id] = intervals
             else:  # exceptions of a series we do not hold: each stands alone
@@ -394,7 +410,7 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
         if calendar is None:  # left the calendar list after the job was queued: nothing to do
             return {}
         access_role = calendar.access_role
-        ctx = load_context(s, calendar_id, days)
+        ctx = load_context(s, calendar_id, days, max_occurrences=hub.settings.max_occurrences)
         cursor_row = _cursor_row(s, account_id, ctx.remote_id)
         if full or cursor_row.cursor is None:
             # A listing that starts from scratch is a new pass, even when an earlier one died before its
@@ -427,7 +443,7 @@ def _pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enque
             raise
         with hub.db.session(write_lock=True) as s:
             _lock_calendar(s, calendar_id)
-            ctx = load_context(s, calendar_id, days, ctx.now)
+            ctx = load_context(s, calendar_id, days, ctx.now, hub.settings.max_occurrences)
             stats.update(apply_page(s, ctx, page))
             if page.unreadable:
                 _log_unreadable(s, account_id, ctx.remote_id, page.unreadable)
@@ -639,7 +655,7 @@ def _push_batch(hub: Hub, handle, account_id: int, calendar_id: int, batch: list
     again: list[int] = []
     with hub.db.session(write_lock=True) as s:
         _lock_calendar(s, calendar_id)
-        ctx = load_context(s, calendar_id, hub.settings.sync_window_days, now)
+        ctx = load_context(s, calendar_id, hub.settings.sync_window_days, now, hub.settings.max_occurrences)
         for plan, result in zip(batch, results):
             entry = s.get(OutboxEntry, plan.entry_id)
             if entry is None or entry.done_at is not None:
@@ -735,7 +751,7 @@ def _store_result(s: Session, ctx: CalendarContext, plan: _Planned, result: Push
         _remove(s, ctx, [link], set())
     event = plan.event.replace(remote_id=remote_id, etag=result.etag, ical_uid=result.ical_uid or plan.event.ical_uid,
                                video_url=result.video_url or plan.event.video_url)
-    _fill(row, event, plan.digest)
+    _fill(row, event, plan.digest, ctx.timezone)
     row.client_id = row.client_id or change.client_id
     row.meeting_id = plan.meeting_id
     row.seen_generation = ctx.generation

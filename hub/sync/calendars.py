@@ -6,7 +6,8 @@ Public API:
   :class:`~hub.models.Calendar` rows, keeping the user's choices;
 * :func:`set_default_calendar`, :func:`set_conflict`, :func:`set_preferences` — what the calendar
   settings page and the API change, with the rules below enforced;
-* :func:`default_calendar`, :func:`usable` — lookups the engines share.
+* :func:`default_calendar`, :func:`usable` — lookups the engines share;
+* :func:`calendar_zone` — the zone a calendar's dates and floating times are read in, and where it came from.
 
 Rules (PRODUCT.md §3):
 
@@ -18,21 +19,30 @@ Rules (PRODUCT.md §3):
   ``reader`` and ``freeBusyReader`` calendars (which can never be the default). A conflict calendar is
   always synced, since its busy time comes from the sync.
 * calendars that disappeared at the provider are removed with their events and busy time.
+* a calendar's **zone** (for all-day events and times without a zone, RFC 5545 §3.3.4/§3.3.5) is the
+  calendar's own (CalDAV ``calendar-timezone``, Google ``timeZone``, Graph mailbox settings), else the
+  owner's from their profile; when neither is known the calendars page and the error log say so and
+  UTC is used.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.core import Hub
-from hub.exceptions import ValidationError
-from hub.models import Account, AccountStatus, Calendar, SyncDirection
+from hub.account_status import log_error
+from hub.exceptions import ValidationError, ZoneUnknown
+from hub.models import Account, AccountStatus, Calendar, SyncDirection, User
+from hub.timezones import iana_name
 from hub.types import CALENDAR_WRITE, RemoteCalendar
 
 WRITABLE = ("owner", "writer")
+#: a user's zone until they choose one: it says nothing about where they are
+_UNSET_USER_ZONE = "UTC"
 #: account states whose calendars can be pushed to and read
 USABLE = (AccountStatus.ENABLED, AccountStatus.ERROR)
 
@@ -61,7 +71,12 @@ def refresh_calendars(hub: Hub, account_id: int) -> None:
             row.name = info.name or info.remote_id
             row.access_role = info.access_role
             row.is_primary = bool(info.is_primary)
+            zone_changed = row.id is None or row.timezone != info.timezone
             row.timezone = info.timezone
+            if zone_changed and calendar_zone(row, s.get(User, account.user_id)).source == "none":
+                log_error(s, account, ZoneUnknown(
+                    f"The calendar “{row.name}” has no time zone, and neither has its owner: its all-day and "
+                    "floating events are read in UTC."), "calendar")
             if row.is_default and info.access_role not in WRITABLE:  # access was downgraded at the provider
                 row.is_default = False
         for gone in rows.values():
@@ -88,6 +103,31 @@ def _make_default(s: Session, user_id: int, calendar: Calendar) -> None:
     calendar.is_default = True
     calendar.is_conflict = True
     calendar.sync_enabled = True
+
+
+@dataclass(frozen=True)
+class CalendarZone:
+    """The zone a calendar's dates and floating times are read in (an IANA name) and its source."""
+
+    name: str
+    source: Literal["calendar", "owner", "none"]
+
+    @property
+    def label(self) -> str:
+        """How the calendars page shows it."""
+        return {"calendar": f"{self.name} (the calendar's own)", "owner": f"{self.name} (from your profile)",
+                "none": "UTC — no time zone known"}[self.source]
+
+
+def calendar_zone(calendar: Calendar, owner: User | None) -> CalendarZone:
+    """The calendar's own zone (IANA or Windows name), else the owner's, else UTC marked as unknown."""
+    own = iana_name(calendar.timezone)
+    if own:
+        return CalendarZone(own, "calendar")
+    users = iana_name(owner.timezone) if owner is not None else None
+    if users and users != _UNSET_USER_ZONE:
+        return CalendarZone(users, "owner")
+    return CalendarZone("UTC", "none")
 
 
 def usable(account: Account) -> bool:

@@ -17,8 +17,11 @@ The calendar side, called by :mod:`hub.sync.calendar` inside a page's transactio
 
 Import rules (PRODUCT.md §3):
 
-* an event with at least one participant besides the user (rooms do not count) becomes a meeting
-  when its calendar imports meetings and syncs calendar → CRM, with the calendar's appointment type;
+* an event with at least one participant besides the user and their colleagues (the mail rules of
+  :mod:`hub.sync.matching`: aliases count as the user, anyone on an organization or user domain as a
+  colleague; rooms do not count) becomes a meeting when its calendar imports meetings and syncs
+  calendar → CRM, with the calendar's appointment type; a series counts when an occurrence falls in
+  the sync window, however long ago it began;
   participants are matched through :mod:`hub.sync.matching` — unknown addresses give a participant
   without a contact;
 * one meeting is identified by (iCalUID, organizer): the same meeting seen on two users' calendars is
@@ -53,7 +56,7 @@ from hub.models import (
     UserAlias, utcnow,
 )
 from hub.sync import matching
-from hub.sync.busy import to_utc, zone
+from hub.sync.busy import occurs_between, to_utc, zone
 from hub.sync.calendars import default_calendar
 from hub.types import Participant, RemoteEvent
 
@@ -378,8 +381,10 @@ def _people(s: Session, ctx: "CalendarContext", event: RemoteEvent) -> _Seen:
     seen.people = list(by_email.values())
     matches = matching.match_addresses(s, ctx.user_id, list(by_email))
     for p in seen.people:
-        kind = matches[p.email].kind if p.email in matches else "external_unknown"
-        if kind != "self" and p.email not in ctx.self_emails and not p.resource:
+        # the mail rules: the user (aliases included) and colleagues — registered users, and anyone on a
+        # domain of the organization or of a user's address — do not make an event a CRM meeting
+        internal = p.email in matches and matches[p.email].is_internal
+        if not internal and p.email not in ctx.self_emails and not p.resource:
             seen.others.append(p)
     return seen
 
@@ -403,7 +408,12 @@ def on_event(s: Session, ctx: "CalendarContext", row: CalendarEvent, event: Remo
             return None
         _apply_remote(s, ctx, meeting, event)
         return "updated"
-    if not (ctx.pulls and ctx.import_meetings) or to_utc(event.end, zone(ctx.timezone)) <= ctx.window.start:
+    if not (ctx.pulls and ctx.import_meetings):
+        return None
+    # a series begun before the window counts by its occurrences inside it
+    current = (occurs_between(event, ctx.window.start, ctx.window.end, ctx.timezone) if event.recurrence
+               else to_utc(event.end, zone(ctx.timezone)) > ctx.window.start)
+    if not current:
         return None
     seen = _people(s, ctx, event)
     if not seen.others:

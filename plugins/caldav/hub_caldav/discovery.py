@@ -30,7 +30,7 @@ CS, APPLE = "{http://calendarserver.org/ns/}", "{http://apple.com/ns/ical/}"
 CALENDAR_PROPS = [
     f"{DAV}resourcetype", f"{DAV}displayname", f"{CALDAV}supported-calendar-component-set",
     f"{DAV}current-user-privilege-set", f"{CALDAV}calendar-timezone", f"{APPLE}calendar-color",
-    f"{CS}getctag", f"{DAV}sync-token",
+    f"{CS}getctag", f"{DAV}sync-token", f"{CALDAV}calendar-timezone-id",
 ]
 _WRITE = {f"{DAV}all", f"{DAV}write", f"{DAV}write-content", f"{DAV}bind"}
 
@@ -113,7 +113,7 @@ def list_calendars(connection: CalDAVConnection, home_url: str) -> list[Calendar
             name=str(props.get(f"{DAV}displayname") or result.href.rstrip("/").rsplit("/", 1)[-1]),
             writable=_writable(props.get(f"{DAV}current-user-privilege-set")),
             components=_components(props.get(f"{CALDAV}supported-calendar-component-set")),
-            timezone=_tzid(props.get(f"{CALDAV}calendar-timezone")),
+            timezone=_zone_of(props),
             color=_color(props.get(f"{APPLE}calendar-color")),
             ctag=props.get(f"{CS}getctag"),
             sync_token=props.get(f"{DAV}sync-token"),
@@ -126,10 +126,11 @@ def list_calendars(connection: CalDAVConnection, home_url: str) -> list[Calendar
 
 def calendar_state(connection: CalDAVConnection, href: str) -> CalendarInfo:
     """One calendar's current ctag and sync token (a Depth-0 PROPFIND)."""
-    results = connection.propfind(href, [f"{DAV}sync-token", f"{CS}getctag", f"{CALDAV}calendar-timezone"])
+    results = connection.propfind(href, [f"{DAV}sync-token", f"{CS}getctag", f"{CALDAV}calendar-timezone",
+                                         f"{CALDAV}calendar-timezone-id"])
     props = results[0].properties if results else {}
     return CalendarInfo(href=href, name="", writable=True, components=None,
-                        timezone=_tzid(props.get(f"{CALDAV}calendar-timezone")),
+                        timezone=_zone_of(props),
                         ctag=props.get(f"{CS}getctag"), sync_token=props.get(f"{DAV}sync-token"))
 
 
@@ -158,6 +159,12 @@ def _components(value) -> list[str] | None:
     if value is None:
         return None
     return [str(v).upper() for v in (value if isinstance(value, list) else [value])]
+
+
+def _zone_of(props: dict) -> str | None:
+    """The calendar's zone: RFC 7809's ``calendar-timezone-id``, else the TZID of ``calendar-timezone``."""
+    named = props.get(f"{CALDAV}calendar-timezone-id")
+    return str(named).strip() if isinstance(named, str) and named.strip() else _tzid(props.get(f"{CALDAV}calendar-timezone"))
 
 
 def _tzid(value) -> str | None:

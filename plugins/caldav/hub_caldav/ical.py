@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 import recurring_ical_events
 
+from hub.rrules import rule_problem
+from hub.timezones import pinned
 from hub.types import Participant, RemoteEvent
 
 #: the property that marks an event the hub wrote (its value is the change's client id)
@@ -114,8 +116,9 @@ class CalendarObject:
     uid: str
     master: icalendar.Event | None
     overrides: dict[str, icalendar.Event] = field(default_factory=dict)
-    #: zone for floating times and all-day busy time (the calendar's zone, else UTC)
-    default_zone: tzinfo = timezone.utc
+    #: zone for floating times and all-day busy time: the calendar's; ``None`` keeps floating times
+    #: naive, so the hub reads them in the zone it knows for the calendar (its owner's)
+    default_zone: tzinfo | None = None
 
     @classmethod
     def parse(cls, data: str | bytes, href: str, etag: str | None = None,
@@ -131,6 +134,9 @@ class CalendarObject:
             raise MalformedObject(f"not valid iCalendar ({type(exc).__name__}: {str(exc)[:120]})") from None
         if not isinstance(calendar, icalendar.Calendar):
             raise MalformedObject("not a VCALENDAR")
+        broken = [error for component in calendar.walk() for _name, error in component.errors]
+        if broken:  # icalendar skips what it cannot read; the object would be stored incomplete
+            raise MalformedObject(f"a broken content line ({str(broken[0]).partition(':')[0][:120]})")
         vevents = [c for c in calendar.walk("VEVENT")]
         if not vevents:
             raise MalformedObject("holds no VEVENT")
@@ -138,12 +144,16 @@ class CalendarObject:
         if len(uids) != 1 or not next(iter(uids)):
             raise MalformedObject("VEVENTs without a UID or with different UIDs in one resource")
         obj = cls(href=href, etag=etag, calendar=calendar, uid=uids.pop(), master=None,
-                  default_zone=default_zone or timezone.utc)
+                  default_zone=default_zone)
         for vevent in vevents:
             if "RECURRENCE-ID" in vevent:
                 obj.overrides[occurrence_key(obj._when(vevent, "RECURRENCE-ID"))] = vevent
             elif obj.master is None:
                 obj.master = vevent
+                for rule in _as_list(vevent.get("RRULE")):  # expanders loop for ever on some broken rules
+                    problem = rule_problem(rule.to_ical().decode())
+                    if problem:
+                        raise MalformedObject(problem)
             else:
                 raise MalformedObject("two VEVENTs without RECURRENCE-ID for one UID")
             obj._span(vevent)  # every consumer (sync, free/busy, writer) sees the same verdict
@@ -179,8 +189,16 @@ class CalendarObject:
 
     def occurs_between(self, start: datetime, end: datetime) -> bool:
         """Whether any occurrence of this resource overlaps ``[start, end)``."""
-        try:
-            return bool(recurring_ical_events.of(self.calendar).between(start, end))
+        try:  # lazily: a rule repeating every minute must not be expanded in full to answer this
+            longest = max((self._length(v) for v in [self.master, *self.overrides.values()] if v is not None),
+                          default=timedelta(0))
+            for occurrence in recurring_ical_events.of(self.calendar).after(start - longest - timedelta(days=1)):
+                begin, finish = (self._instant(v) for v in self._span(occurrence))
+                if begin >= end:
+                    return False
+                if finish > start or begin >= start:
+                    return True
+            return False
         except Exception as exc:  # a rule dateutil cannot expand
             raise MalformedObject(f"recurrence cannot be expanded ({type(exc).__name__})") from None
 
@@ -219,7 +237,8 @@ class CalendarObject:
             tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
             if tzid:
                 raise MalformedObject(f"{name} uses the time zone {tzid!r}, which the object does not define")
-            value = value.replace(tzinfo=self.default_zone)
+            if self.default_zone is not None:
+                value = value.replace(tzinfo=self.default_zone)
         if not isinstance(value, date):
             raise MalformedObject(f"{name} is not a date or time")
         return value
@@ -235,19 +254,33 @@ class CalendarObject:
             duration = vevent.decoded("DURATION")
             if not isinstance(duration, timedelta):
                 raise MalformedObject("DURATION is not a duration")
-            end = start + duration
+            exact = "D" not in vevent["DURATION"].to_ical().decode().upper().split("T")[0] and "W" not in \
+                vevent["DURATION"].to_ical().decode().upper()
+            if exact and isinstance(start, datetime) and start.tzinfo is not None:
+                # RFC 5545 §3.3.6: hours, minutes and seconds are exact, across a DST change too
+                end = pinned(start).astimezone(timezone.utc) + duration
+            else:  # days and weeks are nominal: the same wall-clock time
+                end = start + duration
         else:  # RFC 5545 §3.6.1: a date lasts one day, a date-time no time at all
             end = start + timedelta(days=1) if all_day else start
         if isinstance(end, datetime) != (not all_day):
             raise MalformedObject("DTSTART and DTEND mix a date with a date-time")
-        if end < start:
+        aware = isinstance(end, datetime) and end.tzinfo is not None
+        if all_day is False and aware != (start.tzinfo is not None):
+            raise MalformedObject("DTSTART and DTEND mix a floating time with a time in a zone")
+        if (pinned(end) < pinned(start)) if aware else end < start:
             raise MalformedObject("the event ends before it starts")
         return start, end
 
+    def _length(self, vevent: icalendar.Event) -> timedelta:
+        begin, finish = (self._instant(v) for v in self._span(vevent))
+        return finish - begin
+
     def _instant(self, value: date | datetime) -> datetime:
+        zone = self.default_zone or timezone.utc
         if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=self.default_zone)
-        return datetime.combine(value, datetime.min.time(), self.default_zone)
+            return value if value.tzinfo else value.replace(tzinfo=zone)
+        return datetime.combine(value, datetime.min.time(), zone)
 
     def _event(self, vevent: icalendar.Event, remote_id: str) -> RemoteEvent:
         start, end = self._span(vevent)
@@ -264,6 +297,7 @@ class CalendarObject:
             location=str(vevent.get("LOCATION", "")),
             all_day=all_day,
             timezone=None if all_day else _zone_name(vevent.get("DTSTART"), start),
+            vtimezone=None if all_day else self._definition(vevent.get("DTSTART"), start),
             recurrence=_recurrence_lines(vevent),
             organizer=_participant(vevent.get("ORGANIZER"), organizer=True),
             attendees=[p for p in (_participant(a) for a in _as_list(vevent.get("ATTENDEE"))) if p],
@@ -273,6 +307,16 @@ class CalendarObject:
             updated=self._updated(vevent),
             sequence=_int(vevent.get("SEQUENCE")),
         )
+
+    def _definition(self, prop, start: datetime) -> str | None:
+        """The object's VTIMEZONE for a zone without an IANA name (Outlook's "Customized Time Zone")."""
+        tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+        if not tzid or start.tzinfo is None or getattr(start.tzinfo, "key", None):
+            return None
+        for vtimezone in self.calendar.walk("VTIMEZONE"):
+            if str(vtimezone.get("TZID")) == str(tzid):
+                return vtimezone.to_ical().decode()
+        return None
 
     def _updated(self, vevent: icalendar.Event) -> datetime | None:
         for name in ("LAST-MODIFIED", "DTSTAMP"):
@@ -290,7 +334,7 @@ class CalendarObject:
         for prop in _as_list(vevent.get("EXDATE")):
             for item in getattr(prop, "dts", []):
                 value = item.dt
-                if isinstance(value, datetime) and value.tzinfo is None:
+                if isinstance(value, datetime) and value.tzinfo is None and self.default_zone is not None:
                     value = value.replace(tzinfo=self.default_zone)
                 values.append(value)
         return values

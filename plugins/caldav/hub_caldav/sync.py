@@ -97,7 +97,7 @@ class Fetched:
 class _Page:
     """Collects one page: events, deletions and the series bookkeeping of ``state``."""
 
-    def __init__(self, state: SyncState, calendar_href: str, zone: tzinfo):
+    def __init__(self, state: SyncState, calendar_href: str, zone: tzinfo | None):
         self.state, self.calendar_href, self.zone = state, calendar_href, zone
         self.events: list[RemoteEvent] = []
         self.deleted: list[str] = []
@@ -140,7 +140,7 @@ def fetch_events(connection: CalDAVConnection, calendar_href: str, cursor: str |
     if cursor is None:
         return _full(connection, calendar_href, window)
     state = SyncState.load(cursor)
-    zone = resolve_zone(state.zone) or timezone.utc
+    zone = resolve_zone(state.zone)
     if state.mode == "token":
         return _by_token(connection, calendar_href, state, window, zone)
     return _by_etag(connection, calendar_href, state, window, zone)
@@ -153,13 +153,13 @@ def _full(connection: CalDAVConnection, calendar_href: str, window: Window) -> E
                       token=info.sync_token, ctag=info.ctag, zone=info.timezone)
     if state.mode == "etag":
         state.etags = _etags(connection, calendar_href)
-    page = _Page(state, calendar_href, resolve_zone(info.timezone) or timezone.utc)
+    page = _Page(state, calendar_href, resolve_zone(info.timezone))
     page.upsert(_query(connection, calendar_href, window.start, until))
     return page.result()
 
 
 def _by_token(connection: CalDAVConnection, calendar_href: str, state: SyncState, window: Window,
-              zone: tzinfo) -> EventPage:
+              zone: tzinfo | None) -> EventPage:
     try:
         response = connection.report(calendar_href, queries.sync_collection(state.token, with_data=False), depth=0)
     except NotSupported:
@@ -179,7 +179,7 @@ def _by_token(connection: CalDAVConnection, calendar_href: str, state: SyncState
 
 
 def _by_etag(connection: CalDAVConnection, calendar_href: str, state: SyncState, window: Window,
-             zone: tzinfo) -> EventPage:
+             zone: tzinfo | None) -> EventPage:
     info = calendar_state(connection, calendar_href)
     page = _Page(state, calendar_href, zone)
     if not (info.ctag and info.ctag == state.ctag):

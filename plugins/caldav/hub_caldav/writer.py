@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from hub.exceptions import (
     AlreadyExists,
@@ -194,8 +194,11 @@ class _Writer:
             return value, occurrence_key(value)
         if not isinstance(original, datetime):
             raise ValidationError("The occurrence's original start needs a time, like its series.")
+        if start.tzinfo is None and obj.default_zone is None:  # floating, and the calendar names no zone:
+            local = original.astimezone(timezone.utc).replace(tzinfo=None) if original.tzinfo else original
+            return local, occurrence_key(local)  # the hub kept these times naive, as read
         if original.tzinfo is None:
-            original = original.replace(tzinfo=obj.default_zone)
+            original = original.replace(tzinfo=obj.default_zone or start.tzinfo)
         if start.tzinfo is None:  # a floating series names its occurrences in floating time
             return original.astimezone(obj.default_zone).replace(tzinfo=None), occurrence_key(original)
         return original.astimezone(start.tzinfo), occurrence_key(original)
