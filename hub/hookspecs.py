@@ -340,6 +340,12 @@ def hub_fetch_events(
     * ``unreadable`` — ``(remote id, reason)`` of items that could not be read: skipped, the page
       goes on, and the first 20 per page are written to the account's error log.
 
+    Times are aware datetimes (dates for all-day events), except *floating* times (iCalendar without a
+    zone): they stay naive and the hub reads them in the calendar's zone (``RemoteCalendar.timezone``, an
+    IANA or Windows name, else the owner's). A zone with neither name (Outlook's "Customized Time Zone")
+    comes with its VTIMEZONE text in ``RemoteEvent.vtimezone``, so the hub repeats the series by the
+    zone's own rules.
+
     :param account: the account.
     :param calendar_id: a ``RemoteCalendar.remote_id`` from :func:`hub_list_calendars`.
     :param cursor: ``None`` for a full sync, else a ``next_cursor`` this provider returned before.

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from hub.sync import busy
 from hub.sync.calendar import event_from_data, event_to_data
-from hub_icloud.ical import CalendarObject, MalformedObject
+from hub_caldav.ical import CalendarObject, MalformedObject
 from tests.sync.caldav_truth import CUSTOM_SYDNEY, OUTLOOK_BERLIN, transition_days
 
 UTC = timezone.utc

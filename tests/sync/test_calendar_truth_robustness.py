@@ -13,7 +13,7 @@ import pytest
 
 from hub.sync import busy
 from hub.types import RemoteEvent
-from hub_icloud.ical import CalendarObject, MalformedObject
+from hub_caldav.ical import CalendarObject, MalformedObject
 from tests.sync.caldav_truth import (  # noqa: F401 (fixtures)
     UTC, caldav, hub_plugins, hub_settings_overrides, today, vcalendar,
 )
