@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, g, jsonify
 from sqlalchemy.orm import selectinload
 
+from hub import tenancy
 from hub.core import current_hub
 from hub.models import Contact
 from hub.permissions import Permission
@@ -18,12 +19,12 @@ from web.contacts import search_contacts
 @api_access(Permission.CONTACTS)
 def list_contacts():
     with current_hub().db.session() as s:
-        return jsonify([contact_json(c) for c in search_contacts(s, (g.params.get("q") or "").strip())])
+        return jsonify([contact_json(c) for c in search_contacts(s, g.actor, (g.params.get("q") or "").strip())])
 
 
 def _contact(s, contact_id: int) -> Contact:
-    contact = s.get(Contact, contact_id, options=[selectinload(Contact.addresses)])
-    if contact is None:
+    contact = tenancy.contact_or_none(s, g.actor, contact_id, selectinload(Contact.addresses))
+    if contact is None:  # missing, or another organization's: the same answer
         abort(404)
     return contact
 
