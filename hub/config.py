@@ -16,6 +16,12 @@ HUB_MAIL_INITIAL_DAYS      initial mail sync window (30)
 HUB_POLL_SECONDS           how often every enabled account is polled (300)
 HUB_MAIL_DOMAIN            domain of the BCC logging addresses (``log.<host of base URL>``)
 HUB_SMTP_PORT              port of the hub's own SMTP receiver (2525)
+HUB_MAX_REQUEST_BYTES      the largest request body the web app reads (2 MiB); more gets 413
+HUB_RATE_LIMITS            ``0`` turns the public endpoints' rate limits off (on)
+HUB_BOOKING_LIMIT_IP       booking attempts per client IP (``5 per minute; 30 per day``)
+HUB_BOOKING_LIMIT_TYPE     bookings per meeting type (``60 per day``)
+HUB_BOOKING_LIMIT_EMAIL    bookings per guest address (``3 per day``)
+HUB_PUBLIC_LIMIT_IP        booking page and availability reads per client IP (``120 per minute``)
 =========================  ================================================================
 """
 
@@ -46,6 +52,12 @@ class Settings:
     poll_seconds: int = 300
     mail_domain: str = ""
     smtp_port: int = 2525
+    max_request_bytes: int = 2 * 1024 * 1024
+    rate_limits: bool = True
+    booking_limit_ip: str = "5 per minute; 30 per day"
+    booking_limit_type: str = "60 per day"
+    booking_limit_email: str = "3 per day"
+    public_limit_ip: str = "120 per minute"
     testing: bool = False
 
     @classmethod

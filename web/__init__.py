@@ -18,12 +18,15 @@ PROVIDER_REFRESH_SECONDS = 15
 
 def init_web(app: Flask) -> None:
     """Attach extensions, error rendering, security settings and every blueprint to ``app``."""
-    from web import admin, api, auth, booking, calendars, connect, contacts, errors, home, mail, meetings, settings, webhooks
+    from web import (admin, api, auth, booking, calendars, connect, contacts, errors, home, limits, mail, meetings,
+                     settings, webhooks)
     from web.extensions import csrf, login_manager
+    from web.json_limits import BoundedJSONProvider
 
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=14))
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    app.json = BoundedJSONProvider(app)
     login_manager.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
@@ -32,6 +35,7 @@ def init_web(app: Flask) -> None:
     # the API checks tokens, or CSRF itself for session calls; webhooks are verified by the plugin
     csrf.exempt(api.bp)
     csrf.exempt(webhooks.bp)
+    limits.init_app(app, app.extensions["hub"].settings, app.extensions["hub"].queues.connection)
     _refresh_providers_now_and_then(app)
     _security_headers(app)
 
