@@ -88,7 +88,7 @@ def init(admin_email: str | None, admin_password: str | None) -> None:
 @friendly_errors
 def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
     """Run the web app, RQ workers and the scheduler together (one machine)."""
-    from werkzeug.serving import make_server
+    from waitress import create_server
 
     from hub.app import create_app
 
@@ -101,14 +101,15 @@ def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
     threading.Thread(target=_supervise, args=(commands, procs, hub.queues.redis_url, stopping, respawning),
                      daemon=True, name="supervisor").start()
     smtp = _start_bcc_receiver(hub)
-    server = make_server(host, port, app, threaded=True)
+    server = create_server(app, host=host, port=port, threads=16)  # a production server, no access log of queries
     signal.signal(signal.SIGTERM, _stop_on_signal)
     click.echo(f"CRM hub serving on http://{host}:{port}/ (Redis: {hub.queues.redis_url}, workers: {len(procs)})")
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        server.close()
         with respawning:
             stopping.set()
         if smtp is not None:

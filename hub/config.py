@@ -84,7 +84,8 @@ class Settings:
     # --- secrets kept in the instance folder for one-machine installs -------------------------
 
     def ensure_instance(self) -> None:
-        self.instance_path.mkdir(parents=True, exist_ok=True)
+        # 0700: the folder holds the database, keys and Redis socket — nobody else on the machine reads them
+        self.instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def resolve_secret_key(self) -> str:
         return self.secret_key or _read_or_create(self.instance_path / "secret_key", lambda: secrets.token_hex(32))
