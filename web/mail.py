@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from hub.account_status import shown_to
 from hub.bcc import bcc_address, rotate_bcc_token
 from hub.core import current_hub
 from hub.mail_settings import disable_mail_sync, enable_mail_sync
@@ -76,7 +77,8 @@ def mailboxes(user_id: int) -> list[Mailbox]:
             Account.status != AccountStatus.DISCONNECTED).order_by(Account.id)).all()
         out = []
         for account in accounts:
-            errors = s.scalars(select(AccountError).where(AccountError.account_id == account.id).order_by(
+            errors = s.scalars(select(AccountError).where(
+                AccountError.account_id == account.id, shown_to(actor().can(Permission.ADMIN))).order_by(
                 AccountError.at.desc()).limit(ERROR_LOG_SHOWN)).all()
             out.append(Mailbox(account, folder_progress(s, account.id), list(errors)))
         return out

@@ -13,7 +13,7 @@ from flask import request as flask_request
 from sqlalchemy import select
 
 from hub import jobs
-from hub.account_status import log_error
+from hub.account_status import log_rejected_webhook
 from hub.connections import to_channel
 from hub.core import current_hub
 from hub.exceptions import WebhookRejected
@@ -47,10 +47,10 @@ def receive(provider: str, account_id: int):
     try:
         result = hub.plugins.call("hub_handle_webhook", account=handle, request=req, channels=channels)
     except WebhookRejected as exc:
-        log.warning("rejected webhook for account %s: %s", account_id, exc.message)
         with hub.db.session(write_lock=True) as s:
-            # logged for the user to see, but a forged notification must not change the account's status
-            log_error(s, s.get(Account, account_id), exc, "webhook")
+            # rate-limited and for administrators; a forged notification never changes the account's status
+            if log_rejected_webhook(s, hub.queues.connection, s.get(Account, account_id)):
+                log.warning("rejected webhook for account %s: %s", account_id, type(exc).__name__)
         return Response("rejected", status=403)
     for target in result.syncs:
         _enqueue(hub, account_id, target)

@@ -6,6 +6,7 @@ from flask import abort, g, jsonify
 from sqlalchemy import select
 
 from hub import jobs
+from hub.account_status import shown_to
 from hub.connections import connect_account, disconnect_account
 from hub.core import current_hub
 from hub.exceptions import ValidationError
@@ -89,7 +90,8 @@ def delete_account(account_id: int):
 def account_errors(account_id: int):
     with current_hub().db.session() as s:
         own_account(s, account_id)
-        rows = s.scalars(select(AccountError).where(AccountError.account_id == account_id)
+        rows = s.scalars(select(AccountError).where(AccountError.account_id == account_id,
+                                                    shown_to(g.actor.can(Permission.ADMIN)))
                          .order_by(AccountError.at.desc()).limit(100)).all()
         return jsonify([{"at": e.at.isoformat(), "area": e.area, "error": e.error, "message": e.message,
                          "fix": e.fix} for e in rows])
