@@ -80,7 +80,8 @@ def init_app(app: Flask, settings, redis_connection) -> Limiter:
         from web.errors import _render
 
         current = limiter.current_limit
-        wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+        # reset_at is rounded up a second; the window's own length bounds the wait
+        wait = max(1, min(math.ceil(current.reset_at - time.time()), current.limit.get_expiry())) if current else 60
         minutes = max(1, math.ceil(wait / 60))
         response = app.make_response(_render(UserError(
             "Too many booking requests from your network or for this address." if _is_post()
