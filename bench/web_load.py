@@ -299,7 +299,8 @@ def main() -> int:
     set_process_hub(hub)
     env = {**os.environ, "HUB_DATABASE_URL": db_url, "HUB_REDIS_URL": redis_url, "HUB_KEYS": keys,
            "HUB_LOAD_PLUGINS": "google", "HUB_INSTANCE_PATH": str(folder / "instance"), "HUB_ALLOW_PRIVATE_HOSTS": "1",
-           "HUB_BASE_URL": f"http://127.0.0.1:{port}", "HUB_SECRET_KEY": "load-bench"}
+           "HUB_BASE_URL": f"http://127.0.0.1:{port}", "HUB_SECRET_KEY": "load-bench",
+           "HUB_RATE_LIMITS": "0"}  # 50 clients from one IP: the bench measures capacity, not the limiter
     server = None
     workers: list = []
     stop = threading.Event()

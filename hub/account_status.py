@@ -25,6 +25,10 @@ CONNECTION_AFTER = timedelta(days=2)
 #: error-log entries kept per account
 ERROR_LOG_LIMIT = 200
 
+#: a refused push notification (anyone can send one) is logged at most once per account in this window
+WEBHOOK_LOG_EVERY = timedelta(minutes=10)
+#: error-log areas only administrators see: their entries come from strangers, not from the user's account
+
 #: statuses in which syncs run
 SYNCING = {AccountStatus.ENABLED, AccountStatus.ERROR}
 
@@ -69,6 +73,26 @@ def log_error(session: Session, account: Account, error: Exception, area: str, n
     session.execute(delete(AccountError).where(AccountError.account_id == account.id,
                                                AccountError.id.not_in(keep.scalar_subquery())))
     return entry
+
+
+def log_rejected_webhook(session: Session, redis, account: Account, now: datetime | None = None) -> bool:
+    """Note a push notification that failed verification, rate-limited and in the hub's own words.
+
+    A forged notification's text is the sender's, and a flood of them would push the real errors out
+    of the log: so one fixed entry per account per :data:`WEBHOOK_LOG_EVERY`, shown to administrators
+    only (:data:`hub.error_log.ADMIN_ONLY_AREAS`), and never a status change. Returns whether an entry was written.
+    """
+    window = int(WEBHOOK_LOG_EVERY.total_seconds())
+    if not redis.set(f"hub:webhook-rejected:{account.id}", 1, nx=True, ex=window):
+        return False
+    from hub.exceptions import WebhookRejected
+
+    log_error(session, account, WebhookRejected(
+        "A push notification that did not verify was refused.",
+        fix="Nothing to do unless it keeps happening; further ones are not logged for the next minutes."),
+        "webhook", now)
+    return True
+
 
 
 def record_failure(

@@ -33,6 +33,8 @@ def create_app(config: dict[str, Any] | None = None, extra_plugins: Iterable[tup
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.base_url.startswith("https://"),
         WTF_CSRF_TIME_LIMIT=None,
+        # bodies past this answer 413 before they are read (chunked ones too, as they stream in)
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
     )
     app.extensions["hub"] = hub
     hub.refresh_disabled_providers()

@@ -91,7 +91,7 @@ def init(admin_email: str | None, admin_password: str | None) -> None:
 @friendly_errors
 def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
     """Run the web app, RQ workers and the scheduler together (one machine)."""
-    from werkzeug.serving import make_server
+    from waitress import create_server
 
     from hub.app import create_app
     from hub.supervisor import Children, listen, stop_signals
@@ -103,14 +103,14 @@ def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
             hub.db.upgrade()
             app = create_app(hub=hub)
             sock = listen(host, port)  # first: a taken port stops here, before any child starts
-            server = make_server(host, port, app, threaded=True, fd=sock.fileno())
-            sock.close()  # the server holds its own copy
+            # a production server (waitress: no development server, no access log of query strings)
+            server = create_server(app, sockets=[sock], threads=16)
             commands = ([] if no_worker else ["worker"] * worker_count) + ["scheduler", "idle"]
             children = Children(commands, hub.queues.redis_url).start()
             smtp = _start_bcc_receiver(hub)
             click.echo(f"CRM hub serving on http://{host}:{port}/ (Redis: {hub.queues.redis_url}, "
                        f"workers: {commands.count('worker')}). Stop with Ctrl-C.")
-            server.serve_forever()  # returns on Ctrl-C or SIGTERM (werkzeug catches the KeyboardInterrupt)
+            server.run()  # Ctrl-C or SIGTERM raise KeyboardInterrupt here (stop_signals)
         except KeyboardInterrupt:
             pass  # a signal before the server ran
         finally:
@@ -121,7 +121,7 @@ def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
             if smtp is not None:
                 smtp.stop()
             if server is not None:
-                server.server_close()
+                server.close()
             hub.close()
             if children is not None:
                 click.echo("Stopped.")

@@ -17,6 +17,12 @@ HUB_POLL_SECONDS           how often every enabled account is polled (300)
 HUB_MAIL_DOMAIN            domain of the BCC logging addresses (``log.<host of base URL>``)
 HUB_SMTP_PORT              port of the hub's own SMTP receiver (2525)
 HUB_EVENT_RETENTION_DAYS   how long the event feed keeps events (30)
+HUB_MAX_REQUEST_BYTES      the largest request body the web app reads (2 MiB); more gets 413
+HUB_RATE_LIMITS            ``0`` turns the public endpoints' rate limits off (on)
+HUB_BOOKING_LIMIT_IP       booking attempts per client IP (``5 per minute; 30 per day``)
+HUB_BOOKING_LIMIT_TYPE     bookings per meeting type (``60 per day``)
+HUB_BOOKING_LIMIT_EMAIL    bookings per guest address (``3 per day``)
+HUB_PUBLIC_LIMIT_IP        booking page and availability reads per client IP (``120 per minute``)
 =========================  ================================================================
 """
 
@@ -50,6 +56,12 @@ class Settings:
     mail_domain: str = ""
     smtp_port: int = 2525
     event_retention_days: int = 30
+    max_request_bytes: int = 2 * 1024 * 1024
+    rate_limits: bool = True
+    booking_limit_ip: str = "5 per minute; 30 per day"
+    booking_limit_type: str = "60 per day"
+    booking_limit_email: str = "3 per day"
+    public_limit_ip: str = "120 per minute"
     testing: bool = False
 
     @classmethod
@@ -76,7 +88,8 @@ class Settings:
     # --- secrets kept in the instance folder for one-machine installs -------------------------
 
     def ensure_instance(self) -> None:
-        self.instance_path.mkdir(parents=True, exist_ok=True)
+        # 0700: the folder holds the database, keys and Redis socket — nobody else on the machine reads them
+        self.instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def resolve_secret_key(self) -> str:
         return self.secret_key or _read_or_create(self.instance_path / "secret_key", lambda: secrets.token_hex(32))

@@ -103,6 +103,9 @@ def make_engine(url: str) -> sa.Engine:
     if sa_url.get_backend_name() == "sqlite":
         if sa_url.database and sa_url.database != ":memory:":
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+            # create the file 0600 before SQLite does (0644); its -wal and -shm files copy the mode
+            if not Path(sa_url.database).exists():
+                os.close(os.open(sa_url.database, os.O_CREAT | os.O_WRONLY, 0o600))
         engine = sa.create_engine(sa_url, connect_args={"timeout": 30})
         _sqlite_pragmas(engine)
         return engine

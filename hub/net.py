@@ -141,7 +141,8 @@ def checked_addresses(host: str, port: int, allow_private: bool = False,
         ip = ipaddress.ip_address(literal)
         reason = None if allow_private else refusal_reason(ip)
         if reason:
-            what = f"{host} is" if host == literal else f"{host} resolves to {literal},"
+            # never echo the resolved address: the answer would map the internal network for the asker
+            what = f"{host} is" if host == literal else f"{host} points to"
             raise HostNotAllowed(f"{what} a {reason} address; the hub does not connect there.")
         checked = CheckedAddress(family, sockaddr[0], port)
         if checked not in out:

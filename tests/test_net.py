@@ -88,7 +88,8 @@ def test_names_are_resolved_and_checked():
     # "localhost" resolves (from /etc/hosts) to a loopback address: refused by name too
     with pytest.raises(HostNotAllowed) as caught:
         net.checked_address("localhost", 993)
-    assert "localhost resolves to" in caught.value.message
+    assert "localhost points to a loopback address" in caught.value.message
+    assert "127.0.0.1" not in caught.value.message and "::1" not in caught.value.message
 
 
 def test_unknown_host_is_connect_failed():
@@ -148,7 +149,7 @@ def test_rebinding_to_a_private_address_is_refused(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real("10.0.0.7", *a, **k))
     with pytest.raises(HostNotAllowed) as caught:
         net.create_connection("innocent.example.test", 993, timeout=5)
-    assert "10.0.0.7" in caught.value.message
+    assert "points to a private address" in caught.value.message and "10.0.0.7" not in caught.value.message
 
 
 def test_mixed_answers_refuse_the_whole_host(monkeypatch):

@@ -18,12 +18,15 @@ PROVIDER_REFRESH_SECONDS = 15
 
 def init_web(app: Flask) -> None:
     """Attach extensions, error rendering, security settings and every blueprint to ``app``."""
-    from web import admin, api, auth, availability, banner, booking, calendars, connect, contacts, errors, home, mail, meetings, settings, times, webhooks
+    from web import (admin, api, auth, availability, banner, booking, calendars, connect, contacts, errors, home,
+                     limits, mail, meetings, settings, times, webhooks)
     from web.extensions import csrf, login_manager
+    from web.json_limits import BoundedJSONProvider
 
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=14))
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    app.json = BoundedJSONProvider(app)
     login_manager.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
@@ -34,6 +37,7 @@ def init_web(app: Flask) -> None:
     # the API checks tokens, or CSRF itself for session calls; webhooks are verified by the plugin
     csrf.exempt(api.bp)
     csrf.exempt(webhooks.bp)
+    limits.init_app(app, app.extensions["hub"].settings, app.extensions["hub"].queues.connection)
     _refresh_providers_now_and_then(app)
     _security_headers(app)
 
@@ -44,10 +48,22 @@ def _refresh_providers_now_and_then(app: Flask) -> None:
         app.extensions["hub"].refresh_disabled_providers(max_age=PROVIDER_REFRESH_SECONDS)
 
 
+#: scripts and styles only from the hub's own files: no inline script, so injected markup cannot run
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+
+
 def _security_headers(app: Flask) -> None:
+    https = app.extensions["hub"].settings.base_url.startswith("https://")
+
     @app.after_request
     def headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

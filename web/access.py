@@ -39,14 +39,17 @@ class Actor(UserMixin):
     role: Role
     organization_id: int | None
     timezone: str
+    #: the sign-in's token (:mod:`hub.sign_ins`) for a browser session; None for an API token
+    session_token: str | None = None
 
     @classmethod
-    def of(cls, user: User) -> "Actor":
+    def of(cls, user: User, session_token: str | None = None) -> "Actor":
         return cls(user.id, user.email, user.name or user.email, user.role, user.organization_id,
-                   user.timezone or "UTC")
+                   user.timezone or "UTC", session_token)
 
     def get_id(self) -> str:
-        return str(self.id)
+        # what Flask-Login keeps in the session and the remember-me cookie: the revocable token, not the id
+        return self.session_token or ""
 
     def can(self, permission: Permission | str) -> bool:
         return can(self.role, Permission(permission))

@@ -1,10 +1,10 @@
 """What a contact's or company's page shows: logged mail grouped by thread, and meetings.
 
-Mail is filtered by who may read it (:func:`hub.permissions.may_read_mail_of`): everyone sees the
-mail their own accounts logged; roles with ``team_mail`` also see their organization's. The filter is
-applied in SQL so a contact with thousands of logged mails stays one query.
+Mail and meetings are filtered by who may see them (:mod:`hub.tenancy`): everyone sees their own;
+roles with ``team_mail`` also see their organization's; meetings need ``meetings`` at all. The filter
+is applied in SQL so a contact with thousands of logged mails stays one query.
 
-Public API: :func:`visible_owner_ids`, :func:`mail_threads`, :func:`meetings_with`, :func:`message_json`.
+Public API: :func:`mail_threads`, :func:`visible_meetings`, :func:`meetings_with`, :func:`message_json`.
 """
 
 from __future__ import annotations
@@ -14,38 +14,35 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.models import Contact, MailMessage, Meeting, MeetingParticipant, User
-from hub.permissions import Permission
+from hub import tenancy
+from hub.models import Contact, MailMessage, Meeting, MeetingParticipant
 from hub.sync.timeline import ThreadOnTimeline, threads_on_timeline
 
 THREADS_SHOWN = 50
-
-
-def visible_owner_ids(s: Session, viewer) -> list[int]:
-    """The users whose logged mail ``viewer`` may read: themselves, or their organization's with team_mail."""
-    if not viewer.can(Permission.TEAM_MAIL):
-        return [viewer.id]
-    org = User.organization_id
-    same = org.is_(None) if viewer.organization_id is None else org == viewer.organization_id
-    return list(s.scalars(sa.select(User.id).where(same))) or [viewer.id]
 
 
 def mail_threads(s: Session, viewer, *, contact_id: int | None = None, company_id: int | None = None,
                  limit: int = THREADS_SHOWN) -> list[ThreadOnTimeline]:
     """Mail logged on a contact or company that ``viewer`` may read: newest thread first, oldest message first."""
     return threads_on_timeline(s, contact_id=contact_id, company_id=company_id, limit=limit,
-                               owner_ids=visible_owner_ids(s, viewer))
+                               owner_ids=tenancy.mail_owner_ids(s, viewer))
 
 
-def meetings_with(s: Session, contact_ids: Iterable[int], company_id: int | None = None,
+def visible_meetings(s: Session, viewer) -> sa.ColumnElement[bool]:
+    """A WHERE clause on :class:`Meeting`: the meetings ``viewer`` may see on timelines."""
+    return Meeting.owner_user_id.in_(tenancy.meeting_owner_ids(s, viewer))
+
+
+def meetings_with(s: Session, viewer, contact_ids: Iterable[int], company_id: int | None = None,
                   limit: int = 100) -> list[Meeting]:
-    """Meetings (not cancelled) with any of the contacts, or with anyone of the company; newest first."""
+    """Meetings (not cancelled) that ``viewer`` may see with any of the contacts, or with anyone of the company."""
     ids = list(contact_ids)
     match = MeetingParticipant.contact_id.in_(ids) if ids else sa.false()
     if company_id is not None:
         match = sa.or_(match, MeetingParticipant.company_id == company_id)
     meeting_ids = sa.select(MeetingParticipant.meeting_id).where(match)
-    return list(s.scalars(sa.select(Meeting).where(Meeting.id.in_(meeting_ids), Meeting.cancelled.is_(False))
+    return list(s.scalars(sa.select(Meeting).where(Meeting.id.in_(meeting_ids), Meeting.cancelled.is_(False),
+                                                   visible_meetings(s, viewer))
                           .order_by(Meeting.start.desc()).limit(limit)))
 
 

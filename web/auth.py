@@ -5,10 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
+from hub import sign_ins
 from hub.core import current_hub
 from hub.models import User
 from web.access import Actor, public, requires
@@ -22,10 +23,11 @@ _DUMMY_HASH = "scrypt:32768:8:1$hubdummysalt0000$" + "0" * 128
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> Actor | None:
+def load_user(token: str) -> Actor | None:
+    """Every request: the sign-in behind the cookie's token, unless it was revoked or expired."""
     with current_hub().db.session() as s:
-        user = s.get(User, int(user_id)) if user_id.isdigit() else None
-        return Actor.of(user) if user and user.active else None
+        user = sign_ins.user_for(s, token)
+        return Actor.of(user, token) if user is not None else None
 
 
 def _throttle() -> LoginThrottle:
@@ -73,7 +75,10 @@ def login():
             throttle.succeeded(ip, email)
             target = _safe_next(request.args.get("next"))
             session.clear()  # nothing from before sign-in carries over
-            login_user(signed_in, remember=bool(request.form.get("remember")))
+            remember = bool(request.form.get("remember"))
+            with current_hub().db.session() as s:
+                signed_in.session_token = sign_ins.start(s, signed_in.id, remember)
+            login_user(signed_in, remember=remember, duration=sign_ins.REMEMBER_LIFETIME)
             return redirect(target)
         throttle.failed(ip, email)
         flash("Wrong email or password.", "error")
@@ -84,6 +89,21 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @requires()
 def logout():
+    """End this sign-in on the server too: its cookies stop working even if copied elsewhere."""
+    with current_hub().db.session() as s:
+        sign_ins.revoke(s, current_user.session_token or "")
     logout_user()
     session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/sign-out-everywhere", methods=["POST"])
+@requires()
+def sign_out_everywhere():
+    """End every sign-in of this user, on every browser, this one included."""
+    with current_hub().db.session() as s:
+        sign_ins.revoke_all(s, current_user.id)
+    logout_user()
+    session.clear()
+    flash("You were signed out everywhere.", "info")
     return redirect(url_for("auth.login"))

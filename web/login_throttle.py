@@ -5,7 +5,10 @@ them and they expire on their own. Two windows are counted:
 
 * per client IP and email: :data:`PER_ACCOUNT` failures in :data:`WINDOW` block that pair —
   guessing one person's password;
-* per client IP: :data:`PER_CLIENT` failures block the IP for every address — spraying.
+* per client IP: :data:`PER_CLIENT` failures block the IP for every address — spraying;
+* per address from any IP: :data:`PER_ADDRESS` failures pause the address for :data:`ADDRESS_PAUSE`
+  only — guessing from many IPs. Short on purpose: a stranger can cause it, so it must not lock
+  the owner out for long.
 
 A successful sign-in clears the pair's count.
 """
@@ -19,6 +22,8 @@ import redis
 WINDOW = 15 * 60
 PER_ACCOUNT = 5
 PER_CLIENT = 30
+PER_ADDRESS = 20
+ADDRESS_PAUSE = 5 * 60
 
 
 class LoginThrottle:
@@ -35,20 +40,25 @@ class LoginThrottle:
         self.per_client = per_client
 
     @staticmethod
-    def _keys(ip: str, email: str) -> tuple[str, str]:
+    def _digest(email: str) -> str:
         # the address is hashed: Redis holds no list of who tried to sign in
-        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-        return f"hub:login-fail:{ip}:{digest}", f"hub:login-fail:{ip}"
+        return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+    def _keys(self, ip: str, email: str) -> tuple[str, str, str]:
+        digest = self._digest(email)
+        return f"hub:login-fail:{ip}:{digest}", f"hub:login-fail:{ip}", f"hub:login-fail-address:{digest}"
 
     def retry_after(self, ip: str, email: str) -> int | None:
         """Seconds until ``ip`` may try ``email`` again, or None when it may try now."""
-        pair, client = self._keys(ip, email)
-        counts = self.redis.mget(pair, client)
-        pair_count, client_count = (int(c or 0) for c in counts)
-        if pair_count >= self.per_account:
+        pair, client, _address = self._keys(ip, email)
+        paused = f"hub:login-paused:{self._digest(email)}"
+        pair_count, client_count, pause = self.redis.mget(pair, client, paused)
+        if int(pair_count or 0) >= self.per_account:
             return max(1, self.redis.ttl(pair))
-        if client_count >= self.per_client:
+        if int(client_count or 0) >= self.per_client:
             return max(1, self.redis.ttl(client))
+        if pause:
+            return max(1, self.redis.ttl(paused))
         return None
 
     def failed(self, ip: str, email: str) -> None:
@@ -58,7 +68,11 @@ class LoginThrottle:
             # SET NX starts the window once; INCR keeps the key's expiry (works on Redis 6 too)
             pipe.set(key, 0, ex=self.window, nx=True)
             pipe.incr(key)
-        pipe.execute()
+        by_address = pipe.execute()[-1]
+        if by_address >= PER_ADDRESS:  # a short pause, then the count starts again
+            digest = self._digest(email)
+            self.redis.set(f"hub:login-paused:{digest}", 1, ex=ADDRESS_PAUSE)
+            self.redis.delete(f"hub:login-fail-address:{digest}")
 
     def succeeded(self, ip: str, email: str) -> None:
         """Forget the pair's failures after a good password."""

@@ -8,6 +8,7 @@ from hub.models.people import (
 from hub.models.accounts import Account, AccountError, AccountStatus, ProviderSetting, PushChannelRecord
 from hub.models.calendars import BusyBlock, Calendar, CalendarEvent, SyncDirection
 from hub.models.meetings import Booking, BookingStatus, Meeting, MeetingParticipant, MeetingType
+from hub.models.sessions import SignInSession
 from hub.models.sync_state import OutboxEntry, SyncCursor
 from hub.models.integration import Event, IntegrationToken, WebhookDelivery, WebhookEndpoint
 from hub.models.mail import MailMessage, MailParticipant, MailThread, MailUsage, TimelineEntry

@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from hub.models.base import Base, IdMixin, TimestampMixin, str_enum
 
@@ -43,6 +44,13 @@ class Meeting(IdMixin, TimestampMixin, Base):
     participants: Mapped[list["MeetingParticipant"]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan"
     )
+
+    @validates("video_url")
+    def _https_only(self, _key: str, value: str | None) -> str | None:
+        # every provider's link ends up as an <a href> on pages: only https, never javascript: or http:
+        if value and urlsplit(value.strip()).scheme.lower() == "https" and urlsplit(value.strip()).netloc:
+            return value.strip()[:1024]
+        return None
 
 
 class MeetingParticipant(IdMixin, Base):

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub import events
+from hub import public_input
 from hub.core import Hub
 from hub.exceptions import HubError, NotActive, SlotUnavailable, ValidationError
 from hub.models import Account, AccountStatus, Booking, BookingStatus, Calendar, MeetingType, User, utcnow
@@ -121,15 +122,12 @@ def booking_event(booking: Booking) -> dict:
 
 
 def _check_guest(name: str, email: str, tz: str | None) -> tuple[str, str]:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError("Please enter your name.", field="guest_name")
-    address = matching.normalize_email(email)
-    if not matching.domain_of(address) or not address.partition("@")[0] or " " in address:
-        raise ValidationError("Please enter a valid email address.", field="guest_email")
-    if tz and zone(tz).key != tz:
-        raise ValidationError(f"Unknown time zone {tz!r}.", field="guest_timezone")
-    return name[:200], address
+    """The guest's details through the one validator of public input (also what the API's schema uses)."""
+    name = public_input.clean_text(name, "guest_name", "your name")
+    address = public_input.clean_email(email, "guest_email")
+    if tz and (len(tz) > public_input.MAX_ZONE or zone(tz).key != tz):
+        raise ValidationError("Unknown time zone.", field="guest_timezone")
+    return name, address
 
 
 def lock_host(s: Session, host_id: int) -> None:

@@ -650,6 +650,17 @@ def _push_batch(hub: Hub, handle, account_id: int, calendar_id: int, batch: list
             for plan in batch:
                 _failed(s.get(OutboxEntry, plan.entry_id), exc, now)
         raise
+    except Exception:  # a plugin that fails to build one item must not wedge the account: isolate the item
+        if len(batch) > 1:
+            for plan in batch:
+                _push_batch(hub, handle, account_id, calendar_id, [plan], stats, now, retry)
+            return
+        log.warning("push of outbox entry %s failed in the plugin", batch[0].entry_id, exc_info=True)
+        with hub.db.session(write_lock=True) as s:
+            _failed(s.get(OutboxEntry, batch[0].entry_id),
+                    ProviderError("The provider could not write this meeting; it is retried later."), now)
+        stats["failed"] += 1
+        return
     if len(results) != len(batch):
         raise ProviderError(f"The provider answered {len(results)} results for {len(batch)} changes.")
     again: list[int] = []

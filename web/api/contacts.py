@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, g, jsonify
 from sqlalchemy.orm import selectinload
 
+from hub import tenancy
 from hub.core import current_hub
 from hub.models import Contact
 from hub.permissions import Permission
@@ -14,8 +15,8 @@ from web.api import bp
 
 
 def _contact(s, contact_id: int) -> Contact:
-    contact = s.get(Contact, contact_id, options=[selectinload(Contact.addresses)])
-    if contact is None:
+    contact = tenancy.contact_or_none(s, g.actor, contact_id, selectinload(Contact.addresses))
+    if contact is None:  # missing, or another organization's: the same answer
         abort(404)
     return contact
 

@@ -14,6 +14,7 @@ from web.api.schemas import DATETIME, SCHEMAS, SLUG
 PREFIX = "/api/v1"
 ERRORS = {400: "Invalid input", 401: "No or bad API token", 403: "The role does not allow this",
           404: "Not found (or not yours)", 409: "The slot is no longer available", 410: "The booking link is not active",
+          413: "The request body is too large", 429: "Too many requests: wait for Retry-After seconds",
           502: "The provider refused or failed"}
 
 
@@ -107,14 +108,14 @@ PATHS: dict[str, dict[str, dict]] = {
     },
     "/meeting-types/{slug}/availability": {
         "get": _op("Free slots of a booking link", "booking", returns=_schema("Availability"), public=True,
-                   errors=(404, 410), params=(
+                   errors=(404, 410, 429), params=(
                        _param("slug", "path", SLUG), *RANGE,
                        _param("tz", "query", {"type": "string", "minLength": 1, "maxLength": 64},
                               description="IANA zone for the slots' local times (default UTC)."))),
     },
     "/bookings": {
         "post": _op("Book a slot", "booking", ok=201, returns=_schema("Booking"), body="BookingCreate", public=True,
-                    errors=(404, 409, 410)),
+                    errors=(404, 409, 410, 413, 429)),
     },
     "/contacts": {
         "get": _op("Search contacts", "contacts", returns=_list("Contact"), params=(

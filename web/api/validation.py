@@ -16,6 +16,7 @@ from flask import request
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
+from hub import public_input
 from hub.exceptions import ValidationError
 from web.api.schemas import SCHEMAS
 from web.api.spec import operation_for
@@ -30,7 +31,12 @@ def _is_datetime(value: object) -> bool:
 
 @_formats.checks("email", raises=ValueError)
 def _is_email(value: object) -> bool:
-    return not isinstance(value, str) or ("@" in value and not value.startswith("@") and not value.endswith("@"))
+    if isinstance(value, str):
+        try:
+            public_input.clean_email(value)
+        except ValidationError as exc:
+            raise ValueError(exc.message) from None
+    return True
 
 
 def parse_datetime(text: str, field: str = "start") -> datetime:

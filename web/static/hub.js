@@ -129,6 +129,15 @@
     poll();
   }
 
+  // <form data-confirm="question"> asks before it submits (no inline handlers: the CSP forbids them).
+  function confirmations() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+      });
+    });
+  }
+
   // A form's preset select (IMAP): fold the server settings away unless "custom" is chosen.
   function presets() {
     document.querySelectorAll("select[data-preset]").forEach(function (select) {
@@ -162,6 +171,6 @@
 
   window.hub = { csrfToken: csrfToken };
   document.addEventListener("DOMContentLoaded", function () {
-    dialogs(); copyButtons(); progressBars(); bookingZone(); videoLink(); presets(); liveStates();
+    dialogs(); confirmations(); copyButtons(); progressBars(); bookingZone(); videoLink(); presets(); liveStates();
   });
 })();

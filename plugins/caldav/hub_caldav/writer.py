@@ -83,6 +83,11 @@ def push_events(connection: CalDAVConnection, calendar_href: str, changes: list[
         except HubError as exc:
             log.info("push of %s failed: %s", change.client_id, exc)
             results.append(PushResult(change.client_id, error=exc))
+        except ValueError as exc:  # icalendar could not build this event (e.g. a line break in an address)
+            log.info("push of %s failed: the event could not be written as iCalendar", change.client_id)
+            results.append(PushResult(change.client_id, error=ValidationError(
+                "This meeting could not be written as an iCalendar event.",
+                fix=f"Correct the meeting's details ({type(exc).__name__}: {str(exc)[:200]}).")))
     return results
 
 
