@@ -21,11 +21,13 @@ from __future__ import annotations
 import re
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from hub import tenancy
 from hub.exceptions import ValidationError
 from hub.models import (
     Company, CompanyDomain, Contact, ContactAddress, Opportunity, Organization, OrganizationDomain, Plan, Role,
@@ -103,6 +105,9 @@ def visible(kind: Kind, organization_id: int):
         return Organization.id == organization_id
     if model is User:
         return User.organization_id == organization_id
+    if model in (Contact, Company):  # the one tenancy rule of the web pages too
+        viewer = SimpleNamespace(organization_id=organization_id)
+        return tenancy.visible_contacts(viewer) if model is Contact else tenancy.visible_companies(viewer)
     return sa.or_(model.organization_id == organization_id, model.organization_id.is_(None))
 
 

@@ -64,16 +64,28 @@ def _worked_with(users: sa.Select | None) -> sa.ColumnElement[bool]:
     return sa.or_(owned, mail, meeting, booking)
 
 
+def _own_organization(column: sa.ColumnElement, viewer) -> sa.ColumnElement[bool]:
+    return sa.false() if viewer.organization_id is None else column == viewer.organization_id
+
+
 def visible_contacts(viewer) -> sa.ColumnElement[bool]:
-    """A WHERE clause on :class:`Contact`: the contacts of ``viewer``'s organization, and unclaimed ones."""
-    return sa.or_(_worked_with(colleague_ids(viewer)), sa.not_(_worked_with(None)))
+    """A WHERE clause on :class:`Contact`: the contacts of ``viewer``'s organization, and unclaimed ones.
+
+    A contact the host CRM filed under an organization belongs to it alone; one without (made by BCC
+    logging or a sync before the CRM said) belongs to whoever worked with it, else to everyone."""
+    inferred = sa.or_(_worked_with(colleague_ids(viewer)), sa.not_(_worked_with(None)))
+    return sa.or_(_own_organization(Contact.organization_id, viewer),
+                  sa.and_(Contact.organization_id.is_(None), inferred))
 
 
 def visible_companies(viewer) -> sa.ColumnElement[bool]:
-    """A WHERE clause on :class:`Company`: companies with a visible contact, or with no contacts yet."""
+    """A WHERE clause on :class:`Company`: the organization's own companies, and among the others those with a
+    visible contact, or with no contacts yet."""
     mine = sa.select(Contact.company_id).where(Contact.company_id.is_not(None), visible_contacts(viewer))
     anyone = sa.select(Contact.company_id).where(Contact.company_id.is_not(None))
-    return sa.or_(Company.id.in_(mine), Company.id.not_in(anyone))
+    inferred = sa.or_(Company.id.in_(mine), Company.id.not_in(anyone))
+    return sa.or_(_own_organization(Company.organization_id, viewer),
+                  sa.and_(Company.organization_id.is_(None), inferred))
 
 
 def contact_or_none(s: Session, viewer, contact_id: int, *options) -> Contact | None:
