@@ -80,6 +80,8 @@ ROUTES = {
     ("mail.index", "GET"): "/mail/",
     ("mail.disable", "POST"): "/mail/accounts/{account}/disable",
     ("mail.enable", "POST"): "/mail/accounts/{account}/enable",
+    ("mail.sent_folder", "GET"): "/mail/accounts/{account}/sent-folder",
+    ("mail.sent_folder", "POST"): "/mail/accounts/{account}/sent-folder",
     ("mail.rotate_bcc", "POST"): "/mail/bcc/rotate",
     ("meetings.index", "GET"): "/meetings/",
     ("meetings.new", "GET"): "/meetings/new",
