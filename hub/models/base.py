@@ -71,6 +71,10 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON(), list[Any]: sa.JSON()}
 
 
+#: the largest id a row can have (integer keys are 32-bit on PostgreSQL): API cursors are clamped to it
+MAX_ROW_ID = 2**31 - 1
+
+
 class IdMixin:
     id: Mapped[int] = mapped_column(primary_key=True)
 

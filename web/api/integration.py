@@ -10,6 +10,7 @@ from hub.core import current_hub
 from hub.events import delivery as webhooks
 from hub.exceptions import PermissionDenied
 from hub.models import Event, IntegrationToken, WebhookDelivery, WebhookEndpoint, utcnow
+from hub.models.base import MAX_ROW_ID
 from hub.permissions import Permission
 from web.access import api_access, hash_token
 from web.api import bp
@@ -216,7 +217,7 @@ def event_json(e: Event) -> dict:
 @integration_access(Permission.ADMIN, "read")
 def list_events():
     """Events after the cursor, oldest first; ``next_cursor`` is the cursor to ask with next (even when empty)."""
-    after = int(g.params.get("after") or 0)
+    after = min(int(g.params.get("after") or 0), MAX_ROW_ID)
     with current_hub().db.session() as s:
         query = sa.select(Event).where(Event.organization_id == organization_id(), Event.id > after)
         if "type" in g.params:

@@ -19,6 +19,7 @@ from hub import crm_records
 from hub.core import current_hub
 from hub.crm_records import KINDS, Kind, load_options, serialize, visible
 from hub.models import CompanyDomain, Contact, ContactAddress, User, UserAlias
+from hub.models.base import MAX_ROW_ID
 from hub.permissions import Permission
 from web.api import bp
 from web.api.crm_spec import BULK, CREATABLE, KIND_SPECS
@@ -29,10 +30,11 @@ PAGE_SIZE = 100
 ADMIN_READS = {"organizations", "users"}
 
 
+
 def _filtered(kind: Kind, query, params: dict):
     model = kind.model
-    if "after" in params:
-        query = query.where(model.id > int(params["after"]))
+    if "after" in params:  # clamped: no row lies beyond the largest id (and PostgreSQL's keys are 32-bit)
+        query = query.where(model.id > min(int(params["after"]), MAX_ROW_ID))
     if "external_id" in params:
         query = query.where(model.external_id == params["external_id"])
     if "updated_since" in params and hasattr(model, "updated_at"):
