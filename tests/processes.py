@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
+
+from hub.testing.waiting import wait_until  # noqa: F401 - the tests here import it from this module
 
 #: the promise: Ctrl-C or SIGTERM ends everything within this many seconds
 STOP_SECONDS = 10
@@ -35,17 +36,6 @@ def marked_processes(instance: Path) -> list[tuple[int, str]]:
         except (OSError, StopIteration):
             continue
     return found
-
-
-def wait_until(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def start(instance: Path, args: list[str], env: dict[str, str], **kwargs) -> subprocess.Popen:
