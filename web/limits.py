@@ -60,7 +60,8 @@ def init_app(app: Flask, settings, redis_connection) -> Limiter:
     limiter = Limiter(
         get_remote_address, app=app, storage_uri="redis://",
         storage_options={"connection_pool": redis_connection.connection_pool},
-        key_prefix="hub-limits", strategy="fixed-window", headers_enabled=True,
+        key_prefix="hub-limits", strategy="fixed-window",  # Retry-After only on a 429 (below), never on other answers
+        headers_enabled=False,
         enabled=settings.rate_limits, swallow_errors=True,  # Redis away: serve rather than refuse everyone
     )
     for endpoint in BOOKING_VIEWS:
