@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from hub.testing.peers.base import peer_missing
+from hub.testing.waiting import PATIENCE
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -85,7 +86,7 @@ class BackgroundWorker:
     def resume(self) -> None:
         self.running.set()
 
-    def wait_idle(self, timeout: float = 30) -> None:
+    def wait_idle(self, timeout: float = PATIENCE) -> None:
         """Until every queue is empty and nothing runs."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
