@@ -104,6 +104,8 @@ def validated_request() -> tuple[dict[str, Any], Any]:
     unknown = sorted(set(request.args) - known)
     if unknown:  # a typo (?strat=) silently ignored would give a surprising answer
         raise ValidationError(f"Unknown query parameter {unknown[0]!r}.", field=unknown[0])
+    for name, value in request.args.items(multi=True):
+        _refuse_nul(value, name)
     for param in operation.get("parameters", []):
         if param["in"] == "path":
             check((request.view_args or {}).get(param["name"]), param["schema"], param["name"])
@@ -126,5 +128,21 @@ def validated_request() -> tuple[dict[str, Any], Any]:
         body = request.get_json(silent=True)
         if body is None:
             raise ValidationError("Send a JSON body (Content-Type: application/json).", field="body")
+        _refuse_nul(body, "body")
         check(body, operation["requestBody"]["content"]["application/json"]["schema"], "body")
     return params, body
+
+
+def _refuse_nul(value: Any, field: str) -> None:
+    """A NUL character in any string is refused: no database text column can hold it (PostgreSQL says so
+    with an error, others would silently cut the text)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError(f"{field} contains a NUL character.", field=field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, field)
+            _refuse_nul(item, f"{field}.{key}" if isinstance(key, str) and "\x00" not in key else field)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item, field)
