@@ -13,12 +13,17 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import msal
 import pytest
 import requests
+from hub_office365.mapping import MARKER_PROPERTY
+from hub_office365.sandbox import SandboxState, serve
+from hub_office365.sandbox.state import Grant
+from hub_office365.testing import USER
 from kiota_abstractions.authentication import (
     AccessTokenProvider,
     AllowedHostsValidator,
@@ -32,9 +37,13 @@ from msgraph.generated.models.event import Event
 from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.message import Message
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
-from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
+from msgraph.generated.models.online_meeting_provider_type import (
+    OnlineMeetingProviderType,
+)
 from msgraph.generated.models.recipient import Recipient
-from msgraph.generated.models.single_value_legacy_extended_property import SingleValueLegacyExtendedProperty
+from msgraph.generated.models.single_value_legacy_extended_property import (
+    SingleValueLegacyExtendedProperty,
+)
 from msgraph.generated.models.subscription import Subscription
 from msgraph.generated.users.item.calendar.get_schedule.get_schedule_post_request_body import (
     GetSchedulePostRequestBody,
@@ -47,10 +56,6 @@ from msgraph.generated.users.item.mail_folders.item.messages.delta.delta_request
 )
 
 from hub.testing.peers.base import self_signed_cert
-from hub_office365.mapping import MARKER_PROPERTY
-from hub_office365.sandbox import SandboxState, serve
-from hub_office365.sandbox.state import Grant
-from hub_office365.testing import USER
 
 
 class SandboxToken(AccessTokenProvider):
@@ -79,7 +84,10 @@ def sdk(office365_sandbox) -> GraphServiceClient:
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """The SDK is async: run it on a thread of its own, since an earlier test (Playwright's sync API) may
+    still hold an event loop on this one."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def _when(days: int, hour: int, zone: str = "UTC") -> DateTimeTimeZone:
