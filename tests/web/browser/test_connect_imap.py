@@ -57,11 +57,12 @@ def test_wrong_then_right_password(page, hub, people, imap_peer, smtp_server, ma
     sign_in(page, ALICE, PASSWORD)
     page.click("a[data-provider=imap]")
     page.wait_for_selector("h1:has-text('Connect IMAP/SMTP')")
+    page.wait_for_load_state("load")  # hub.js (deferred) has attached its handlers
     # a preset folds the server settings away; "custom" opens them
     page.select_option("select[name=preset]", "gmail")
-    assert not page.is_visible("input[name=imap_host]")
+    page.wait_for_selector("input[name=imap_host]", state="hidden")
     page.select_option("select[name=preset]", "custom")
-    assert page.is_visible("input[name=imap_host]")
+    page.wait_for_selector("input[name=imap_host]", state="visible")
     fill_imap_form(page, imap_peer, smtp_server, mailbox, "not-the-password")
     alert = page.wait_for_selector(".card.error[role=alert]")
     text = alert.inner_text()
