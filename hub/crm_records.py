@@ -18,7 +18,6 @@ Public API: :data:`KINDS`, :func:`visible`, :func:`create`, :func:`update`, :fun
 
 from __future__ import annotations
 
-import re
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -27,7 +26,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from hub import tenancy
+from hub import public_input, tenancy
 from hub.exceptions import ValidationError
 from hub.models import (
     Company, CompanyDomain, Contact, ContactAddress, Opportunity, Organization, OrganizationDomain, Plan, Role,
@@ -45,19 +44,12 @@ def _domain(value: str) -> str:
     return domain
 
 
-_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
-
-
 def _address(value: str) -> str:
-    email = normalize_email(value if isinstance(value, str) else "")
-    local, at, domain = email.rpartition("@")
+    """An address as the hub stores it, checked by the one validator of public input (email-validator)."""
     try:
-        host = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        host = ""
-    if not at or not local or " " in email or not _HOST.fullmatch(host):
-        raise ValidationError(f"{value!r} is not an email address.", field="emails")
-    return email
+        return normalize_email(public_input.clean_email(value, field="emails"))
+    except ValidationError:
+        raise ValidationError(f"{value!r} is not an email address.", field="emails") from None
 
 
 @dataclass(frozen=True)
