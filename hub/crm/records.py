@@ -235,6 +235,8 @@ class Changes:
     changed: bool = False
     added: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
+    #: domains that joined or left the organization's free-mail list
+    free_mail: set[str] = field(default_factory=set)
 
 
 def _is_other(owner, row) -> bool:
@@ -305,6 +307,8 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
     changes = Changes()
     for name, value in values.items():
         if getattr(row, name) != value:
+            if name == "free_mail_domains":
+                changes.free_mail = set(value) ^ set(row.free_mail_domains or ())
             setattr(row, name, value)
             changes.changed = True
     if kind.model is Opportunity and "is_open" in data:
@@ -404,7 +408,7 @@ def create(s: Session, organization_id: int, kind: Kind, data: dict[str, Any]):
         changes = apply(s, organization_id, kind, row, data)
     s.add(row)
     s.flush()
-    after_change(s, kind, [changes])
+    after_change(s, organization_id, kind, [changes])
     return row
 
 
@@ -413,7 +417,7 @@ def update(s: Session, organization_id: int, kind: Kind, row, data: dict[str, An
     with s.no_autoflush:
         changes = apply(s, organization_id, kind, row, data)
     s.flush()
-    after_change(s, kind, [changes])
+    after_change(s, organization_id, kind, [changes])
     return changes
 
 
@@ -483,21 +487,22 @@ def bulk_upsert(s: Session, organization_id: int, kind: Kind, records: list[dict
     s.flush()
     for result, row, _changes in applied:
         result["id"] = row.id
-    after_change(s, kind, [changes for _r, _row, changes in applied])
+    after_change(s, organization_id, kind, [changes for _r, _row, changes in applied])
     return results
 
 
-def after_change(s: Session, kind: Kind, changes: list[Changes]) -> None:
-    """Hand added or removed addresses and aliases to the re-evaluation of stored mail (once per batch)."""
+def after_change(s: Session, organization_id: int, kind: Kind, changes: list[Changes]) -> None:
+    """Hand added or removed addresses, aliases and domains to the re-evaluation of stored mail (once per batch)."""
     added = {a for c in changes for a in c.added}
     removed = {a for c in changes for a in c.removed}
-    if not (added or removed) or kind.model not in (Contact, User, Organization):
+    free_mail = {d for c in changes for d in c.free_mail}
+    if not (added or removed or free_mail) or kind.model not in (Contact, User, Organization):
         return
     from hub.crm import reevaluation
 
     if kind.model is Contact:
         reevaluation.contact_addresses_changed(s, added, removed)
     elif kind.model is User:
-        reevaluation.user_aliases_changed(s, added, removed)
-    else:
-        reevaluation.organization_domains_changed(s, added | removed)
+        reevaluation.user_aliases_changed(s, added, removed, organization_id)
+    else:  # a domain joined or left the organization, or its free-mail list: who is a colleague changes
+        reevaluation.organization_domains_changed(s, added | removed | free_mail)
