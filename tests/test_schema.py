@@ -131,3 +131,39 @@ def test_meeting_participants_unique_per_meeting(hub, make_user):
         with hub.db.session() as s:
             s.add(Meeting(owner_user_id=uid, participants=[MeetingParticipant(email="x@y.test"),
                                                            MeetingParticipant(email="x@y.test")]))
+
+
+def test_an_opportunitys_one_contact_moves_into_its_contacts_and_back(tmp_path):
+    """The migration to several contacts per opportunity keeps each opportunity's contact (both ways)."""
+    from alembic import command
+
+    from hub.database import Database, alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "issue20_sign_in_sessions")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO contacts (id, name, is_lead, source, created_at, updated_at) "
+                                 "VALUES (1, 'Dan', false, 'crm', '2026-01-01', '2026-01-01')"))
+            conn.execute(sa.text("INSERT INTO opportunities (id, name, contact_id, stage, is_open, created_at, "
+                                 "updated_at) VALUES (1, 'Deal', 1, '', true, '2026-01-01', '2026-01-01'), "
+                                 "(2, 'No one', NULL, '', true, '2026-01-01', '2026-01-01')"))
+            conn.execute(sa.text("INSERT INTO users (id, email, name, role, timezone, active, bcc_token, "
+                                 "created_at, updated_at) VALUES (1, 'a@corp.test', 'A', 'salesperson', 'UTC', "
+                                 "true, 'x', '2026-01-01', '2026-01-01')"))
+            conn.execute(sa.text("INSERT INTO timeline_entries (id, kind, user_id, opportunity_id, at) "
+                                 "VALUES (1, 'mail', 1, 1, '2026-01-01')"))
+        Database(url).upgrade()  # as the hub runs it: foreign keys on (copying a table must not cascade)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT opportunity_id, contact_id FROM opportunity_contacts")).all() == [(1, 1)]
+            assert conn.execute(sa.text("SELECT opportunity_id FROM timeline_entries")).all() == [(1,)]
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "issue20_sign_in_sessions")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT id, contact_id FROM opportunities ORDER BY id")).all() == [(1, 1), (2, None)]
+            assert conn.execute(sa.text("SELECT opportunity_id FROM timeline_entries")).all() == [(1,)]
+    finally:
+        engine.dispose()

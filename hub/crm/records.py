@@ -83,6 +83,9 @@ class Kind:
     children: Children | None = None
     #: JSON field → (referenced kind name, column): a reference by hub id or by the CRM's external id
     references: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: JSON field → (referenced kind name, relationship): several references, as ``<name>_ids`` and/or
+    #: ``<name>_external_ids`` (the union of both), compared as a set like the children
+    reference_lists: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
@@ -95,7 +98,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          Children("addresses", ContactAddress, "email", _address, "emails"),
          references={"company": ("companies", "company_id")}),
     Kind("opportunities", Opportunity, ("name", "stage", "is_open"),
-         references={"company": ("companies", "company_id"), "contact": ("contacts", "contact_id")}),
+         references={"company": ("companies", "company_id")},
+         reference_lists={"contact": ("contacts", "contacts")}),
 )}
 
 
@@ -129,6 +133,8 @@ def serialize(kind: Kind, row) -> dict[str, Any]:
                                          for c in getattr(row, kind.children.relation))
     for name, (_target, column) in kind.references.items():
         out[f"{name}_id"] = getattr(row, column)
+    for name, (_target, relation) in kind.reference_lists.items():
+        out[f"{name}_ids"] = sorted(r.id for r in getattr(row, relation))
     if kind.model is Contact:
         out["source"] = row.source
     if kind.model is Opportunity:
@@ -140,6 +146,7 @@ def serialize(kind: Kind, row) -> dict[str, Any]:
 
 def load_options(kind: Kind) -> list:
     options = [selectinload(getattr(kind.model, kind.children.relation))] if kind.children else []
+    options += [selectinload(getattr(kind.model, relation)) for _t, relation in kind.reference_lists.values()]
     if kind.model is User:
         options.append(selectinload(User.plan))
     return options
@@ -289,6 +296,10 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
     for name, (target, column) in kind.references.items():
         if f"{name}_id" in data or f"{name}_external_id" in data:
             values[column] = _reference(s, organization_id, KINDS[target], data, name, lookups)
+    lists: dict[str, set[int]] = {}
+    for name, (target, relation) in kind.reference_lists.items():
+        if f"{name}_ids" in data or f"{name}_external_ids" in data:
+            lists[relation] = _references(s, organization_id, KINDS[target], data, name, lookups)
     add: list[str] = []
     drop: list = []
     if kind.children and kind.children.name in data:
@@ -310,6 +321,12 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
             if name == "free_mail_domains":
                 changes.free_mail = set(value) ^ set(row.free_mail_domains or ())
             setattr(row, name, value)
+            changes.changed = True
+    for relation, wanted_ids in lists.items():
+        target = kind.model.__mapper__.relationships[relation].mapper.class_
+        if {r.id for r in getattr(row, relation)} != wanted_ids:
+            setattr(row, relation, list(s.scalars(sa.select(target).where(target.id.in_(sorted(wanted_ids))))
+                                        ) if wanted_ids else [])
             changes.changed = True
     if kind.model is Opportunity and "is_open" in data:
         closed_at = None if row.is_open else (row.closed_at or utcnow())
@@ -382,6 +399,32 @@ def _reference(s: Session, organization_id: int, target: Kind, data: dict, name:
     found = s.scalar(sa.select(target.model.id).where(target.model.id == wanted, visible(target, organization_id)))
     if found is None:
         raise ValidationError(f"{name}_id: no {name} {wanted}.", field=f"{name}_id")
+    return found
+
+
+def _references(s: Session, organization_id: int, target: Kind, data: dict, name: str, lookups: Lookups) -> set[int]:
+    """The ids ``<name>_ids`` and ``<name>_external_ids`` point at, all visible to the organization."""
+    found: set[int] = set()
+    external = data.get(f"{name}_external_ids")
+    if external is not None:
+        if not isinstance(external, list):
+            raise ValidationError(f"{name}_external_ids: give a list.", field=f"{name}_external_ids")
+        for external_id in external:
+            ref = lookups.reference(target, str(external_id))
+            if ref is None:
+                raise ValidationError(f"{name}_external_ids: no {name} with external id {external_id!r}.",
+                                      field=f"{name}_external_ids")
+            found.add(ref)
+    wanted = data.get(f"{name}_ids")
+    if wanted is not None:
+        if not isinstance(wanted, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in wanted):
+            raise ValidationError(f"{name}_ids: give a list of ids.", field=f"{name}_ids")
+        known = set(s.scalars(sa.select(target.model.id).where(target.model.id.in_(sorted(set(wanted))),
+                                                                visible(target, organization_id)))) if wanted else set()
+        missing = sorted(set(wanted) - known)
+        if missing:
+            raise ValidationError(f"{name}_ids: no {name} {missing[0]}.", field=f"{name}_ids")
+        found |= known
     return found
 
 

@@ -81,7 +81,7 @@ def test_companies_contacts_and_opportunities_crud_with_external_ids(api, write)
     assert contact.json["emails"] == ["maria@acme.test", "maria@home.test"]
     assert contact.json["company_id"] == company.json["id"] and contact.json["is_lead"] is True
     opp = api.post("/api/v1/opportunities", headers=write, json={
-        "name": "Big deal", "stage": "proposal", "contact_external_id": "c-1", "company_id": company.json["id"]})
+        "name": "Big deal", "stage": "proposal", "contact_external_ids": ["c-1"], "company_id": company.json["id"]})
     assert opp.status_code == 201 and opp.json["is_open"] and opp.json["closed_at"] is None
 
     contact_url = f"/api/v1/contacts/{contact.json['id']}"
@@ -238,3 +238,50 @@ def test_a_cursor_beyond_any_row_is_an_empty_page_and_a_huge_one_a_400(api, writ
     assert api.get("/api/v1/contacts?after=999999999999999999", headers=write).json == []
     assert api.get("/api/v1/events?after=999999999999999999", headers=write).json["events"] == []
     assert api.get("/api/v1/events?after=10000000000000000000", headers=write).status_code == 400
+
+
+def test_an_opportunity_has_several_contacts_by_id_or_external_id(api, write):
+    maria = api.post("/api/v1/contacts", headers=write, json={"name": "Maria", "external_id": "c-m"}).json
+    jo = api.post("/api/v1/contacts", headers=write, json={"name": "Jo", "external_id": "c-j"}).json
+    ann = api.post("/api/v1/contacts", headers=write, json={"name": "Ann", "external_id": "c-a"}).json
+    opp = api.post("/api/v1/opportunities", headers=write, json={
+        "name": "Pilot", "contact_ids": [maria["id"]], "contact_external_ids": ["c-j"]})
+    assert opp.status_code == 201, opp.json
+    assert opp.json["contact_ids"] == sorted([maria["id"], jo["id"]])
+    url = f"/api/v1/opportunities/{opp.json['id']}"
+    assert api.get(url, headers=write).json["contact_ids"] == sorted([maria["id"], jo["id"]])
+    assert [o["id"] for o in api.get(f"/api/v1/opportunities?contact_id={jo['id']}", headers=write).json] \
+        == [opp.json["id"]]
+
+    patched = api.patch(url, headers=write, json={"contact_ids": [ann["id"], jo["id"]]})
+    assert patched.status_code == 200 and patched.json["contact_ids"] == sorted([ann["id"], jo["id"]])
+    assert api.get(f"/api/v1/opportunities?contact_id={maria['id']}", headers=write).json == []
+    unknown = api.patch(url, headers=write, json={"contact_external_ids": ["c-j", "nope"]})
+    assert unknown.status_code == 400 and unknown.json["field"] == "contact_external_ids"
+    assert api.get(url, headers=write).json["contact_ids"] == sorted([ann["id"], jo["id"]])  # nothing changed
+
+    put = "/api/v1/opportunities/by-external-id/o-1"
+    first = api.put(put, headers=write, json={"name": "Deal", "contact_external_ids": ["c-a", "c-m"]})
+    assert first.status_code == 201 and first.json["contact_ids"] == sorted([ann["id"], maria["id"]])
+    again = api.put(put, headers=write, json={"name": "Deal", "contact_ids": [maria["id"], ann["id"]]})
+    assert again.headers["X-Upsert-Result"] == "unchanged"
+    cleared = api.put(put, headers=write, json={"contact_ids": []})
+    assert cleared.headers["X-Upsert-Result"] == "updated" and cleared.json["contact_ids"] == []
+
+    # a contact deleted leaves its opportunities, without it
+    assert api.delete(f"/api/v1/contacts/{jo['id']}", headers=write).status_code == 204
+    assert api.get(url, headers=write).json["contact_ids"] == [ann["id"]]
+
+
+def test_an_opportunity_never_takes_another_organizations_contact(api, hub, write):
+    with hub.db.session() as s:
+        other = Organization(name="Other")
+        s.add(other)
+        s.flush()
+        other_id = other.id
+    boss = add_user(hub, "boss@other.test", Role.ADMIN, other_id)
+    with hub.db.session() as s:
+        s.get(User, boss).api_token_hash = hash_token("other-admin")
+    theirs = api.post("/api/v1/contacts", headers=bearer("other-admin"), json={"name": "Theirs"}).json
+    refused = api.post("/api/v1/opportunities", headers=write, json={"name": "X", "contact_ids": [theirs["id"]]})
+    assert refused.status_code == 400 and refused.json["field"] == "contact_ids"

@@ -18,7 +18,7 @@ from flask import abort, g, jsonify, request, url_for
 from hub.core import current_hub
 from hub.crm import records as crm_records
 from hub.crm.records import KINDS, Kind, load_options, serialize, visible
-from hub.models import CompanyDomain, Contact, ContactAddress, User, UserAlias
+from hub.models import CompanyDomain, Contact, ContactAddress, OpportunityContact, User, UserAlias
 from hub.models.base import MAX_ROW_ID
 from hub.permissions import Permission
 from web.api import bp
@@ -39,9 +39,12 @@ def _filtered(kind: Kind, query, params: dict):
         query = query.where(model.external_id == params["external_id"])
     if "updated_since" in params and hasattr(model, "updated_at"):
         query = query.where(model.updated_at >= params["updated_since"])
-    for name in ("company_id", "contact_id", "is_lead", "is_open"):
+    for name in ("company_id", "is_lead", "is_open"):
         if name in params:
             query = query.where(getattr(model, name) == params[name])
+    if "contact_id" in params:  # one of the opportunity's contacts
+        query = query.where(model.id.in_(sa.select(OpportunityContact.opportunity_id).where(
+            OpportunityContact.contact_id == params["contact_id"])))
     if "email" in params:
         email = params["email"].strip().lower()
         if model is Contact:
