@@ -12,8 +12,13 @@ or organization's domains, a user's aliases); children are compared as sets, so 
 record twice changes nothing ("unchanged"). Changes to addresses, aliases and domains are handed to
 :mod:`hub.crm.reevaluation`, which logs or un-logs stored mail they affect.
 
+Organizations are made by :func:`create_organization` (a new tenant: the caller's own organization
+sees nothing of it) and removed by :func:`delete_organization` (refused while it holds users unless
+asked, and while any of their accounts is connected).
+
 Public API: :data:`KINDS`, :func:`visible`, :func:`create`, :func:`update`, :func:`upsert`,
-:func:`bulk_upsert`, :func:`serialize`, :data:`BULK_LIMIT`.
+:func:`bulk_upsert`, :func:`serialize`, :data:`BULK_LIMIT`, :func:`create_organization`,
+:func:`delete_organization`, :class:`OrganizationNotEmpty`.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub import public_input, tenancy
 from hub.crm.matching import normalize_email
-from hub.exceptions import ValidationError
+from hub.exceptions import UserError, ValidationError
 from hub.models import (
+    Account,
+    AccountStatus,
     Company,
     CompanyDomain,
     Contact,
@@ -250,9 +257,11 @@ def _is_other(owner, row) -> bool:
     return owner is not None and owner is not row and (row.id is None or owner != row.id)
 
 
-def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any],
+def apply(s: Session, organization_id: int | None, kind: Kind, row, data: dict[str, Any],
           lookups: Lookups | None = None) -> Changes:
     """Set ``data``'s fields on ``row`` (new or existing) of ``kind``; what changed.
+
+    ``organization_id`` is the caller's organization (None only for a new organization).
 
     Everything is checked before anything is set, so a refused record leaves ``row`` as it was.
 
@@ -265,7 +274,11 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
         values["organization_id"] = organization_id
     if "external_id" in data and (data["external_id"] or None) != row.external_id:
         external_id = data["external_id"] or None
-        if external_id is not None and kind.model is not Organization and lookups.row(kind, external_id) is not None:
+        # an organization's external id is unique in the whole hub, every other record's per organization
+        taken = external_id is not None and (
+            s.scalar(sa.select(Organization.id).where(Organization.external_id == external_id)) is not None
+            if kind.model is Organization else lookups.row(kind, external_id) is not None)
+        if taken:
             raise ValidationError(f"external_id: {external_id!r} already names another record.", field="external_id")
         values["external_id"] = external_id
     for name in kind.fields:
@@ -532,6 +545,58 @@ def bulk_upsert(s: Session, organization_id: int, kind: Kind, records: list[dict
         result["id"] = row.id
     after_change(s, organization_id, kind, [changes for _r, _row, changes in applied])
     return results
+
+
+# --- organizations: made by a caller of another one, deleted only when that is safe ---------------
+
+
+class OrganizationNotEmpty(UserError):
+    """The organization still holds people or connected accounts."""
+
+
+def create_organization(s: Session, data: dict[str, Any]) -> Organization:
+    """A new, empty organization (flushed); its domains must not belong to another one."""
+    kind = KINDS["organizations"]
+    row = _new_row(kind, data)
+    with s.no_autoflush:
+        changes = apply(s, None, kind, row, data)  # an organization belongs to none
+    s.add(row)
+    s.flush()
+    after_change(s, row.id, kind, [changes])
+    return row
+
+
+def delete_organization(s: Session, organization: Organization, with_users: bool = False) -> None:
+    """Delete ``organization`` with everything it holds, or refuse.
+
+    Refused while it has users, unless ``with_users``: they go too, with every mail, meeting and
+    timeline entry they synced. Refused always while one of them has a connected account: only
+    disconnecting revokes the hub's access at the provider and stops its sync and push channels,
+    so that happens first, where it is done properly. A hard delete, not a soft one: a flag would
+    have to be honoured by sign-in, tokens, every job and every query, and anything that missed it
+    would keep a deleted tenant half alive.
+
+    :raises OrganizationNotEmpty: with what is in the way and how to clear it.
+    """
+    users = s.scalar(sa.select(sa.func.count(User.id)).where(User.organization_id == organization.id)) or 0
+    if users and not with_users:
+        raise OrganizationNotEmpty(
+            f"{organization.name} still has {users} user{'s' if users != 1 else ''}: deleting it deletes "
+            "them with all the mail and meetings they synced.",
+            fix="Send with_users=true to delete them too (after disconnecting their accounts).")
+    connected = s.scalar(sa.select(sa.func.count(Account.id)).join(User, User.id == Account.user_id).where(
+        User.organization_id == organization.id, Account.status != AccountStatus.DISCONNECTED)) or 0
+    if connected:
+        raise OrganizationNotEmpty(
+            f"{organization.name} still has {connected} connected account{'s' if connected != 1 else ''}.",
+            fix="Disconnect them first (DELETE /api/v1/accounts/{id} or the Integrations page): that revokes "
+                "the hub's access and stops their sync.")
+    # the database cascades: users take their accounts, mail, meetings and sessions; the organization
+    # its domains, companies, contacts, opportunities, tokens, webhook endpoints and events
+    s.execute(sa.delete(User).where(User.organization_id == organization.id).execution_options(
+        synchronize_session=False))
+    s.delete(organization)
+    s.flush()
 
 
 def after_change(s: Session, organization_id: int, kind: Kind, changes: list[Changes]) -> None:

@@ -7,8 +7,9 @@ for integration tokens of each scope, administrators, other roles and another or
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from hub.models import IntegrationToken, Organization, OrganizationDomain, Plan, Role, User
+from hub.models import Account, Contact, IntegrationToken, Organization, OrganizationDomain, Plan, Role, User
 from tests.web.conftest import add_user
 from web.api import hash_token
 
@@ -285,3 +286,68 @@ def test_an_opportunity_never_takes_another_organizations_contact(api, hub, writ
     theirs = api.post("/api/v1/contacts", headers=bearer("other-admin"), json={"name": "Theirs"}).json
     refused = api.post("/api/v1/opportunities", headers=write, json={"name": "X", "contact_ids": [theirs["id"]]})
     assert refused.status_code == 400 and refused.json["field"] == "contact_ids"
+
+
+def test_an_organization_is_created_with_a_token_for_it_and_shares_nothing(api, write, hub):
+    created = api.post("/api/v1/organizations", headers=write, json={
+        "name": "Newco", "domains": ["newco.test"], "free_mail_domains": ["mail.newco.test"], "external_id": "t-9"})
+    assert created.status_code == 201, created.json
+    assert created.json["domains"] == ["newco.test"] and created.json["external_id"] == "t-9"
+    theirs = bearer(created.json["token"])
+    assert created.json["token"].startswith("hubi_")
+    assert [o["name"] for o in api.get("/api/v1/organizations", headers=theirs).json] == ["Newco"]
+    assert api.get("/api/v1/contacts", headers=theirs).json == []
+    user = api.post("/api/v1/users", headers=theirs, json={"email": "nina@newco.test", "role": "admin"})
+    assert user.status_code == 201
+    assert api.get("/api/v1/users?email=nina@newco.test", headers=write).json == []
+    assert [o["name"] for o in api.get("/api/v1/organizations", headers=write).json] == ["Corp"]
+    assert "token" not in api.get(f"/api/v1/organizations/{created.json['id']}", headers=theirs).json
+    with hub.db.session() as s:
+        token = s.scalar(sa.select(IntegrationToken).where(IntegrationToken.organization_id == created.json["id"]))
+        assert sorted(token.scopes) == ["read", "webhooks_admin", "write"]
+
+    assert api.post("/api/v1/organizations", headers=write, json={"name": "Dup", "domains": ["corp.test"]}
+                    ).json["field"] == "domains"
+    assert api.post("/api/v1/organizations", headers=write, json={"name": "Dup", "external_id": "t-9"}
+                    ).json["field"] == "external_id"
+    assert api.post("/api/v1/organizations", headers=write, json={"domains": ["x.test"]}).status_code == 400
+    read_only = bearer(make_token(api, "read"))
+    assert api.post("/api/v1/organizations", headers=read_only, json={"name": "No"}).status_code == 403
+    assert api.post("/api/v1/organizations", headers=bearer("sales-token"), json={"name": "No"}).status_code == 403
+
+
+def test_an_organization_is_deleted_only_when_asked_to_take_its_users_and_their_accounts_are_disconnected(
+        api, write, hub, memory, worker):
+    created = api.post("/api/v1/organizations", headers=write, json={"name": "Newco", "domains": ["newco.test"]})
+    org_id, theirs = created.json["id"], bearer(created.json["token"])
+    url = f"/api/v1/organizations/{org_id}"
+    assert api.delete(url, headers=write).status_code == 404  # never another organization
+    nina = api.post("/api/v1/users", headers=theirs, json={"email": "nina@newco.test"}).json
+    api.post("/api/v1/companies", headers=theirs, json={"name": "Their customer", "domains": ["cust.test"]})
+    api.post("/api/v1/contacts", headers=theirs, json={"name": "Cy", "emails": ["cy@cust.test"]})
+    with hub.db.session() as s:
+        s.get(User, nina["id"]).api_token_hash = hash_token("nina-token")
+    memory.add_account("nina@newco.test", "nina-secret", "Nina")
+    account = api.post("/api/v1/accounts", headers=bearer("nina-token"), json={
+        "provider": "memory", "email": "nina@newco.test", "password": "nina-secret"})
+    assert account.status_code == 201, account.json
+    worker.drain()
+
+    refused = api.delete(url, headers=theirs)
+    assert refused.status_code == 409 and "1 user" in refused.json["message"] and "with_users" in refused.json["fix"]
+    connected = api.delete(f"{url}?with_users=true", headers=theirs)
+    assert connected.status_code == 409 and "1 connected account" in connected.json["message"]
+    assert api.get(url, headers=theirs).status_code == 200  # nothing happened
+    assert api.delete(f"/api/v1/accounts/{account.json['id']}", headers=bearer("nina-token")).status_code == 204
+    worker.drain()
+
+    assert api.delete(f"{url}?with_users=true", headers=theirs).status_code == 204
+    assert api.get(url, headers=theirs).status_code == 401  # its tokens went with it
+    with hub.db.session() as s:
+        assert s.get(Organization, org_id) is None and s.get(User, nina["id"]) is None
+        assert s.scalar(sa.select(sa.func.count()).select_from(Account).where(Account.user_id == nina["id"])) == 0
+        assert s.scalar(sa.select(sa.func.count()).select_from(Contact).where(Contact.organization_id == org_id)) == 0
+    assert [o["name"] for o in api.get("/api/v1/organizations", headers=write).json] == ["Corp"]
+
+    empty = api.post("/api/v1/organizations", headers=write, json={"name": "Empty"}).json
+    assert api.delete(f"/api/v1/organizations/{empty['id']}", headers=bearer(empty["token"])).status_code == 204

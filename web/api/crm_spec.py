@@ -157,6 +157,21 @@ for kind, spec in KIND_SPECS.items():
         PATHS[f"/{kind}/bulk"] = {"post": operation(f"Upsert up to {BULK_LIMIT} {kind} by external id", tag,
                                               returns=ref("BulkResults"), body=f"{name}Bulk")}
 
+# organizations: made by an administrator (or write token) of another one; each deletes only its own
+SCHEMAS["OrganizationCreate"] = _object(KIND_SPECS["organizations"]["write"], ("name",))
+SCHEMAS["OrganizationCreated"] = _object({**SCHEMAS["Organization"]["properties"], "token": {
+    "type": "string", "description": "An integration token for the new organization (read, write, "
+                                     "webhooks_admin); shown only here."}}, ("id", "name", "token"))
+PATHS["/organizations"]["post"] = operation("Create an organization", "organizations", ok=201,
+                                            returns=ref("OrganizationCreated"), body="OrganizationCreate")
+_delete = operation("Delete your organization", "organizations", ok=204, errors=(404, 409), params=(
+    param("organization_id", "path", ROW_ID),
+    param("with_users", "query", {"type": "boolean"},
+          description="Delete its users too, with the mail and meetings they synced (their accounts must be "
+                      "disconnected first).")))
+_delete["responses"]["409"]["description"] = "It still has users (without with_users) or connected accounts"
+PATHS["/organizations/{organization_id}"]["delete"] = _delete
+
 TOKEN = param("token_id", "path", ROW_ID)
 ENDPOINT = param("endpoint_id", "path", ROW_ID)
 DELIVERY = param("delivery_id", "path", ROW_ID)
