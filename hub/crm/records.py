@@ -359,6 +359,8 @@ def apply(s: Session, organization_id: int | None, kind: Kind, row, data: dict[s
         changes.changed = changes.changed or bool(add or drop)
     if kind.model is User and "email" in values:
         lookups.owners[(User, values["email"])] = row
+    if changes.changed and row.id is not None and hasattr(row, "updated_at"):
+        row.updated_at = utcnow()  # addresses or contacts alone touch no column of the row itself
     return changes
 
 

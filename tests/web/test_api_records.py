@@ -351,3 +351,16 @@ def test_an_organization_is_deleted_only_when_asked_to_take_its_users_and_their_
 
     empty = api.post("/api/v1/organizations", headers=write, json={"name": "Empty"}).json
     assert api.delete(f"/api/v1/organizations/{empty['id']}", headers=bearer(empty["token"])).status_code == 204
+
+
+def test_a_change_of_only_addresses_or_contacts_counts_for_updated_since(api, write):
+    contact = api.post("/api/v1/contacts", headers=write, json={"name": "Ed", "emails": ["ed@x.test"]}).json
+    opp = api.post("/api/v1/opportunities", headers=write, json={"name": "Deal"}).json
+    since = max(contact["updated_at"], opp["updated_at"])
+    api.patch(f"/api/v1/contacts/{contact['id']}", headers=write, json={"emails": ["ed@y.test"]})
+    api.patch(f"/api/v1/opportunities/{opp['id']}", headers=write, json={"contact_ids": [contact["id"]]})
+    query = {"updated_since": since}
+    assert [c["id"] for c in api.get("/api/v1/contacts", headers=write, query_string=query).json
+            if c["updated_at"] > since] == [contact["id"]]
+    assert [o["id"] for o in api.get("/api/v1/opportunities", headers=write, query_string=query).json
+            if o["updated_at"] > since] == [opp["id"]]
