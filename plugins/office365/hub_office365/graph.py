@@ -62,7 +62,7 @@ def error_for(response: requests.Response) -> HubError:
     if status == 401:
         return AuthExpired(f"{auth.LABEL} no longer accepts the stored sign-in ({code}).", fix=auth.RECONNECT)
     if status == 403:
-        return ProviderError(f"{auth.LABEL} denied access: {message or code}",
+        return AccessDenied(f"{auth.LABEL} denied access: {message or code}",
                              fix="Check that you may edit this calendar, or reconnect the account and accept "
                                  "every permission.")
     if status == 404 or code in {"ErrorItemNotFound", "ResourceNotFound"}:
@@ -72,6 +72,10 @@ def error_for(response: requests.Response) -> HubError:
     return ProviderError(f"{auth.LABEL} answered {status} {code}: {message}"[:400])
 
 
+class AccessDenied(ProviderError):
+    """Graph's 403: the token lacks a permission, or the user may not touch the item."""
+
+
 class GraphClient:
     """Graph requests for one account; refreshes (and saves) the token when it expires or is refused."""
 
@@ -79,7 +83,7 @@ class GraphClient:
         self.account = account
         self.base = auth.setting(account.context, "graph_base").rstrip("/")
         self.timeout = float(auth.setting(account.context, "timeout") or 60)
-        self.oauth = auth.oauth_client(account.context)
+        self.oauth = auth.oauth_client(account.context, dict(account.credentials.get("token") or {}))
         self._session: requests.Session | None = None
 
     def _url(self, url: str) -> str:
