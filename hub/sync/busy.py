@@ -89,7 +89,7 @@ def blocks(master: RemoteEvent | None, exceptions: list[RemoteEvent], start: dat
     cal_zone = zone(calendar_tz)
     out = Intervals()
     singles = list(exceptions) + ([master] if master is not None and not master.recurrence else [])
-    out += [(to_utc(e.start, cal_zone), to_utc(e.end, cal_zone)) for e in singles if is_blocking(e, self_emails)]
+    out += [_span(e, cal_zone) for e in singles if is_blocking(e, self_emails)]
     if master is not None and master.recurrence and is_blocking(master, self_emails):
         skipped = [e.original_start for e in exceptions if e.original_start is not None]
         try:
@@ -104,7 +104,7 @@ def blocks(master: RemoteEvent | None, exceptions: list[RemoteEvent], start: dat
             log.warning("cannot expand recurring event %s (%s); counting its first occurrence only",
                         master.remote_id, exc)
             out.problem = f"{str(exc)[:160]}; only its first occurrence blocks time"
-            out.append((to_utc(master.start, cal_zone), to_utc(master.end, cal_zone)))
+            out.append(_span(master, cal_zone))
     # a zero-length occurrence takes up no time (RFC 5545 §3.6.1), so it blocks nothing
     out[:] = sorted(i for i in out if i[0] < end and i[1] > start and i[0] < i[1])
     return out
@@ -114,11 +114,20 @@ def occurs_between(event: RemoteEvent, start: datetime, end: datetime, calendar_
     """Whether any occurrence of ``event`` (a single event or a series master) overlaps [start, end)."""
     cal_zone = zone(calendar_tz)
     if not event.recurrence:
-        return to_utc(event.start, cal_zone) < end and to_utc(event.end, cal_zone) > start
+        begin, finish = _span(event, cal_zone)
+        return begin < end and finish > start
     try:
         return next(iter(_occurrences(event, [], start, end, cal_zone)), None) is not None
     except (ValueError, KeyError, TypeError):
         return to_utc(event.start, cal_zone) < end
+
+
+def _span(event: RemoteEvent, tz: tzinfo) -> Interval:
+    """An event's own start and end in UTC; an exact DURATION (§3.3.6) counts from the start instant."""
+    begin = to_utc(event.start, tz)
+    if event.duration_seconds is not None and isinstance(event.start, datetime):
+        return begin, begin + timedelta(seconds=event.duration_seconds)
+    return begin, to_utc(event.end, tz)
 
 
 def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: datetime, end: datetime,
@@ -147,7 +156,8 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
         first: date | datetime = start.astimezone(cal_zone).date() - timedelta(days=days)
     else:
         # §3.8.5.3: every occurrence lasts the master's exact duration
-        length = to_utc(master.end, series_tz) - to_utc(master.start, series_tz)
+        begin, finish = _span(master, series_tz)
+        length = finish - begin
         first = start - max(length, timedelta(0)) - timedelta(days=1)
         if tzid is None:  # floating: expanded in wall time, read in the calendar's zone after
             first = first.astimezone(cal_zone).replace(tzinfo=None)

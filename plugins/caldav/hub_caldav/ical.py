@@ -254,9 +254,7 @@ class CalendarObject:
             duration = vevent.decoded("DURATION")
             if not isinstance(duration, timedelta):
                 raise MalformedObject("DURATION is not a duration")
-            exact = "D" not in vevent["DURATION"].to_ical().decode().upper().split("T")[0] and "W" not in \
-                vevent["DURATION"].to_ical().decode().upper()
-            if exact and isinstance(start, datetime) and start.tzinfo is not None:
+            if _exact_duration(vevent) is not None and isinstance(start, datetime) and start.tzinfo is not None:
                 # RFC 5545 §3.3.6: hours, minutes and seconds are exact, across a DST change too
                 end = pinned(start).astimezone(timezone.utc) + duration
             else:  # days and weeks are nominal: the same wall-clock time
@@ -285,6 +283,7 @@ class CalendarObject:
     def _event(self, vevent: icalendar.Event, remote_id: str) -> RemoteEvent:
         start, end = self._span(vevent)
         all_day = not isinstance(start, datetime)
+        exact = _exact_duration(vevent) if not all_day and "DTEND" not in vevent else None
         return RemoteEvent(
             remote_id=remote_id,
             start=start,
@@ -303,6 +302,7 @@ class CalendarObject:
             attendees=[p for p in (_participant(a) for a in _as_list(vevent.get("ATTENDEE"))) if p],
             transparent=str(vevent.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
             video_url=_conference_url(vevent),
+            duration_seconds=int(exact.total_seconds()) if exact is not None else None,
             hub_marker=str(vevent[MARKER]) if MARKER in vevent else None,
             updated=self._updated(vevent),
             sequence=_int(vevent.get("SEQUENCE")),
@@ -351,6 +351,17 @@ class CalendarObject:
                 recurrence=[], recurring_event_id=self.href, original_start=value, attendees=[],
             ))
         return out
+
+
+def _exact_duration(vevent: icalendar.Event) -> timedelta | None:
+    """The VEVENT's DURATION when it is exact — hours, minutes and seconds only (RFC 5545 §3.3.6)."""
+    if "DURATION" not in vevent:
+        return None
+    text = vevent["DURATION"].to_ical().decode().upper()
+    value = vevent.decoded("DURATION")
+    if "W" in text or "D" in text.split("T")[0] or not isinstance(value, timedelta):
+        return None
+    return value
 
 
 def _as_list(value) -> list:

@@ -46,3 +46,19 @@ def test_other_zones_keep_their_definition():
     assert without_known_zones(text) == text
     [event] = CalendarObject.parse(text, "/c/u1.ics").events()
     assert event.start.utcoffset() == timedelta(hours=5, minutes=30)
+
+
+def test_an_exact_duration_is_passed_on_and_a_nominal_one_is_not():
+    """RFC 5545 §3.3.6: PT1H30M is exact, P1D nominal; only the exact length goes into duration_seconds."""
+    def event(start: str, duration: str):
+        text = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//other client//EN", "BEGIN:VEVENT",
+                            "UID:u1", "DTSTAMP:20270101T000000Z", f"DTSTART{start}", f"DURATION:{duration}",
+                            "END:VEVENT", "END:VCALENDAR", ""])
+        [read] = CalendarObject.parse(text, "/c/u1.ics").events()
+        return read
+
+    assert event(":20271031T013000", "PT1H30M").duration_seconds == 5400  # floating
+    assert event(";TZID=Europe/Berlin:20271031T013000", "PT90M").duration_seconds == 5400
+    assert event(":20271031T013000", "P1D").duration_seconds is None
+    assert event(":20271031T013000", "P1W").duration_seconds is None
+    assert event(";VALUE=DATE:20271031", "P2D").duration_seconds is None
