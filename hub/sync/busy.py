@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.models import BusyBlock
-from hub.rrules import rule_problem
+from hub.rrules import fast_forward, rule_problem
 from hub.timezones import to_utc, zone
 from hub.types import RemoteEvent
 
@@ -141,7 +141,9 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
     rules = [line.strip() for line in master.recurrence if line.strip()]
     for problem in filter(None, (rule_problem(r) for r in rules if r.upper().startswith("RRULE"))):
         raise ValueError(problem)  # before the expander loops on it
-    dtstart, rules = _fast_forward(master.start, rules, start, tzid, series_tz, all_day)
+    # the expander walks every instance from DTSTART: a MINUTELY series begun a year ago would cost half a
+    # million steps before the window
+    dtstart, rules = fast_forward(master.start, rules, start, series_tz) if not all_day else (master.start, rules)
     lines += ["BEGIN:VEVENT", "UID:series", _when("DTSTART", dtstart, tzid, series_tz, all_day)] + rules
     lines += [_when("EXDATE", value, tzid, series_tz, all_day) for value in skipped]
     lines += ["END:VEVENT", "END:VCALENDAR"]
@@ -175,46 +177,6 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
             return
         if o_end > start or (o_start == o_end and o_start >= start):  # (zero-length still "occurs")
             yield o_start, o_end
-
-
-#: seconds per step of the rules :func:`_fast_forward` may move on
-_SUB_DAILY = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600}
-
-
-def _fast_forward(dtstart: datetime | date, rules: list[str], start: datetime, tzid: str | None, series_tz: tzinfo,
-                  all_day: bool) -> tuple[datetime | date, list[str]]:
-    """A SECONDLY/MINUTELY/HOURLY rule without BY parts, begun long before ``start``, moved on by whole
-    days of its own period (the same occurrences from there, COUNT reduced by the ones skipped).
-
-    The expander walks every occurrence from DTSTART, so a MINUTELY event begun a year ago would cost
-    half a million steps before the window; this arithmetic is the hub's own for that reason.
-    """
-    rrules = [r for r in rules if r.upper().startswith("RRULE")]
-    if all_day or len(rrules) != 1:
-        return dtstart, rules
-    try:
-        parts = icalendar.vRecur.from_ical(rrules[0].partition(":")[2])
-        freq = str(parts["FREQ"][0]).upper()
-        interval = int(parts.get("INTERVAL", [1])[0])
-    except (KeyError, ValueError, IndexError):
-        return dtstart, rules
-    if freq not in _SUB_DAILY or any(k.upper().startswith("BY") for k in parts) or interval < 1:
-        return dtstart, rules
-    step = interval * _SUB_DAILY[freq]
-    period_days = step // math.gcd(step, 86400)  # whole days after which the wall-clock pattern repeats
-    wall = dtstart.astimezone(series_tz).replace(tzinfo=None) if dtstart.tzinfo else dtstart
-    target = start.astimezone(series_tz).replace(tzinfo=None)
-    days = ((target - wall).days // period_days - 1) * period_days
-    if days <= 0:
-        return dtstart, rules
-    moved = wall + timedelta(days=days)
-    if "COUNT" in parts:
-        left = int(parts["COUNT"][0]) - days * 86400 // step
-        if left <= 0:
-            return dtstart, [r for r in rules if r not in rrules]
-        parts["COUNT"] = [left]
-        rules = [f"RRULE:{parts.to_ical().decode()}" if r in rrules else r for r in rules]
-    return (moved.replace(tzinfo=series_tz) if tzid is not None else moved), rules
 
 
 def _instant(value: datetime | date, series_tz: tzinfo) -> datetime | date:
