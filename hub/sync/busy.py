@@ -143,7 +143,7 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
         raise ValueError(problem)  # before the expander loops on it
     # the expander walks every instance from DTSTART: a MINUTELY series begun a year ago would cost half a
     # million steps before the window
-    dtstart, rules = fast_forward(master.start, rules, start, series_tz) if not all_day else (master.start, rules)
+    dtstart, rules = fast_forward(master.start, rules, start, series_tz)
     lines += ["BEGIN:VEVENT", "UID:series", _when("DTSTART", dtstart, tzid, series_tz, all_day)] + rules
     lines += [_when("EXDATE", value, tzid, series_tz, all_day) for value in skipped]
     lines += ["END:VEVENT", "END:VCALENDAR"]
