@@ -39,6 +39,10 @@ ON_PREMISES = NotSupported(
 )
 
 
+class AccessDenied(ProviderError):
+    """Graph's 403: the token lacks a permission, or the user may not touch the item."""
+
+
 def error_for(response: requests.Response) -> HubError:
     """The hub error for a Graph error response (never returns for a 2xx/3xx)."""
     try:
@@ -63,17 +67,13 @@ def error_for(response: requests.Response) -> HubError:
         return AuthExpired(f"{auth.LABEL} no longer accepts the stored sign-in ({code}).", fix=auth.RECONNECT)
     if status == 403:
         return AccessDenied(f"{auth.LABEL} denied access: {message or code}",
-                             fix="Check that you may edit this calendar, or reconnect the account and accept "
-                                 "every permission.")
+                            fix="Check that you may edit this calendar, or reconnect the account and accept "
+                                "every permission.")
     if status == 404 or code in {"ErrorItemNotFound", "ResourceNotFound"}:
         return NotFound(f"{auth.LABEL}: {message or 'not found'}")
     if status >= 500:
         return ProviderUnavailable(f"{auth.LABEL} answered {status} ({code or 'server error'}).")
     return ProviderError(f"{auth.LABEL} answered {status} {code}: {message}"[:400])
-
-
-class AccessDenied(ProviderError):
-    """Graph's 403: the token lacks a permission, or the user may not touch the item."""
 
 
 class GraphClient:
