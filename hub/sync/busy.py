@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.models import BusyBlock
-from hub.rrules import rule_problem
+from hub.rrules import rule_problem, steps_problem
 from hub.timezones import to_utc, zone
 from hub.types import RemoteEvent
 
@@ -133,6 +133,11 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
     for problem in filter(None, (rule_problem(r) for r in rules if r.upper().startswith("RRULE"))):
         raise ValueError(problem)  # before the expander loops on it
     dtstart, rules = _fast_forward(master.start, rules, start, tzid, series_tz, all_day)
+    walked = start - to_utc(dtstart, series_tz)  # what the expander steps through before the window
+    rdates = sum(r.partition(":")[2].count(",") + 1 for r in rules if r.upper().startswith("RDATE"))
+    problem = steps_problem([r for r in rules if r.upper().startswith("RRULE")], rdates, walked)
+    if problem:
+        raise ValueError(problem)
     lines += ["BEGIN:VEVENT", "UID:series", _when("DTSTART", dtstart, tzid, series_tz, all_day)] + rules
     lines += [_when("EXDATE", value, tzid, series_tz, all_day) for value in skipped]
     lines += ["END:VEVENT", "END:VCALENDAR"]
@@ -168,13 +173,16 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
 
 
 #: seconds per step of the rules :func:`_fast_forward` may move on
-_SUB_DAILY = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600}
+_SUB_DAILY = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400}
+#: rule parts that leave the wall-clock pattern repeating after whole days (BYDAY: whole weeks)
+_DAILY_PATTERN = {"BYHOUR", "BYMINUTE", "BYSECOND", "BYDAY"}
 
 
 def _fast_forward(dtstart: datetime | date, rules: list[str], start: datetime, tzid: str | None, series_tz: tzinfo,
                   all_day: bool) -> tuple[datetime | date, list[str]]:
-    """A SECONDLY/MINUTELY/HOURLY rule without BY parts, begun long before ``start``, moved on by whole
-    days of its own period (the same occurrences from there, COUNT reduced by the ones skipped).
+    """A SECONDLY … DAILY rule begun long before ``start`` (its BY parts, if any, only times of day and
+    weekdays), moved on by whole days of its own period (the same occurrences from there, COUNT reduced
+    by the ones skipped).
 
     The expander walks every occurrence from DTSTART, so a MINUTELY event begun a year ago would cost
     half a million steps before the window; this arithmetic is the hub's own for that reason.
@@ -188,10 +196,14 @@ def _fast_forward(dtstart: datetime | date, rules: list[str], start: datetime, t
         interval = int(parts.get("INTERVAL", [1])[0])
     except (KeyError, ValueError, IndexError):
         return dtstart, rules
-    if freq not in _SUB_DAILY or any(k.upper().startswith("BY") for k in parts) or interval < 1:
+    by = {k.upper() for k in parts if k.upper().startswith("BY")}
+    if freq not in _SUB_DAILY or interval < 1 or not by <= _DAILY_PATTERN \
+            or by and "COUNT" in parts or not all(str(d).isalpha() for d in parts.get("BYDAY", [])):
         return dtstart, rules
     step = interval * _SUB_DAILY[freq]
     period_days = step // math.gcd(step, 86400)  # whole days after which the wall-clock pattern repeats
+    if "BYDAY" in by:
+        period_days = math.lcm(period_days, 7)
     wall = dtstart.astimezone(series_tz).replace(tzinfo=None) if dtstart.tzinfo else dtstart
     target = start.astimezone(series_tz).replace(tzinfo=None)
     days = ((target - wall).days // period_days - 1) * period_days

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 import recurring_ical_events
 
-from hub.rrules import rule_problem
+from hub.rrules import rule_problem, steps_problem
 from hub.timezones import pinned
 from hub.types import Participant, RemoteEvent
 
@@ -188,7 +188,12 @@ class CalendarObject:
         return keys
 
     def occurs_between(self, start: datetime, end: datetime) -> bool:
-        """Whether any occurrence of this resource overlaps ``[start, end)``."""
+        """Whether any occurrence of this resource overlaps ``[start, end)``.
+
+        A series too dense to step through up to ``start`` counts as inside: the sync engine then
+        expands it from a later start, or refuses it and says so (hub.sync.busy)."""
+        if self._too_dense(start):
+            return True
         try:  # lazily: a rule repeating every minute must not be expanded in full to answer this
             longest = max((self._length(v) for v in [self.master, *self.overrides.values()] if v is not None),
                           default=timedelta(0))
@@ -208,6 +213,9 @@ class CalendarObject:
         Transparent and cancelled occurrences are free; all-day ones are busy from midnight to
         midnight in the default zone.
         """
+        problem = self._too_dense(end)
+        if problem:
+            raise MalformedObject(problem)
         try:
             occurrences = recurring_ical_events.of(self.calendar).between(start, end)
         except Exception as exc:
@@ -223,6 +231,17 @@ class CalendarObject:
         return busy
 
     # --- helpers -----------------------------------------------------------------------------------
+
+    def _too_dense(self, until: datetime) -> str | None:
+        """Why expanding the series from its start up to ``until`` would take too many steps (an
+        outsider's invitation can repeat every second for years), or ``None``."""
+        if self.master is None:
+            return None
+        rules = [rule.to_ical().decode() for rule in _as_list(self.master.get("RRULE"))]
+        rdates = sum(len(prop.dts) for prop in _as_list(self.master.get("RDATE")))
+        if not rules and not rdates:
+            return None
+        return steps_problem(rules, rdates, until - self._instant(self._span(self.master)[0]))
 
     def _when(self, vevent: icalendar.Event, name: str) -> date | datetime:
         """A date or aware datetime property; floating times take the default zone."""
@@ -378,11 +397,12 @@ def _zone_name(prop, start: datetime) -> str | None:
 
 
 def _recurrence_lines(vevent: icalendar.Event) -> list[str]:
-    """RRULE/RDATE/EXDATE as content lines (``"RRULE:FREQ=WEEKLY;COUNT=3"``), as Google lists them."""
+    """RRULE/RDATE/EXDATE as content lines (``"RRULE:FREQ=WEEKLY;COUNT=3"``), as Google lists them:
+    unfolded (icalendar folds at 75 octets, and a folded rule no longer parses as one)."""
     lines = []
     for name in ("RRULE", "RDATE", "EXDATE"):
         for prop in _as_list(vevent.get(name)):
-            lines.append(vevent.content_line(name, prop).to_ical().decode())
+            lines.append(re.sub(r"\r?\n[ \t]", "", vevent.content_line(name, prop).to_ical().decode()))
     return lines
 
 
