@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 import hub_icloud.hooks
 import hub_ics.hooks
-from hub import jobs
-from hub.connections import connect_account
+from hub import work
+from hub.accounts import connect_account
 from hub.models import Account, AccountError, AccountStatus, BusyBlock, Calendar, CalendarEvent
 from hub.sync.calendars import refresh_calendars, set_conflict
 from hub_ics.testing import feed_server  # noqa: F401 (fixture)
@@ -133,7 +133,7 @@ def test_hostile_recurring_invitations_cannot_exhaust_a_worker(caldav, hub, radi
     try:
         began = time.monotonic()
         for account_id in accounts.values():
-            jobs.enqueue_account_sync(hub, account_id)
+            work.enqueue_account_sync(hub, account_id)
         wait_for(lambda: quiet(hub), worker)
         took = time.monotonic() - began
         peak = peak_memory_mb(worker.process.pid)
