@@ -95,14 +95,16 @@ def init(admin_email: str | None, admin_password: str | None) -> None:
               help="The web server: gunicorn, or waitress where gunicorn cannot run (Windows).")
 @friendly_errors
 def serve(host: str, port: int, worker_count: int, no_worker: bool, web_workers: int, server: str) -> None:
-    """Run the web app (gunicorn; waitress where it cannot run), RQ workers and the scheduler together (one machine)."""
+    """Run the web app (gunicorn; waitress where it cannot run), RQ workers and the scheduler together
+    (one machine)."""
     from hub.app import create_app
     from hub.supervisor import Children, gunicorn_runs_here, listen, stop_signals
 
     if server == "auto":
         server = "gunicorn" if gunicorn_runs_here() else "waitress"
     elif server == "gunicorn" and not gunicorn_runs_here():
-        raise ConfigError("gunicorn cannot run here.", fix="Install it (pip install gunicorn), or use --server waitress.")
+        raise ConfigError("gunicorn cannot run here.",
+                          fix="Install it (pip install gunicorn), or use --server waitress.")
     hub = build_hub(create_keys=True)
     children = smtp = waitress = sock = None
     with stop_signals() as shutting_down:
