@@ -4,7 +4,9 @@
   (``INTERVAL=0`` makes dateutil repeat one instant for ever), so the engine and the plugins check every
   rule here first and report the object instead;
 * :func:`fast_forward` — a series' start moved close to a window, so expanding it costs what the window
-  holds, not what the series held since it began (expanders walk every instance from DTSTART).
+  holds, not what the series held since it began (expanders walk every instance from DTSTART);
+* :func:`steps_problem` — what is left after that: a series that would still take more than
+  :data:`STEP_BUDGET` expander steps is refused (fail closed) instead of holding a worker.
 """
 
 from __future__ import annotations
@@ -37,12 +39,12 @@ def rule_problem(value: str) -> str | None:
 
 
 #: seconds per step of the rules :func:`fast_forward` may move on
-SUB_DAILY = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600}
+SUB_DAILY = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400}
 
 
 def fast_forward(dtstart: datetime | date, rules: list[str], start: datetime,
                  tz: tzinfo) -> tuple[datetime | date, list[str]]:
-    """A SECONDLY/MINUTELY/HOURLY series begun long before ``start``, moved on to an instance a day or so
+    """A SECONDLY … DAILY series begun long before ``start``, moved on to an instance a day or so
     before it: ``(new DTSTART, lines)`` giving the same instances from there on.
 
     :param dtstart: the series' DTSTART — aware, or naive for a floating series (dates are left alone).
@@ -89,3 +91,60 @@ def fast_forward(dtstart: datetime | date, rules: list[str], start: datetime,
             return dtstart, others
         aware = following
     return aware, rules
+
+
+#: occurrences an expander may step through for one series (recurring-ical-events spends 0.1–0.3 ms on
+#: each, from DTSTART on, also before the window asked for): beyond this the series is refused, fail
+#: closed, instead of holding a worker for minutes (an outsider's invitation can repeat every second)
+STEP_BUDGET = 10_000
+
+_TIME_PARTS = {"BYHOUR": 24, "BYMINUTE": 60, "BYSECOND": 60}
+_DAY_PARTS = ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
+
+
+def per_day(value: str) -> float:
+    """At most how many occurrences the (valid, see :func:`rule_problem`) RRULE makes a day, on average."""
+    if value.upper().startswith("RRULE"):
+        value = value.partition(":")[2]
+    parts = icalendar.vRecur.from_ical(value)
+    freq = str(parts["FREQ"][0]).upper()
+    interval = int(parts.get("INTERVAL", [1])[0])
+
+    def count(name: str, finer_than_freq: bool) -> int:
+        """Values of a time part: the listed ones, every value when the rule steps finer, else DTSTART's one."""
+        return len(parts[name]) if name in parts else _TIME_PARTS[name] if finer_than_freq else 1
+
+    order = ["SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"]
+    rank = order.index(freq)
+    times = count("BYHOUR", rank <= 2) * count("BYMINUTE", rank <= 1) * count("BYSECOND", rank == 0)
+    weekdays = [str(d) for d in parts.get("BYDAY", [])]
+    every_week = sum(1 for d in weekdays if d.isalpha())  # MO: every Monday; 1MO, -1FR: one a month
+    if rank <= 3:
+        days = 1.0
+    elif "BYYEARDAY" in parts or "BYWEEKNO" in parts:
+        days = 1.0
+    elif freq == "WEEKLY":
+        days = max(len(weekdays), 1) / 7
+    else:
+        days = every_week / 7 + (len(weekdays) - every_week + len(parts.get("BYMONTHDAY", []))) / 28
+        if not days:  # DTSTART's day of the month (of the year)
+            days = 1 / 28 if freq == "MONTHLY" else 1 / 365
+        if freq == "YEARLY" and "BYMONTH" in parts:
+            days *= len(parts["BYMONTH"]) / (12 if days > 1 / 365 else 1)
+    days = min(days, 1.0)
+    return days * times / interval
+
+
+def steps_problem(rules: list[str], extra_dates: int, span: timedelta) -> str | None:
+    """Why expanding ``rules`` (RRULE lines, valid) and ``extra_dates`` RDATE values over ``span`` from
+    DTSTART would take more than :data:`STEP_BUDGET` steps, or ``None``."""
+    steps = extra_dates
+    for rule in rules:
+        daily = per_day(rule)
+        parts = icalendar.vRecur.from_ical(rule.partition(":")[2] if rule.upper().startswith("RRULE") else rule)
+        walked = daily * max(span.total_seconds(), 0) / 86400
+        steps += min(walked, int(parts["COUNT"][0])) if "COUNT" in parts else walked
+    if steps <= STEP_BUDGET:
+        return None
+    return (f"the event repeats too often to expand (about {steps:,.0f} occurrences to step through, "
+            f"at most {STEP_BUDGET:,})")

@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.models import BusyBlock
-from hub.rrules import fast_forward, rule_problem
+from hub.rrules import fast_forward, rule_problem, steps_problem
 from hub.timezones import to_utc, zone
 from hub.types import RemoteEvent
 
@@ -142,8 +142,13 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
     for problem in filter(None, (rule_problem(r) for r in rules if r.upper().startswith("RRULE"))):
         raise ValueError(problem)  # before the expander loops on it
     # the expander walks every instance from DTSTART: a MINUTELY series begun a year ago would cost half a
-    # million steps before the window
+    # million steps before the window; what is still too dense after moving on is refused (fail closed)
     dtstart, rules = fast_forward(master.start, rules, start, series_tz)
+    walked = start - to_utc(dtstart, series_tz)  # what the expander steps through before the window
+    rdates = sum(r.partition(":")[2].count(",") + 1 for r in rules if r.upper().startswith("RDATE"))
+    problem = steps_problem([r for r in rules if r.upper().startswith("RRULE")], rdates, walked)
+    if problem:
+        raise ValueError(problem)
     lines += ["BEGIN:VEVENT", "UID:series", _when("DTSTART", dtstart, tzid, series_tz, all_day)] + rules
     lines += [_when("EXDATE", value, tzid, series_tz, all_day) for value in skipped]
     lines += ["END:VEVENT", "END:VCALENDAR"]

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 import recurring_ical_events
 
-from hub.rrules import fast_forward, rule_problem
+from hub.rrules import fast_forward, rule_problem, steps_problem
 from hub.timezones import pinned
 from hub.types import Participant, RemoteEvent
 
@@ -188,7 +188,12 @@ class CalendarObject:
         return keys
 
     def occurs_between(self, start: datetime, end: datetime) -> bool:
-        """Whether any occurrence of this resource overlaps ``[start, end)``."""
+        """Whether any occurrence of this resource overlaps ``[start, end)``.
+
+        A series too dense to step through up to ``start`` counts as inside: the sync engine then
+        expands it from a later start, or refuses it and says so (hub.sync.busy)."""
+        if self._too_dense(start, start):
+            return True
         try:  # lazily: a rule repeating every minute must not be expanded in full to answer this
             first = start - self._longest() - timedelta(days=1)
             for occurrence in recurring_ical_events.of(self._near(first)).after(first):
@@ -207,6 +212,9 @@ class CalendarObject:
         Transparent and cancelled occurrences are free; all-day ones are busy from midnight to
         midnight in the default zone.
         """
+        problem = self._too_dense(start, end)
+        if problem:
+            raise MalformedObject(problem)
         try:
             near = self._near(start - self._longest() - timedelta(days=1))
             occurrences = recurring_ical_events.of(near).between(start, end)
@@ -252,6 +260,22 @@ class CalendarObject:
         if rules:
             vevent.add("RRULE", icalendar.vRecur.from_ical(rules[0].partition(":")[2]))
         return copy
+
+    def _too_dense(self, since: datetime, until: datetime) -> str | None:
+        """Why expanding the series up to ``until`` would take too many steps even from its start moved
+        on near ``since`` (an outsider's invitation can repeat every second for years), or ``None``."""
+        try:
+            near = self._near(since)
+        except Exception:  # a rule the expander cannot read: the expansion itself reports the object
+            return None
+        master = next((v for v in near.walk("VEVENT") if "RECURRENCE-ID" not in v), None)
+        if master is None:
+            return None
+        rules = [rule.to_ical().decode() for rule in _as_list(master.get("RRULE"))]
+        rdates = sum(len(prop.dts) for prop in _as_list(master.get("RDATE")))
+        if not rules and not rdates:
+            return None
+        return steps_problem(rules, rdates, until - self._instant(self._span(master)[0]))
 
     def _when(self, vevent: icalendar.Event, name: str) -> date | datetime:
         """A date or aware datetime property; floating times take the default zone."""
@@ -430,11 +454,12 @@ def _zone_name(prop, start: datetime) -> str | None:
 
 
 def _recurrence_lines(vevent: icalendar.Event) -> list[str]:
-    """RRULE/RDATE/EXDATE as content lines (``"RRULE:FREQ=WEEKLY;COUNT=3"``), as Google lists them."""
+    """RRULE/RDATE/EXDATE as content lines (``"RRULE:FREQ=WEEKLY;COUNT=3"``), as Google lists them:
+    unfolded (icalendar folds at 75 octets, and a folded rule no longer parses as one)."""
     lines = []
     for name in ("RRULE", "RDATE", "EXDATE"):
         for prop in _as_list(vevent.get(name)):
-            lines.append(vevent.content_line(name, prop).to_ical().decode())
+            lines.append(re.sub(r"\r?\n[ \t]", "", vevent.content_line(name, prop).to_ical().decode()))
     return lines
 
 

@@ -117,3 +117,15 @@ def test_a_series_moved_on_near_the_window_reads_as_the_whole_series(case):
         f"{start}–{end}\n{text}"
     assert sorted(obj.busy_between(start, end)) == sorted(
         (b, f) for b, f in spans if b < end and f > start)
+
+
+def test_a_rule_longer_than_a_folded_line_stays_one_readable_rule():
+    """icalendar folds content lines at 75 octets; the hub gets the rule unfolded, or it cannot read it."""
+    from hub.rrules import rule_problem
+
+    days = ",".join(str(d) for d in range(1, 29))
+    text = calendar(BERLIN, "Europe/Berlin", "20270104T100000").replace(
+        "RRULE:FREQ=WEEKLY;COUNT=30", f"RRULE:FREQ=MONTHLY;BYMONTHDAY={days};COUNT=30")
+    rules = CalendarObject.parse(text, "/cal/u1.ics").events()[0].recurrence
+    assert len(rules) == 1 and "\n" not in rules[0] and rule_problem(rules[0]) is None
+    assert f"BYMONTHDAY={days}" in rules[0]
