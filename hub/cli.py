@@ -97,54 +97,10 @@ def init(admin_email: str | None, admin_password: str | None) -> None:
 def serve(host: str, port: int, worker_count: int, no_worker: bool, web_workers: int, server: str) -> None:
     """Run the web app (gunicorn; waitress where it cannot run), RQ workers and the scheduler together
     (one machine)."""
-    from hub.app import create_app
-    from hub.supervisor import Children, gunicorn_runs_here, listen, stop_signals
+    from hub.supervisor import serve_all
 
-    if server == "auto":
-        server = "gunicorn" if gunicorn_runs_here() else "waitress"
-    elif server == "gunicorn" and not gunicorn_runs_here():
-        raise ConfigError("gunicorn cannot run here.",
-                          fix="Install it (pip install gunicorn), or use --server waitress.")
-    hub = build_hub(create_keys=True)
-    children = smtp = waitress = sock = None
-    with stop_signals() as shutting_down:
-        try:
-            hub.db.upgrade()
-            app = create_app(hub=hub)  # here too: a configuration error stops us before any child starts
-            sock = listen(host, port)  # first: a taken port stops here, before any child starts
-            commands = ([] if no_worker else ["worker"] * worker_count) + ["scheduler", "idle"]
-            if server == "gunicorn":  # in a child, on this socket
-                commands.append(f"web --workers {web_workers}")
-            else:
-                from waitress import create_server
-
-                waitress = create_server(app, sockets=[sock], threads=16)
-            children = Children(commands, hub.queues.redis_url,
-                                listen_fd=sock.fileno() if server == "gunicorn" else None).start()
-            smtp = _start_bcc_receiver(hub)
-            click.echo(f"CRM hub serving on http://{host}:{port}/ with {server} (Redis: {hub.queues.redis_url}, "
-                       f"workers: {commands.count('worker')}). Stop with Ctrl-C.")
-            if waitress is not None:
-                waitress.run()  # Ctrl-C or SIGTERM raise KeyboardInterrupt here (stop_signals)
-            else:
-                while True:
-                    signal.pause()  # the same, while the children work
-        except KeyboardInterrupt:
-            pass  # a signal before the server ran
-        finally:
-            shutting_down()
-            if children is not None:
-                click.echo("Stopping the hub …")
-                children.stop()
-            if smtp is not None:
-                smtp.stop()
-            if waitress is not None:
-                waitress.close()
-            elif sock is not None:
-                sock.close()
-            hub.close()
-            if children is not None:
-                click.echo("Stopped.")
+    serve_all(build_hub(create_keys=True), host, port, worker_count=worker_count, no_worker=no_worker,
+              web_workers=web_workers, server=server, say=click.echo)
 
 
 @main.command(hidden=True)
@@ -160,17 +116,6 @@ def web(web_workers: int, threads: int) -> None:
         raise ConfigError("`hub web` runs as a child of `hub serve`.",
                           fix="Run `hub serve`, or gunicorn yourself (docs/deployment.md).")
     run_gunicorn(lambda: create_app(hub=build_hub()), int(os.environ[LISTEN_FD_ENV]), web_workers, threads)
-
-
-def _start_bcc_receiver(hub):
-    """The BCC logging address's SMTP receiver, when its port is free (one per machine is enough)."""
-    from hub.bcc import start_bcc_server
-
-    try:
-        return start_bcc_server(hub, host="127.0.0.1")
-    except OSError as exc:
-        logging.getLogger(__name__).warning("BCC receiver not started on port %s: %s", hub.settings.smtp_port, exc)
-        return None
 
 
 def _stop_on_signal(signum, frame):

@@ -541,6 +541,10 @@ def run_demo(host: str = "127.0.0.1", port: int = 5000, instance: Path | None = 
 
 def _serve(host: str, port: int, workers: int) -> None:
     """Run what ``hub serve`` runs (web, workers, scheduler, IDLE listener, BCC receiver) with the demo's settings."""
-    from hub.cli import serve
+    from hub.core import Hub, set_process_hub
+    from hub.config import Settings
+    from hub.supervisor import serve_all
 
-    serve.callback(host=host, port=port, worker_count=workers, no_worker=False)
+    hub = Hub(Settings.load(), create_keys=True)  # serve_all closes it; the demo's own hub stays open
+    set_process_hub(hub)
+    serve_all(hub, host, port, worker_count=workers, say=click.echo)

@@ -29,6 +29,7 @@ import threading
 import time
 from typing import Callable, Iterator
 
+from hub.core import Hub
 from hub.exceptions import ConfigError
 
 log = logging.getLogger(__name__)
@@ -186,3 +187,67 @@ def run_gunicorn(make_app: Callable[[], object], listen_fd: int, workers: int, t
             return make_app()
 
     HubWeb().run()
+
+
+def serve_all(hub: Hub, host: str, port: int, *, worker_count: int = 1, no_worker: bool = False, web_workers: int = 2,
+              server: str = "auto", say: Callable[[str], object] = print) -> None:
+    """What `hub serve` runs (also `hub demo`): the web app (gunicorn; waitress where it cannot run), RQ
+    workers, the scheduler, the IDLE listener and the BCC receiver, until Ctrl-C or SIGTERM; then all of it
+    stops, and ``hub`` is closed."""
+    from hub.app import create_app
+
+    if server == "auto":
+        server = "gunicorn" if gunicorn_runs_here() else "waitress"
+    elif server == "gunicorn" and not gunicorn_runs_here():
+        raise ConfigError("gunicorn cannot run here.",
+                          fix="Install it (pip install gunicorn), or use --server waitress.")
+    children = smtp = waitress = sock = None
+    with stop_signals() as shutting_down:
+        try:
+            hub.db.upgrade()
+            app = create_app(hub=hub)  # here too: a configuration error stops us before any child starts
+            sock = listen(host, port)  # first: a taken port stops here, before any child starts
+            commands = ([] if no_worker else ["worker"] * worker_count) + ["scheduler", "idle"]
+            if server == "gunicorn":  # in a child, on this socket
+                commands.append(f"web --workers {web_workers}")
+            else:
+                from waitress import create_server
+
+                waitress = create_server(app, sockets=[sock], threads=16)
+            children = Children(commands, hub.queues.redis_url,
+                                listen_fd=sock.fileno() if server == "gunicorn" else None).start()
+            smtp = _start_bcc_receiver(hub)
+            say(f"CRM hub serving on http://{host}:{port}/ with {server} (Redis: {hub.queues.redis_url}, "
+                       f"workers: {commands.count('worker')}). Stop with Ctrl-C.")
+            if waitress is not None:
+                waitress.run()  # Ctrl-C or SIGTERM raise KeyboardInterrupt here (stop_signals)
+            else:
+                while True:
+                    signal.pause()  # the same, while the children work
+        except KeyboardInterrupt:
+            pass  # a signal before the server ran
+        finally:
+            shutting_down()
+            if children is not None:
+                say("Stopping the hub …")
+                children.stop()
+            if smtp is not None:
+                smtp.stop()
+            if waitress is not None:
+                waitress.close()
+            elif sock is not None:
+                sock.close()
+            hub.close()
+            if children is not None:
+                say("Stopped.")
+
+
+def _start_bcc_receiver(hub):
+    """The BCC logging address's SMTP receiver, when its port is free (one per machine is enough)."""
+    from hub.bcc import start_bcc_server
+
+    try:
+        return start_bcc_server(hub, host="127.0.0.1")
+    except OSError as exc:
+        log.warning("BCC receiver not started on port %s: %s", hub.settings.smtp_port, exc)
+        return None

@@ -116,9 +116,7 @@ def test_no_import_cycles_between_modules():
 
 
 #: cycles still there, each with the reason (to be emptied)
-KNOWN_CYCLES = [
-    ["hub.cli", "hub.demo"],  # the demo runs `hub serve`'s callback; goes when serving moves to hub.supervisor
-]
+KNOWN_CYCLES: list[list[str]] = []
 
 
 def test_the_runtime_never_imports_the_test_kit_and_the_core_no_plugin():
