@@ -2,7 +2,8 @@
 
 Shared by the Meetings pages and the JSON API, so both accept and refuse exactly the same values.
 Public API: :data:`DAYS`, :func:`parse_meeting_type`, :func:`save_meeting_type`, :func:`hours_text`,
-:func:`meeting_type_json`.
+:func:`meeting_type_json`, :func:`colleagues`. Team members, date overrides and booking questions are
+checked by :mod:`hub.scheduling.teams`, :mod:`hub.scheduling.limits` and :mod:`hub.scheduling.questions`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.exceptions import ValidationError
-from hub.models import Account, AccountStatus, Calendar, MeetingType
+from hub.models import Account, AccountStatus, Calendar, MeetingType, User
+from hub.scheduling import limits, questions, teams
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_LABELS = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
@@ -128,7 +130,30 @@ def parse_meeting_type(values: Mapping[str, Any], current: MeetingType | None = 
         out["weekly_hours"] = current.weekly_hours if current is not None else DEFAULT_HOURS
     out["want_video"] = _flag(values, "want_video", False if form else keep("want_video", True))
     out["is_primary"] = _flag(values, "is_primary", False if form else keep("is_primary", False))
+    out["kind"] = str(values.get("kind") or keep("kind", "single"))
+    if out["kind"] not in teams.KINDS:
+        raise ValidationError("The kind is single, round_robin or collective.", field="kind")
+    out["max_per_day"] = _max_per_day(values, keep("max_per_day", None))
+    overrides, asked = limits.parse_overrides(values), questions.parse_questions(values)
+    out["date_overrides"] = overrides if overrides is not None else keep("date_overrides", None) or {}
+    out["questions"] = asked if asked is not None else keep("questions", None) or []
+    members = teams.parse_members(values)
+    if members is not None:
+        for m in members:
+            if m.get("weekly_hours") is not None:
+                m["weekly_hours"] = _hours({"weekly_hours": m["weekly_hours"]})
+        out["members"] = members
     return out
+
+
+def _max_per_day(values: Mapping[str, Any], default: int | None) -> int | None:
+    """``max_per_day``: a whole number from 1 to 100, or empty / null for no limit."""
+    if "max_per_day" not in values:
+        return default
+    raw = values.get("max_per_day")
+    if raw in (None, "", 0, "0"):
+        return None
+    return _number(values, "max_per_day", "Bookings per day", 1, 100, default or 1)
 
 
 def has_usable_default(s: Session, user_id: int) -> bool:
@@ -149,8 +174,11 @@ def save_meeting_type(s: Session, user_id: int, fields: dict[str, Any], current:
     if taken is not None and (current is None or taken != current.id):
         raise ValidationError(f"The link “{fields['slug']}” is taken.", fix="Choose another link name.", field="slug")
     row = current or MeetingType(user_id=user_id)
+    members = fields.pop("members", None)
     for key, value in fields.items():
         setattr(row, key, value)
+    if members is not None:
+        teams.set_members(s, row, members)
     if current is None:
         s.add(row)
         if active is None:
@@ -185,7 +213,20 @@ def meeting_type_json(mt: MeetingType, base_url: str) -> dict[str, Any]:
         "timezone": mt.timezone, "min_notice_minutes": mt.min_notice_minutes, "horizon_days": mt.horizon_days,
         "slot_step_minutes": mt.slot_step_minutes, "want_video": mt.want_video,
         "booking_url": f"{base_url.rstrip('/')}/book/{mt.slug}",
+        "kind": mt.kind, "max_per_day": mt.max_per_day, "date_overrides": mt.date_overrides or {},
+        "questions": mt.questions or [],
+        "members": [{"user_id": m.user_id, "weight": m.weight, "weekly_hours": m.weekly_hours}
+                    for m in mt.members],
     }
+
+
+def colleagues(s: Session, user_id: int) -> list[User]:
+    """The active users of ``user_id``'s organization (who may be members of a team type), by name."""
+    org = s.scalar(select(User.organization_id).where(User.id == user_id))
+    if org is None:
+        return list(s.scalars(select(User).where(User.id == user_id)))
+    return list(s.scalars(select(User).where(User.organization_id == org, User.active.is_(True))
+                          .order_by(User.name, User.id)))
 
 
 def common_timezones() -> list[str]:

@@ -11,12 +11,15 @@ from hub.core import current_hub
 from hub.exceptions import ValidationError
 from hub.models import Booking, BookingStatus, Meeting, MeetingType
 from hub.permissions import Permission
+from hub.scheduling.limits import overrides_text
+from hub.scheduling.questions import questions_text
 from web.access import actor, requires
 from web.integrations import needs_primary_meeting_type
 from web.meeting_types import (
     DAY_LABELS,
     DAYS,
     DEFAULT_HOURS,
+    colleagues,
     common_timezones,
     has_usable_default,
     hours_text,
@@ -59,15 +62,22 @@ def index():
 
 
 def _form_page(mt: MeetingType | None, values: dict, error: ValidationError | None = None, status: int = 200):
+    if "member_ids" not in values and request.method == "POST":  # re-showing a refused form
+        values["member_ids"] = {int(x) for x in request.form.getlist("member") if x.isdigit()}
+        values["weights"] = {uid: request.form.get(f"weight_{uid}", 1) for uid in values["member_ids"]}
+    with current_hub().db.session() as s:
+        people = colleagues(s, mt.user_id if mt else actor().id)
     return render_template("meeting_type_form.html", mt=mt, values=values, error=error, days=DAYS,
-                           day_labels=DAY_LABELS, timezones=common_timezones()), status
+                           day_labels=DAY_LABELS, timezones=common_timezones(), colleagues=people), status
 
 
 def _values_of(mt: MeetingType) -> dict:
     values = {c: getattr(mt, c) for c in ("name", "slug", "timezone", "duration_minutes", "buffer_before_minutes",
                                           "buffer_after_minutes", "min_notice_minutes", "horizon_days",
-                                          "slot_step_minutes", "want_video", "is_primary")}
+                                          "slot_step_minutes", "want_video", "is_primary", "kind", "max_per_day")}
     values.update({f"hours_{d}": hours_text(mt.weekly_hours, d) for d in DAYS})
+    values.update(date_overrides=overrides_text(mt.date_overrides), questions=questions_text(mt.questions),
+                  member_ids={m.user_id for m in mt.members}, weights={m.user_id: m.weight for m in mt.members})
     return values
 
 
