@@ -216,7 +216,7 @@ def meeting_type_json(mt: MeetingType, base_url: str) -> dict[str, Any]:
         "kind": mt.kind, "max_per_day": mt.max_per_day, "date_overrides": mt.date_overrides or {},
         "questions": mt.questions or [],
         "members": [{"user_id": m.user_id, "weight": m.weight, "weekly_hours": m.weekly_hours}
-                    for m in mt.members],
+                    for m in sorted(mt.members, key=lambda m: m.user_id)],
     }
 
 
