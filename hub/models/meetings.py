@@ -102,7 +102,7 @@ class MeetingType(IdMixin, TimestampMixin, Base):
     date_overrides: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, default=dict)
 
     members: Mapped[list["MeetingTypeMember"]] = relationship(
-        cascade="all, delete-orphan", order_by="MeetingTypeMember.user_id")
+        cascade="all, delete-orphan", order_by="MeetingTypeMember.user_id", lazy="selectin")
 
 
 class MeetingTypeMember(IdMixin, Base):
