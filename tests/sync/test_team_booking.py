@@ -72,10 +72,15 @@ def test_round_robin_offers_a_slot_while_any_member_is_free_and_gives_each_booki
         book(hub, "sales", local(monday, 10), "Ada", "ada@lovelace.example")
 
 
+def book_nth(hub, monday, i):
+    """Book the i-th half-hour from 09:00 of "sales"; the host it went to."""
+    start = local(monday, 9) + timedelta(minutes=30 * i)
+    return host_of(hub, book(hub, "sales", start, f"G{i}", f"g{i}@guests.example"))
+
+
 def test_round_robin_goes_to_the_member_booked_least_recently(hub, team, monday):
     team_type(hub, team, "round_robin", "sales", weekly_hours=HOURS)
-    hosts = [host_of(hub, book(hub, "sales", local(monday, 9) + timedelta(minutes=30 * i), f"G{i}", f"g{i}@guests.example"))
-             for i in range(5)]
+    hosts = [book_nth(hub, monday, i) for i in range(5)]
     # nobody booked yet: by id; then always the one whose last booking is oldest
     assert hosts == [team.alice, team.bob, team.carol, team.alice, team.bob]
 
@@ -83,8 +88,7 @@ def test_round_robin_goes_to_the_member_booked_least_recently(hub, team, monday)
 def test_round_robin_weights_give_a_heavier_member_more_bookings(hub, team, monday):
     team_type(hub, team, "round_robin", "sales", members=[team.alice, team.bob], weights={team.alice: 2},
               weekly_hours=HOURS)
-    hosts = [host_of(hub, book(hub, "sales", local(monday, 9) + timedelta(minutes=30 * i), f"G{i}", f"g{i}@guests.example"))
-             for i in range(6)]
+    hosts = [book_nth(hub, monday, i) for i in range(6)]
     assert (hosts.count(team.alice), hosts.count(team.bob)) == (4, 2)
 
 
@@ -209,6 +213,7 @@ def test_team_bookings_fire_booking_events_for_the_host_and_free_the_member_on_c
     booking_id = book(hub, "sales", local(monday, 10), "Grace", "grace@hopper.example")
     with hub.db.session() as s:
         created = s.scalars(sa.select(Event).where(Event.type == "booking.created")).all()
-        assert [(e.payload["data"]["booking_id"], e.payload["data"]["user_id"]) for e in created] == [(booking_id, team.alice)]
+        said = [(e.payload["data"]["booking_id"], e.payload["data"]["user_id"]) for e in created]
+    assert said == [(booking_id, team.alice)]
     cancel_booking(hub, booking_id)  # frees Alice's time, and a cancelled booking is no booking to rotate by
     assert host_of(hub, book(hub, "sales", local(monday, 10), "Ada", "ada@lovelace.example")) == team.alice

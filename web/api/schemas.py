@@ -145,7 +145,8 @@ SCHEMAS["MeetingTypeUpdate"] = _object(_TYPE_FIELDS, minProperties=1)
 SCHEMAS["MeetingType"] = _object({
     **{k: v for k, v in _TYPE_FIELDS.items() if k != "slug"}, "slug": STR, "name": STR, "id": INT, "active": BOOL,
     "booking_url": STR, "weekly_hours": {"type": "object"}, "timezone": STR, "date_overrides": {"type": "object"},
-    "questions": {"type": "array", "items": {"type": "object"}}, "members": {"type": "array", "items": {"type": "object"}},
+    "questions": {"type": "array", "items": {"type": "object"}},
+    "members": {"type": "array", "items": {"type": "object"}},
 }, ("id", "name", "slug", "active", "booking_url"))
 SCHEMAS["Slot"] = _object({"start": DATETIME, "local": DATETIME}, ("start", "local"))
 SCHEMAS["Availability"] = _object({
