@@ -9,7 +9,7 @@ Public API:
 * :func:`pick` — of the free members of a round-robin slot, the one booked least recently;
 * :func:`set_members` — replace a type's members, each a user of the owner's organization.
 
-Round-robin order (DESIGN.md "Booking"): the member whose last booking of this type was made longest
+Round-robin order: the member whose last booking of this type was made longest
 ago (never booked first); ties go to the fewest bookings this week. Weights change the first key: with
 different weights, members are ordered by bookings this week divided by weight, so a member of weight 2
 gets about twice the bookings of one of weight 1, and recency breaks the ties.
