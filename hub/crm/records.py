@@ -131,6 +131,7 @@ def serialize(kind: Kind, row) -> dict[str, Any]:
         out[f"{name}_id"] = getattr(row, column)
     if kind.model is Contact:
         out["source"] = row.source
+        out["booking_answers"] = row.booking_answers or {}
     if kind.model is Opportunity:
         out["closed_at"] = row.closed_at.isoformat() if row.closed_at else None
     if hasattr(row, "updated_at"):

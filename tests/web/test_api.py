@@ -234,3 +234,8 @@ def test_team_types_questions_and_limits_through_the_api(api, connected, client,
     # the salesperson has no calendar to put a booking on: Alice hosts
     assert booked.json["host_user_id"] == people["alice"]
     assert booked.json["answers"] == [{"key": "company_size", "label": "Company size", "answer": "11+"}]
+    from hub.models import Booking
+    with hub.db.session() as s:
+        contact_id = s.get(Booking, booked.json["id"]).contact_id
+    contact = api.get(f"/api/v1/contacts/{contact_id}", headers=TOKEN)
+    assert contact.status_code == 200 and contact.json["booking_answers"] == {"Company size": "11+"}

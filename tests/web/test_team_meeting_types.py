@@ -62,9 +62,12 @@ def test_the_booking_page_asks_the_questions_and_refuses_a_missing_required_answ
     done = guest.post("/book/sales?tz=UTC", data={**data, "q_company_size": "11-50", "q_phone": "+49 30 1234567"})
     assert done.status_code == 302
     with hub.db.session() as s:
-        assert s.scalar(select(Booking.answers)) == [
-            {"key": "company_size", "label": "Company size", "answer": "11-50"},
-            {"key": "phone", "label": "Phone", "answer": "+49 30 1234567"}]
+        booking = s.scalar(select(Booking))
+        assert booking.answers == [{"key": "company_size", "label": "Company size", "answer": "11-50"},
+                                   {"key": "phone", "label": "Phone", "answer": "+49 30 1234567"}]
+        contact_id = booking.contact_id
+    contact_page = bookable.get(f"/contacts/{contact_id}").get_data(as_text=True)
+    assert "<strong>Company size:</strong> 11-50" in contact_page
 
 
 def _base() -> dict:
