@@ -428,7 +428,7 @@ def connect_demo_accounts(hub, peers: Peers, ids: dict[str, int]) -> list[str]:
             log.warning("could not connect %s's %s account: %s", login, provider, exc)
             lines.append(f"{email}: {provider} not connected ({exc})")
     _meeting_type(hub, ids["sam"])
-    _team_types(hub, ids["sam"], [ids["sam"], ids["sophie"], ids["jules"]])
+    _team_types(hub, ids["sam"], [ids["sam"], ids["sophie"], ids["claire"]])  # each with a calendar
     return lines
 
 

@@ -54,6 +54,8 @@ from hub.scheduling import limits, teams
 from hub.sync.busy import zone
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: what ``unreadable`` says of a team member without a connected default calendar
+NO_CALENDAR = "a team member's calendar (not connected)"
 
 
 @dataclass
@@ -126,8 +128,12 @@ def compute(s: Session, meeting_type: MeetingType, start: datetime, end: datetim
     if not candidates:
         return result
     combined: set[datetime] | None = None
+    team = teams.is_team(meeting_type)
     for host in teams.hosts(s, meeting_type):
-        free_slots, unreadable = _host_slots(s, meeting_type, host, candidates)
+        if team and not teams.can_host(s, host.user_id):  # nothing to check their time against: busy
+            free_slots, unreadable = [], [NO_CALENDAR]
+        else:
+            free_slots, unreadable = _host_slots(s, meeting_type, host, candidates)
         if unreadable:
             result.limited = True
             result.unreadable += unreadable

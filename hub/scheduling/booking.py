@@ -198,15 +198,10 @@ def _free_hosts(s, meeting_type: MeetingType, start: datetime, now: datetime) ->
         raise SlotUnavailable()
     hosts = {h.user_id: h for h in teams.hosts(s, meeting_type) if start in answer.hosts.get(h.user_id, ())}
     if meeting_type.kind == "round_robin":
-        hosts = {uid: h for uid, h in hosts.items() if _has_calendar(s, uid)}
+        hosts = {uid: h for uid, h in hosts.items() if teams.can_host(s, uid)}
         if not hosts:
             raise SlotUnavailable()
     return hosts
-
-
-def _has_calendar(s, user_id: int) -> bool:
-    calendar = default_calendar(s, user_id)
-    return calendar is not None and usable(s.get(Account, calendar.account_id))
 
 
 def _confirm_hosts(hub: Hub, kind: str, checks: dict[int, dict[int, list[str]]], start: datetime,

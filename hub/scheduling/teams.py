@@ -6,6 +6,7 @@ Public API:
 * :class:`Host` — one possible host of a meeting type, with their own working hours when they set any;
 * :func:`hosts` — the hosts of a meeting type: the owner (single), the members (round-robin; the owner
   when there are none), or the owner and every member (collective: the owner organizes);
+* :func:`can_host` — whether a user's default calendar can take a booking;
 * :func:`pick` — of the free members of a round-robin slot, the one booked least recently;
 * :func:`set_members` — replace a type's members, each a user of the owner's organization.
 
@@ -25,7 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.exceptions import ValidationError
-from hub.models import Booking, BookingStatus, MeetingType, MeetingTypeMember, User
+from hub.models import Account, Booking, BookingStatus, MeetingType, MeetingTypeMember, User
+from hub.sync.calendars import default_calendar, usable
 
 KINDS = ("single", "round_robin", "collective")
 MAX_MEMBERS = 50
@@ -62,6 +64,12 @@ def hosts(s: Session, meeting_type: MeetingType) -> list[Host]:
         return [next((m for m in members if m.user_id == owner.user_id), owner)] + \
                [m for m in members if m.user_id != owner.user_id]
     return members or [owner]
+
+
+def can_host(s: Session, user_id: int) -> bool:
+    """Whether the user has a default calendar on a connected, working account (a booking needs one)."""
+    calendar = default_calendar(s, user_id)
+    return calendar is not None and usable(s.get(Account, calendar.account_id))
 
 
 def pick(s: Session, meeting_type: MeetingType, free: list[Host], now: datetime) -> Host:

@@ -10,6 +10,8 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from hub.accounts import disconnect_account
+
 from hub.exceptions import SlotUnavailable, ValidationError
 from hub.models import (
     Booking,
@@ -131,11 +133,15 @@ def test_a_collective_booking_makes_its_members_busy_on_their_own_types(hub, tea
         book(hub, "bob-30", local(monday, 9), "Ada", "ada@lovelace.example")
 
 
-def test_an_unreadable_member_calendar_makes_only_that_member_busy_and_says_limited(hub, team, monday):
+@pytest.mark.parametrize("how", ["unreadable", "disconnected"])
+def test_an_unreadable_member_calendar_makes_only_that_member_busy_and_says_limited(hub, team, monday, how):
     team_type(hub, team, "round_robin", "sales", weekly_hours=HOURS)
     team_type(hub, team, "collective", "panel", weekly_hours=HOURS)
-    with hub.db.session() as s:
-        s.get(Calendar, calendar_id(hub, team.accounts[team.bob])).unreadable_since = datetime.now(timezone.utc)
+    if how == "disconnected":  # Bob has no calendar left to check his time against, or to book into
+        disconnect_account(hub, team.accounts[team.bob])
+    else:
+        with hub.db.session() as s:
+            s.get(Calendar, calendar_id(hub, team.accounts[team.bob])).unreadable_since = datetime.now(timezone.utc)
     rr = slots(hub, "sales", monday)
     assert rr.limited and rr.unreadable and rr.slots and rr.hosts[team.bob] == []
     hosts = {host_of(hub, book(hub, "sales", local(monday, 10), f"G{i}", f"g{i}@guests.example")) for i in range(2)}
