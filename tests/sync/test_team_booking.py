@@ -223,3 +223,21 @@ def test_team_bookings_fire_booking_events_for_the_host_and_free_the_member_on_c
     assert said == [(booking_id, team.alice)]
     cancel_booking(hub, booking_id)  # frees Alice's time, and a cancelled booking is no booking to rotate by
     assert host_of(hub, book(hub, "sales", local(monday, 10), "Ada", "ada@lovelace.example")) == team.alice
+
+
+def test_the_host_s_why_names_date_overrides_the_day_limit_and_the_team_rule(hub, team, monday):
+    from hub.models import MeetingType
+    from hub.scheduling.availability_explained import why
+
+    meeting_type(hub, team.alice, slug="alice-30", weekly_hours=HOURS, max_per_day=1,
+                 date_overrides={(monday + timedelta(days=7)).isoformat(): []})
+    panel = team_type(hub, team, "collective", "panel", weekly_hours=HOURS)
+    book(hub, "alice-30", local(monday, 9), "Grace", "grace@hopper.example")
+    book(hub, "panel", local(monday, 11), "Ada", "ada@lovelace.example")
+    with hub.db.session() as s:
+        mt = s.scalar(sa.select(MeetingType).where(MeetingType.slug == "alice-30"))
+        assert "limit" in [r.kind for r in why(s, mt, local(monday, 10)).reasons]
+        day_off = why(s, mt, local(monday + timedelta(days=7), 10)).reasons
+        assert any(r.kind == "hours" and "hours set for" in r.text for r in day_off)
+        team_reasons = why(s, s.get(MeetingType, panel), local(monday, 9)).reasons
+        assert any(r.kind == "team" and "every member is free; 2 of 3" in r.text for r in team_reasons)
