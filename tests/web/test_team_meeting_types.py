@@ -74,3 +74,11 @@ def _base() -> dict:
     return {"name": "Talk to sales", "duration_minutes": "30", "timezone": "UTC", "min_notice_minutes": "60",
             "horizon_days": "14", "slot_step_minutes": "30",
             **{f"hours_{d}": "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+
+
+def test_a_member_without_a_calendar_limits_a_team_page_but_the_others_stay_bookable(bookable, app, people):
+    assert bookable.post("/meetings/new", data={**_base(), **TEAM_FORM, "slug": "sales", "member": [
+        str(people["alice"]), str(people[Role.SALESPERSON])]}).status_code == 302
+    page = app.test_client().get("/book/sales?tz=UTC").get_data(as_text=True)
+    assert "some team members' calendars cannot be read" in page and slots_on_page(page)
+    assert "with one of Salesperson or Alice" in page
