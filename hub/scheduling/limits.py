@@ -28,16 +28,14 @@ _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _LINE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*:?\s*(.*?)\s*$")
 
 
-def hours_on(meeting_type: MeetingType, day: date, weekly: dict | None = None) -> list:
-    """[[start, end], …] of ``day``: its date override (``[]`` = a day off) or the weekly hours.
-
-    :param weekly: other weekly hours to use (a team member's); the type's date overrides still apply.
-    """
+def hours_on(meeting_type: MeetingType, day: date) -> list:
+    """[[start, end], …] of ``day`` (in the type's zone): its date override (``[]`` = a day off) or the
+    weekday's hours."""
     overrides = meeting_type.date_overrides or {}
     key = day.isoformat()
     if key in overrides:
         return overrides[key]
-    return (meeting_type.weekly_hours if weekly is None else weekly or {}).get(DAYS[day.weekday()], [])
+    return (meeting_type.weekly_hours or {}).get(DAYS[day.weekday()], [])
 
 
 def full_days(s: Session, meeting_type: MeetingType, user_id: int, first: datetime, last: datetime) -> set[date]:
