@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from hub.core import current_hub
 from hub.exceptions import ValidationError
-from hub.models import Booking, BookingStatus, Meeting, MeetingType
+from hub.models import Booking, BookingHost, BookingStatus, Meeting, MeetingType
 from hub.permissions import Permission
 from hub.scheduling.limits import overrides_text
 from hub.scheduling.questions import questions_text
@@ -45,10 +45,13 @@ def index():
     with current_hub().db.session() as s:
         types = s.scalars(select(MeetingType).where(MeetingType.user_id == me.id).order_by(
             MeetingType.is_primary.desc(), MeetingType.name)).all()
+        hosting = or_(Booking.host_user_id == me.id,  # or a member of a collective booking
+                      Booking.id.in_(select(BookingHost.booking_id).where(BookingHost.user_id == me.id)))
         bookings = s.scalars(select(Booking).where(
-            Booking.host_user_id == me.id, Booking.end >= now, Booking.status == BookingStatus.CONFIRMED).order_by(
+            hosting, Booking.end >= now, Booking.status == BookingStatus.CONFIRMED).order_by(
             Booking.start).limit(50)).all()
-        names = {mt.id: mt.name for mt in types}
+        names = dict(s.execute(select(MeetingType.id, MeetingType.name).where(
+            MeetingType.id.in_({b.meeting_type_id for b in bookings} | {mt.id for mt in types}))).all())
         # cancelled ones stay listed, marked, so a cancellation in the calendar is seen rather than silent
         meetings = s.scalars(select(Meeting).where(
             Meeting.owner_user_id == me.id, Meeting.end >= now).order_by(Meeting.start).limit(50)).all()

@@ -7,10 +7,14 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
+import pytest
+
 from hub.models import Booking, MeetingType, Organization, Role
-from tests.web.conftest import add_user
+from tests.web.conftest import add_user, connect_memory, sign_in
 from tests.web.test_meetings import bookable, new_type, slots_on_page  # noqa: F401 (fixture)
 
+SALES = "salesperson@corp.test"
+SALES_MAILBOX_PASSWORD = "sales-mailbox-secret"
 TEAM_FORM = {"kind": "round_robin", "members_form": "1", "questions":
              "Company size | choice | 1-10, 11-50 | required\nPhone | phone | optional",
              "max_per_day": "2"}
@@ -82,3 +86,27 @@ def test_a_member_without_a_calendar_limits_a_team_page_but_the_others_stay_book
     page = app.test_client().get("/book/sales?tz=UTC").get_data(as_text=True)
     assert "some team members' calendars cannot be read" in page and slots_on_page(page)
     assert "with one of Salesperson or Alice" in page
+
+
+@pytest.fixture
+def memory(memory):
+    """Alice's account and the salesperson's, each with a calendar."""
+    memory.add_account(SALES, SALES_MAILBOX_PASSWORD, "Salesperson", calendars=("primary",))
+    return memory
+
+
+def test_a_collective_booking_is_listed_for_every_member(bookable, app, worker, people):
+    member = app.test_client()
+    sign_in(member, SALES)
+    connect_memory(member, worker, SALES, SALES_MAILBOX_PASSWORD)
+    assert bookable.post("/meetings/new", data={**_base(), **TEAM_FORM, "name": "Panel", "kind": "collective",
+                                                "slug": "panel", "questions": "",
+                                                "member": [str(people[Role.SALESPERSON])]}).status_code == 302
+    guest = app.test_client()
+    slot = slots_on_page(guest.get("/book/panel?tz=UTC").get_data(as_text=True))[0]
+    booked = guest.post("/book/panel?tz=UTC", data={"start": slot, "guest_name": "Grace",
+                                                    "guest_email": "grace@example.org", "tz": "UTC"})
+    assert booked.status_code == 302
+    for host in (bookable, member):
+        page = host.get("/meetings/").get_data(as_text=True)
+        assert "Grace &lt;grace@example.org&gt;</td><td>Panel</td>" in page
