@@ -2,7 +2,7 @@
 
 Shared by the Meetings pages and the JSON API, so both accept and refuse exactly the same values.
 Public API: :data:`DAYS`, :func:`parse_meeting_type`, :func:`save_meeting_type`, :func:`hours_text`,
-:func:`meeting_type_json`, :func:`colleagues`. Team members, date overrides and booking questions are
+:func:`meeting_type_json`, :func:`colleagues`, :func:`member_hours_text`. Team members, date overrides and booking questions are
 checked by :mod:`hub.scheduling.teams`, :mod:`hub.scheduling.limits` and :mod:`hub.scheduling.questions`.
 """
 
@@ -140,10 +140,30 @@ def parse_meeting_type(values: Mapping[str, Any], current: MeetingType | None = 
     members = teams.parse_members(values)
     if members is not None:
         for m in members:
-            if m.get("weekly_hours") is not None:
-                m["weekly_hours"] = _hours({"weekly_hours": m["weekly_hours"]})
+            hours = m.get("weekly_hours")
+            if isinstance(hours, str):
+                hours = _member_hours(hours)
+            m["weekly_hours"] = _hours({"weekly_hours": hours}) if hours else None
         out["members"] = members
     return out
+
+
+def _member_hours(text: str) -> dict[str, list]:
+    """A member's own hours as the form writes them: ``mon 09:00-12:00, 13:00-17:00; tue 10:00-16:00``."""
+    out: dict[str, list] = {}
+    for part in text.split(";"):
+        day, _, spans = part.strip().partition(" ")
+        if not day:
+            continue
+        if day.lower() not in DAYS:
+            raise ValidationError("Write a member's hours like mon 09:00-12:00; tue 10:00-16:00.", field="members")
+        out[day.lower()] = [span.strip().split("-", 1) for span in spans.split(",") if span.strip()]
+    return out
+
+
+def member_hours_text(weekly_hours: dict | None) -> str:
+    """The form's text of a member's own hours."""
+    return "; ".join(f"{d} " + ", ".join(f"{a}-{b}" for a, b in spans) for d, spans in (weekly_hours or {}).items())
 
 
 def _max_per_day(values: Mapping[str, Any], default: int | None) -> int | None:

@@ -23,6 +23,7 @@ from web.meeting_types import (
     common_timezones,
     has_usable_default,
     hours_text,
+    member_hours_text,
     parse_meeting_type,
     save_meeting_type,
 )
@@ -68,6 +69,7 @@ def _form_page(mt: MeetingType | None, values: dict, error: ValidationError | No
     if "member_ids" not in values and request.method == "POST":  # re-showing a refused form
         values["member_ids"] = {int(x) for x in request.form.getlist("member") if x.isdigit()}
         values["weights"] = {uid: request.form.get(f"weight_{uid}", 1) for uid in values["member_ids"]}
+        values["member_hours"] = {uid: request.form.get(f"member_hours_{uid}", "") for uid in values["member_ids"]}
     with current_hub().db.session() as s:
         people = colleagues(s, mt.user_id if mt else actor().id)
     return render_template("meeting_type_form.html", mt=mt, values=values, error=error, days=DAYS,
@@ -80,7 +82,8 @@ def _values_of(mt: MeetingType) -> dict:
                                           "slot_step_minutes", "want_video", "is_primary", "kind", "max_per_day")}
     values.update({f"hours_{d}": hours_text(mt.weekly_hours, d) for d in DAYS})
     values.update(date_overrides=overrides_text(mt.date_overrides), questions=questions_text(mt.questions),
-                  member_ids={m.user_id for m in mt.members}, weights={m.user_id: m.weight for m in mt.members})
+                  member_ids={m.user_id for m in mt.members}, weights={m.user_id: m.weight for m in mt.members},
+                  member_hours={m.user_id: member_hours_text(m.weekly_hours) for m in mt.members})
     return values
 
 

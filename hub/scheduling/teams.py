@@ -95,11 +95,13 @@ def pick(s: Session, meeting_type: MeetingType, free: list[Host], now: datetime)
 
 
 def parse_members(values: dict[str, Any]) -> list[dict] | None:
-    """``members`` of an API body ([{"user_id", "weight"}] or [user ids]) or the form's ``member`` ids with
-    ``weight_<id>``; ``None`` when not mentioned."""
+    """``members`` of an API body ([{"user_id", "weight", "weekly_hours"}] or [user ids]) or the form's
+    ``member`` ids with ``weight_<id>`` and ``member_hours_<id>`` (text, checked by the caller); ``None``
+    when not mentioned."""
     given = values.get("members")
     if given is None and hasattr(values, "getlist") and "members_form" in values:
-        given = [{"user_id": uid, "weight": values.get(f"weight_{uid}") or 1} for uid in values.getlist("member")]
+        given = [{"user_id": uid, "weight": values.get(f"weight_{uid}") or 1,
+                  "weekly_hours": values.get(f"member_hours_{uid}") or None} for uid in values.getlist("member")]
     if given is None:
         return None
     if not isinstance(given, list) or len(given) > MAX_MEMBERS:

@@ -25,7 +25,8 @@ def test_the_form_saves_a_team_type_with_questions_limits_and_overrides_and_show
     data = {**TEAM_FORM, "slug": "sales", "date_overrides": f"{day_off}: off\n"}
     response = bookable.post("/meetings/new", data={**_base(), **data, "member": [str(people["alice"]),
                                                                                str(people[Role.SALESPERSON])],
-                                                    f"weight_{people['alice']}": "3"})
+                                                    f"weight_{people['alice']}": "3",
+                                                    f"member_hours_{people['alice']}": "mon 09:00-12:00; tue 10:00-11:00"})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     with hub.db.session() as s:
         mt = s.scalar(select(MeetingType).where(MeetingType.slug == "sales"))
@@ -33,11 +34,20 @@ def test_the_form_saves_a_team_type_with_questions_limits_and_overrides_and_show
         assert sorted((m.user_id, m.weight) for m in mt.members) == sorted(
             [(people["alice"], 3), (people[Role.SALESPERSON], 1)])
         assert [q["kind"] for q in mt.questions] == ["choice", "phone"]
+        assert {m.user_id: m.weekly_hours for m in mt.members} == {
+            people["alice"]: {"mon": [["09:00", "12:00"]], "tue": [["10:00", "11:00"]]}, people[Role.SALESPERSON]: None}
         type_id = mt.id
     page = bookable.get(f"/meetings/{type_id}/edit").get_data(as_text=True)
     assert f"{day_off}: off" in page and "Company size | choice | 1-10, 11-50 | required" in page
-    assert f'value="{people["alice"]}" checked' in page
+    assert f'value="{people["alice"]}" checked' in page and 'value="mon 09:00-12:00; tue 10:00-11:00"' in page
     assert 'data-kind="round_robin"' in bookable.get("/meetings/").get_data(as_text=True)
+
+
+def test_a_member_s_hours_in_a_wrong_form_are_explained(bookable, people):
+    response = bookable.post("/meetings/new", data={**_base(), **TEAM_FORM, "slug": "sales",
+                                                    "member": [str(people["alice"])],
+                                                    f"member_hours_{people['alice']}": "someday 9-5"})
+    assert response.status_code == 400 and "mon 09:00-12:00; tue 10:00-16:00" in response.get_data(as_text=True)
 
 
 def test_a_member_from_another_organization_is_refused(bookable, hub):
