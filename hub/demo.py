@@ -428,6 +428,7 @@ def connect_demo_accounts(hub, peers: Peers, ids: dict[str, int]) -> list[str]:
             log.warning("could not connect %s's %s account: %s", login, provider, exc)
             lines.append(f"{email}: {provider} not connected ({exc})")
     _meeting_type(hub, ids["sam"])
+    _team_types(hub, ids["sam"], [ids["sam"], ids["sophie"], ids["claire"]])  # each with a calendar
     return lines
 
 
@@ -470,6 +471,26 @@ def _meeting_type(hub, user_id: int) -> None:
                                         for d in ("mon", "tue", "wed", "thu", "fri")}))
 
 
+#: the team meeting types seeded for Sam's team: (slug, name, kind)
+TEAM_TYPES = (("sales-team", "Talk to sales", "round_robin"), ("team-demo", "Product demo with the team", "collective"))
+
+
+def _team_types(hub, owner: int, members: list[int]) -> None:
+    """A round-robin and a collective type of Sam's team, so a new user sees both kinds (and questions)."""
+    from hub.models import MeetingType, MeetingTypeMember
+
+    with hub.db.session() as s:
+        for slug, name, kind in TEAM_TYPES:
+            s.add(MeetingType(
+                user_id=owner, name=name, slug=slug, kind=kind, duration_minutes=30, timezone="Europe/Berlin",
+                active=True, max_per_day=4 if kind == "round_robin" else None,
+                weekly_hours={d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+                questions=[{"key": "company_size", "label": "Company size", "kind": "choice", "required": True,
+                            "choices": ["1-10", "11-50", "51-500", "500+"]},
+                           {"key": "phone", "label": "Phone", "kind": "phone", "required": False, "choices": []}],
+                members=[MeetingTypeMember(user_id=uid) for uid in members]))
+
+
 # --- running it --------------------------------------------------------------------------------------
 
 
@@ -494,6 +515,7 @@ def welcome(url: str, connected: list[str], notes: list[str]) -> str:
         lines.append(f"  {address(login):<26} {ROLE_LABELS[Role(role)]:<18} {name}")
     lines += ["", "Connected at start (their first sync runs now):"] + [f"  {line}" for line in connected]
     lines += ["", f"Public booking page: {url}/book/sam-intro",
+              f"Team booking pages: {url}/book/sales-team (round-robin), {url}/book/team-demo (collective)",
               "Connect more: “Sign in with Google” / “Connect Microsoft 365” open the sandboxes' consent pages.",
               "Everything runs locally and is reset at every start; stop with Ctrl-C.",
               "For real use: python3 dev.py run --real (keeps its data in ./instance; later runs serve it)."]

@@ -5,11 +5,12 @@ iCalendar and mail headers); addresses are checked by ``email-validator`` for sy
 lookup: a guest's domain is not ours to probe from a web request).
 
 Public API: :data:`MAX_NAME`, :data:`MAX_EMAIL`, :data:`MAX_ZONE`, :func:`clean_text`,
-:func:`clean_email`.
+:func:`clean_email`, :func:`clean_phone`.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
@@ -20,6 +21,9 @@ MAX_NAME = 200
 #: RFC 5321's limit for a forward path (what any mail server accepts)
 MAX_EMAIL = 254
 MAX_ZONE = 64
+MAX_PHONE = 32
+#: what people write in a phone number: an optional +, digits, spaces and the usual separators
+_PHONE = re.compile(r"^\+?[0-9 ()./-]+$")
 
 
 def _has_control(value: str) -> bool:
@@ -52,3 +56,15 @@ def clean_email(value: object, field: str = "email") -> str:
     except EmailNotValidError as exc:
         raise ValidationError(f"Please enter a valid email address ({exc}).", field=field) from None
     return checked.normalized.lower()
+
+
+def clean_phone(value: object, field: str = "phone", required: bool = True) -> str:
+    """A phone number as written (``+49 30 1234567``, ``(555) 123-4567``): 5 to 15 digits (E.164's
+    maximum), an optional leading + and spaces, dots, dashes, slashes or brackets; or ValidationError."""
+    text = clean_text(value, field, "a phone number", MAX_PHONE, required)
+    if not text:
+        return ""
+    digits = sum(ch.isdigit() for ch in text)
+    if not _PHONE.match(text) or not 5 <= digits <= 15:
+        raise ValidationError("Please enter a phone number with 5 to 15 digits, like +49 30 1234567.", field=field)
+    return text

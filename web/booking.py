@@ -29,6 +29,7 @@ from hub.core import current_hub
 from hub.exceptions import NotActive, SlotUnavailable, ValidationError
 from hub.models import Booking, Meeting, MeetingType, User
 from hub.scheduling import availability as slots_of
+from hub.scheduling import teams
 from hub.scheduling.booking import book
 from web.access import public
 
@@ -69,6 +70,17 @@ def _host_and_type(s, slug: str) -> tuple[MeetingType, User]:
     return mt, s.get(User, mt.user_id)
 
 
+def _with_whom(s, mt: MeetingType, host: User) -> str:
+    """Who the guest meets: the host, one of a round-robin team, or every member of a collective one."""
+    if not teams.is_team(mt):
+        return host.name or host.email
+    people = [s.get(User, h.user_id) for h in teams.hosts(s, mt)]
+    names = [u.name or u.email for u in people if u is not None]
+    if mt.kind == "round_robin":
+        return f"one of {', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
+
+
 def week(zone: ZoneInfo, first: date) -> tuple[datetime, datetime]:
     """[midnight of ``first``, midnight seven days later) in the guest's zone, as UTC instants."""
     start = datetime.combine(first, time.min, zone)
@@ -102,7 +114,7 @@ def page(slug: str):
             if start is None or start.tzinfo is None:
                 raise ValidationError("Pick a time from the list.", field="start")
             booking_id = book(current_hub(), slug, start, request.form.get("guest_name", ""),
-                              request.form.get("guest_email", ""), zone.key)
+                              request.form.get("guest_email", ""), zone.key, answers=request.form)
         except NotActive as exc:
             return _not_active(exc, slug)
         except (SlotUnavailable, ValidationError) as exc:
@@ -119,6 +131,7 @@ def page(slug: str):
             found = slots_of.compute(s, slots_of.active(mt), range_start, range_end)
         except NotActive as exc:
             return _not_active(exc, slug)
+        with_whom = _with_whom(s, mt, host)
     days: dict[date, Day] = {first + timedelta(days=i): Day(first + timedelta(days=i), []) for i in range(DAYS_SHOWN)}
     for slot in found.slots:
         local = slot.astimezone(zone)
@@ -134,7 +147,7 @@ def page(slug: str):
         chosen = None  # the slot is gone: show the fresh list, not the form for it
     today = datetime.now(zone).date()
     return render_template(
-        "booking/page.html", mt=mt, host=host, days=list(days.values()), zone=zone.key, limited=found.limited,
+        "booking/page.html", mt=mt, host=host, with_whom=with_whom, team=teams.is_team(mt), days=list(days.values()), zone=zone.key, limited=found.limited,
         chosen=chosen, error=error, form=request.form, first=first,
         next_from=(first + timedelta(days=DAYS_SHOWN)).isoformat(),
         prev_from=(first - timedelta(days=DAYS_SHOWN)).isoformat() if first > today else None,

@@ -2,7 +2,8 @@
 
 Shared by the Meetings pages and the JSON API, so both accept and refuse exactly the same values.
 Public API: :data:`DAYS`, :func:`parse_meeting_type`, :func:`save_meeting_type`, :func:`hours_text`,
-:func:`meeting_type_json`.
+:func:`meeting_type_json`, :func:`colleagues`, :func:`member_hours_text`. Team members, date overrides and booking questions are
+checked by :mod:`hub.scheduling.teams`, :mod:`hub.scheduling.limits` and :mod:`hub.scheduling.questions`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.exceptions import ValidationError
-from hub.models import Account, AccountStatus, Calendar, MeetingType
+from hub.models import Account, AccountStatus, Calendar, MeetingType, User
+from hub.scheduling import limits, questions, teams
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_LABELS = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
@@ -128,7 +130,50 @@ def parse_meeting_type(values: Mapping[str, Any], current: MeetingType | None = 
         out["weekly_hours"] = current.weekly_hours if current is not None else DEFAULT_HOURS
     out["want_video"] = _flag(values, "want_video", False if form else keep("want_video", True))
     out["is_primary"] = _flag(values, "is_primary", False if form else keep("is_primary", False))
+    out["kind"] = str(values.get("kind") or keep("kind", "single"))
+    if out["kind"] not in teams.KINDS:
+        raise ValidationError("The kind is single, round_robin or collective.", field="kind")
+    out["max_per_day"] = _max_per_day(values, keep("max_per_day", None))
+    overrides, asked = limits.parse_overrides(values), questions.parse_questions(values)
+    out["date_overrides"] = overrides if overrides is not None else keep("date_overrides", None) or {}
+    out["questions"] = asked if asked is not None else keep("questions", None) or []
+    members = teams.parse_members(values)
+    if members is not None:
+        for m in members:
+            hours = m.get("weekly_hours")
+            if isinstance(hours, str):
+                hours = _member_hours(hours)
+            m["weekly_hours"] = _hours({"weekly_hours": hours}) if hours else None
+        out["members"] = members
     return out
+
+
+def _member_hours(text: str) -> dict[str, list]:
+    """A member's own hours as the form writes them: ``mon 09:00-12:00, 13:00-17:00; tue 10:00-16:00``."""
+    out: dict[str, list] = {}
+    for part in text.split(";"):
+        day, _, spans = part.strip().partition(" ")
+        if not day:
+            continue
+        if day.lower() not in DAYS:
+            raise ValidationError("Write a member's hours like mon 09:00-12:00; tue 10:00-16:00.", field="members")
+        out[day.lower()] = [span.strip().split("-", 1) for span in spans.split(",") if span.strip()]
+    return out
+
+
+def member_hours_text(weekly_hours: dict | None) -> str:
+    """The form's text of a member's own hours."""
+    return "; ".join(f"{d} " + ", ".join(f"{a}-{b}" for a, b in spans) for d, spans in (weekly_hours or {}).items())
+
+
+def _max_per_day(values: Mapping[str, Any], default: int | None) -> int | None:
+    """``max_per_day``: a whole number from 1 to 100, or empty / null for no limit."""
+    if "max_per_day" not in values:
+        return default
+    raw = values.get("max_per_day")
+    if raw in (None, "", 0, "0"):
+        return None
+    return _number(values, "max_per_day", "Bookings per day", 1, 100, default or 1)
 
 
 def has_usable_default(s: Session, user_id: int) -> bool:
@@ -149,8 +194,11 @@ def save_meeting_type(s: Session, user_id: int, fields: dict[str, Any], current:
     if taken is not None and (current is None or taken != current.id):
         raise ValidationError(f"The link “{fields['slug']}” is taken.", fix="Choose another link name.", field="slug")
     row = current or MeetingType(user_id=user_id)
+    members = fields.pop("members", None)
     for key, value in fields.items():
         setattr(row, key, value)
+    if members is not None:
+        teams.set_members(s, row, members)
     if current is None:
         s.add(row)
         if active is None:
@@ -185,7 +233,20 @@ def meeting_type_json(mt: MeetingType, base_url: str) -> dict[str, Any]:
         "timezone": mt.timezone, "min_notice_minutes": mt.min_notice_minutes, "horizon_days": mt.horizon_days,
         "slot_step_minutes": mt.slot_step_minutes, "want_video": mt.want_video,
         "booking_url": f"{base_url.rstrip('/')}/book/{mt.slug}",
+        "kind": mt.kind, "max_per_day": mt.max_per_day, "date_overrides": mt.date_overrides or {},
+        "questions": mt.questions or [],
+        "members": [{"user_id": m.user_id, "weight": m.weight, "weekly_hours": m.weekly_hours}
+                    for m in sorted(mt.members, key=lambda m: m.user_id)],
     }
+
+
+def colleagues(s: Session, user_id: int) -> list[User]:
+    """The active users of ``user_id``'s organization (who may be members of a team type), by name."""
+    org = s.scalar(select(User.organization_id).where(User.id == user_id))
+    if org is None:
+        return list(s.scalars(select(User).where(User.id == user_id)))
+    return list(s.scalars(select(User).where(User.organization_id == org, User.active.is_(True))
+                          .order_by(User.name, User.id)))
 
 
 def common_timezones() -> list[str]:

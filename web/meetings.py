@@ -5,21 +5,25 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from hub.core import current_hub
 from hub.exceptions import ValidationError
-from hub.models import Booking, BookingStatus, Meeting, MeetingType
+from hub.models import Booking, BookingHost, BookingStatus, Meeting, MeetingType
 from hub.permissions import Permission
+from hub.scheduling.limits import overrides_text
+from hub.scheduling.questions import questions_text
 from web.access import actor, requires
 from web.integrations import needs_primary_meeting_type
 from web.meeting_types import (
     DAY_LABELS,
     DAYS,
     DEFAULT_HOURS,
+    colleagues,
     common_timezones,
     has_usable_default,
     hours_text,
+    member_hours_text,
     parse_meeting_type,
     save_meeting_type,
 )
@@ -42,10 +46,13 @@ def index():
     with current_hub().db.session() as s:
         types = s.scalars(select(MeetingType).where(MeetingType.user_id == me.id).order_by(
             MeetingType.is_primary.desc(), MeetingType.name)).all()
+        hosting = or_(Booking.host_user_id == me.id,  # or a member of a collective booking
+                      Booking.id.in_(select(BookingHost.booking_id).where(BookingHost.user_id == me.id)))
         bookings = s.scalars(select(Booking).where(
-            Booking.host_user_id == me.id, Booking.end >= now, Booking.status == BookingStatus.CONFIRMED).order_by(
+            hosting, Booking.end >= now, Booking.status == BookingStatus.CONFIRMED).order_by(
             Booking.start).limit(50)).all()
-        names = {mt.id: mt.name for mt in types}
+        names = dict(s.execute(select(MeetingType.id, MeetingType.name).where(
+            MeetingType.id.in_({b.meeting_type_id for b in bookings} | {mt.id for mt in types}))).all())
         # cancelled ones stay listed, marked, so a cancellation in the calendar is seen rather than silent
         meetings = s.scalars(select(Meeting).where(
             Meeting.owner_user_id == me.id, Meeting.end >= now).order_by(Meeting.start).limit(50)).all()
@@ -59,15 +66,24 @@ def index():
 
 
 def _form_page(mt: MeetingType | None, values: dict, error: ValidationError | None = None, status: int = 200):
+    if "member_ids" not in values and request.method == "POST":  # re-showing a refused form
+        values["member_ids"] = {int(x) for x in request.form.getlist("member") if x.isdigit()}
+        values["weights"] = {uid: request.form.get(f"weight_{uid}", 1) for uid in values["member_ids"]}
+        values["member_hours"] = {uid: request.form.get(f"member_hours_{uid}", "") for uid in values["member_ids"]}
+    with current_hub().db.session() as s:
+        people = colleagues(s, mt.user_id if mt else actor().id)
     return render_template("meeting_type_form.html", mt=mt, values=values, error=error, days=DAYS,
-                           day_labels=DAY_LABELS, timezones=common_timezones()), status
+                           day_labels=DAY_LABELS, timezones=common_timezones(), colleagues=people), status
 
 
 def _values_of(mt: MeetingType) -> dict:
     values = {c: getattr(mt, c) for c in ("name", "slug", "timezone", "duration_minutes", "buffer_before_minutes",
                                           "buffer_after_minutes", "min_notice_minutes", "horizon_days",
-                                          "slot_step_minutes", "want_video", "is_primary")}
+                                          "slot_step_minutes", "want_video", "is_primary", "kind", "max_per_day")}
     values.update({f"hours_{d}": hours_text(mt.weekly_hours, d) for d in DAYS})
+    values.update(date_overrides=overrides_text(mt.date_overrides), questions=questions_text(mt.questions),
+                  member_ids={m.user_id for m in mt.members}, weights={m.user_id: m.weight for m in mt.members},
+                  member_hours={m.user_id: member_hours_text(m.weekly_hours) for m in mt.members})
     return values
 
 

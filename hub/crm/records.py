@@ -144,6 +144,7 @@ def serialize(kind: Kind, row) -> dict[str, Any]:
         out[f"{name}_ids"] = sorted(r.id for r in getattr(row, relation))
     if kind.model is Contact:
         out["source"] = row.source
+        out["booking_answers"] = row.booking_answers or {}
     if kind.model is Opportunity:
         out["closed_at"] = row.closed_at.isoformat() if row.closed_at else None
     if hasattr(row, "updated_at"):

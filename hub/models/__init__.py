@@ -7,7 +7,9 @@ from hub.models.people import (
 )
 from hub.models.accounts import Account, AccountError, AccountStatus, ProviderSetting, PushChannelRecord
 from hub.models.calendars import BusyBlock, Calendar, CalendarEvent, SyncDirection
-from hub.models.meetings import Booking, BookingStatus, Meeting, MeetingParticipant, MeetingType
+from hub.models.meetings import (
+    Booking, BookingHost, BookingStatus, Meeting, MeetingParticipant, MeetingType, MeetingTypeMember,
+)
 from hub.models.sessions import SignInSession
 from hub.models.sync_state import OutboxEntry, SyncCursor
 from hub.models.integration import Event, IntegrationToken, WebhookDelivery, WebhookEndpoint

@@ -92,6 +92,31 @@ class MeetingType(IdMixin, TimestampMixin, Base):
     deactivated_by_account_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL")
     )
+    #: "single" (the owner hosts), "round_robin" (one free member hosts) or "collective" (every member)
+    kind: Mapped[str] = mapped_column(sa.String(20), default="single", server_default="single")
+    #: extra fields of the booking form: [{"key", "label", "kind": text|choice|phone, "required", "choices"}]
+    questions: Mapped[list[Any] | None] = mapped_column(sa.JSON, default=list)
+    #: at most this many bookings of this type per host and day (in ``timezone``); None: no limit
+    max_per_day: Mapped[int | None] = mapped_column()
+    #: {"2026-12-24": []} a day off, {"2026-12-31": [["09:00", "12:00"]]} other hours on that date
+    date_overrides: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, default=dict)
+
+    members: Mapped[list["MeetingTypeMember"]] = relationship(
+        cascade="all, delete-orphan", order_by="MeetingTypeMember.user_id", lazy="selectin")
+
+
+class MeetingTypeMember(IdMixin, Base):
+    """A host of a team meeting type (users of the type owner's organization)."""
+
+    __tablename__ = "meeting_type_members"
+    __table_args__ = (sa.UniqueConstraint("meeting_type_id", "user_id"),)
+
+    meeting_type_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_types.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: round-robin share: a member of weight 2 gets about twice the bookings of a member of weight 1
+    weight: Mapped[int] = mapped_column(default=1)
+    #: the member's own working hours in their user time zone, within the type's; None: the type's
+    weekly_hours: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
 
 class BookingStatus(str, enum.Enum):
@@ -115,5 +140,17 @@ class Booking(IdMixin, TimestampMixin, Base):
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
     #: the account whose default calendar received the event
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id", ondelete="SET NULL"))
+    #: the guest's answers to the type's questions: [{"key", "label", "answer"}]
+    answers: Mapped[list[Any] | None] = mapped_column(sa.JSON)
 
     meeting_type: Mapped[MeetingType] = relationship()
+
+
+class BookingHost(IdMixin, Base):
+    """A further host of a collective booking (besides ``Booking.host_user_id``): busy for its time too."""
+
+    __tablename__ = "booking_hosts"
+    __table_args__ = (sa.UniqueConstraint("booking_id", "user_id"),)
+
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("bookings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)

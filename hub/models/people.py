@@ -130,6 +130,8 @@ class Contact(IdMixin, TimestampMixin, Base):
     source: Mapped[str] = mapped_column(sa.String(32), default="crm")
     #: mail with this contact syncs automatically from now on (set by the BCC logging address)
     auto_sync_since: Mapped[datetime | None] = mapped_column()
+    #: the latest answers the contact gave to booking questions, by question label
+    booking_answers: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")
     addresses: Mapped[list["ContactAddress"]] = relationship(

@@ -2,5 +2,8 @@
 
 * :mod:`hub.scheduling.availability` — free slots from working hours, busy blocks and buffers;
 * :mod:`hub.scheduling.availability_explained` — why a slot is or is not offered (the host's view);
-* :mod:`hub.scheduling.booking` — a guest books a slot, under a lock, re-checked against fresh busy time.
+* :mod:`hub.scheduling.booking` — a guest books a slot, under a lock, re-checked against fresh busy time;
+* :mod:`hub.scheduling.teams` — team types: who hosts, and the round-robin choice of a free member;
+* :mod:`hub.scheduling.limits` — date overrides and the per-host, per-day booking limit;
+* :mod:`hub.scheduling.questions` — booking questions and checking the guest's answers.
 """

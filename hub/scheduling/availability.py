@@ -8,7 +8,11 @@ Public API:
   session), with :func:`find_meeting_type` and :func:`active` to read and check the meeting type;
 * :func:`busy_time` — the host's merged busy intervals and whether some conflict calendar could not
   be read;
-* :class:`Availability` — the answer: slot starts (UTC), ``limited`` and why.
+* :class:`Availability` — the answer: slot starts (UTC), ``limited`` and why, each host's free slots.
+
+Team types (:mod:`hub.scheduling.teams`) run the same per host — their own conflict calendars, bookings,
+optional working hours and the per-day limit (:mod:`hub.scheduling.limits`) — and combine: round-robin
+is the union, collective the intersection. Date overrides replace a date's weekly hours.
 
 Algorithm: one indexed query reads the host's busy blocks on every conflict calendar, bounded by the
 range, as epoch seconds (no datetime decoding for thousands of rows); the host's few confirmed
@@ -17,7 +21,7 @@ by the slot step; one pass with a pointer over the merged busy list checks each 
 the buffers. Nothing is parsed per request: recurring events were expanded when they were synced.
 
 Fail closed: a conflict calendar that cannot be read (``unreadable_since`` set, its account in
-error or awaiting a reconnect, or never synced yet) makes the whole range busy and sets
+error or awaiting a reconnect, or never synced yet) makes its host busy for the whole range and sets
 ``limited=True``, which the booking page shows as "availability is limited". Transparent events never
 produce busy blocks, so they never block. Calendars of disconnected accounts, and of accounts whose
 calendar sync the user turned off, no longer count.
@@ -38,6 +42,7 @@ from hub.models import (
     Account,
     AccountStatus,
     Booking,
+    BookingHost,
     BookingStatus,
     BusyBlock,
     Calendar,
@@ -45,9 +50,12 @@ from hub.models import (
     SyncCursor,
     utcnow,
 )
+from hub.scheduling import limits, teams
 from hub.sync.busy import zone
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: what ``unreadable`` says of a team member without a connected default calendar
+NO_CALENDAR = "a team member's calendar (not connected)"
 
 
 @dataclass
@@ -61,6 +69,8 @@ class Availability:
     limited: bool = False
     #: names of the calendars that could not be read
     unreadable: list[str] = field(default_factory=list)
+    #: each possible host's free slot starts (one entry for a single-host type)
+    hosts: dict[int, list[datetime]] = field(default_factory=dict)
 
 
 def availability(hub: Hub, slug: str, start: datetime, end: datetime, now: datetime | None = None) -> Availability:
@@ -99,13 +109,16 @@ def active(meeting_type: MeetingType) -> MeetingType:
 
 def compute(s: Session, meeting_type: MeetingType, start: datetime, end: datetime,
             now: datetime | None = None) -> Availability:
-    """Free slots of ``meeting_type`` starting in [start, end), read inside session ``s``."""
+    """Free slots of ``meeting_type`` starting in [start, end), read inside session ``s``.
+
+    A team type's slots combine its hosts' (:mod:`hub.scheduling.teams`): round-robin offers a slot when
+    any host is free, collective only when every host is. Each host fails closed on their own: a host
+    with an unreadable conflict calendar is busy for the whole range and the answer is ``limited``.
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValidationError("The range needs time zones.", field="start")
     now = now or utcnow()
     duration = timedelta(minutes=meeting_type.duration_minutes)
-    before = timedelta(minutes=meeting_type.buffer_before_minutes)
-    after = timedelta(minutes=meeting_type.buffer_after_minutes)
     first = max(start.astimezone(timezone.utc), now + timedelta(minutes=meeting_type.min_notice_minutes))
     last = min(end.astimezone(timezone.utc), now + timedelta(days=meeting_type.horizon_days))
     result = Availability(duration=duration, timezone=meeting_type.timezone)
@@ -114,37 +127,87 @@ def compute(s: Session, meeting_type: MeetingType, start: datetime, end: datetim
     candidates = _candidates(meeting_type, first, last)
     if not candidates:
         return result
-    # all arithmetic below is on whole epoch seconds: cheap to load and compare by the thousand
-    starts = [int(c.timestamp()) for c in candidates]
-    length, ahead, behind = (int(x.total_seconds()) for x in (duration, before, after))
-    busy, unreadable = busy_time(s, meeting_type.user_id, starts[0] - ahead, starts[-1] + length + behind)
-    if unreadable:
-        result.limited, result.unreadable = True, unreadable
-        return result
-    result.slots = [datetime.fromtimestamp(t, timezone.utc) for t in free(starts, busy, length, ahead, behind)]
+    combined: set[datetime] | None = None
+    team = teams.is_team(meeting_type)
+    for host in teams.hosts(s, meeting_type):
+        if team and not teams.can_host(s, host.user_id):  # nothing to check their time against: busy
+            free_slots, unreadable = [], [NO_CALENDAR]
+        else:
+            free_slots, unreadable = _host_slots(s, meeting_type, host, candidates)
+        if unreadable:
+            result.limited = True
+            result.unreadable += unreadable
+        result.hosts[host.user_id] = free_slots
+        if meeting_type.kind == "collective":
+            combined = set(free_slots) if combined is None else combined & set(free_slots)
+        else:
+            combined = (combined or set()) | set(free_slots)
+    result.slots = sorted(combined or ())
     return result
 
 
-def _candidates(meeting_type: MeetingType, first: datetime, last: datetime) -> list[datetime]:
-    """Slot starts in [first, last) on the weekly hours, stepping by the slot step, in UTC order."""
-    tz = zone(meeting_type.timezone)
-    step = timedelta(minutes=max(1, meeting_type.slot_step_minutes))
+def _host_slots(s: Session, meeting_type: MeetingType, host: teams.Host,
+                candidates: list[datetime]) -> tuple[list[datetime], list[str]]:
+    """The candidates ``host`` is free for, and the names of their unreadable calendars (then: none free)."""
+    if host.weekly_hours is not None:
+        candidates = _within(meeting_type, host, candidates)
+    if meeting_type.max_per_day and candidates:
+        tz = zone(meeting_type.timezone)
+        full = limits.full_days(s, meeting_type, host.user_id, candidates[0], candidates[-1])
+        candidates = [c for c in candidates if c.astimezone(tz).date() not in full]
+    if not candidates:
+        return [], []
+    # all arithmetic below is on whole epoch seconds: cheap to load and compare by the thousand
+    starts = [int(c.timestamp()) for c in candidates]
+    length = meeting_type.duration_minutes * 60
+    ahead, behind = meeting_type.buffer_before_minutes * 60, meeting_type.buffer_after_minutes * 60
+    busy, unreadable = busy_time(s, host.user_id, starts[0] - ahead, starts[-1] + length + behind)
+    if unreadable:
+        return [], unreadable
+    return [datetime.fromtimestamp(t, timezone.utc) for t in free(starts, busy, length, ahead, behind)], []
+
+
+def _within(meeting_type: MeetingType, host: teams.Host, candidates: list[datetime]) -> list[datetime]:
+    """The candidates whose whole slot lies inside the host's own weekly hours (in the host's zone)."""
     duration = timedelta(minutes=meeting_type.duration_minutes)
-    hours = meeting_type.weekly_hours or {}
-    out: list[datetime] = []
+    windows = _windows(lambda day: (host.weekly_hours or {}).get(DAYS[day.weekday()], []), zone(host.timezone),
+                       candidates[0], candidates[-1] + duration)
+    out, i = [], 0
+    for slot in candidates:  # both sorted: one pass
+        while i < len(windows) and windows[i][1] < slot + duration:
+            i += 1
+        if i < len(windows) and windows[i][0] <= slot:
+            out.append(slot)
+    return out
+
+
+def _windows(hours_of, tz, first: datetime, last: datetime) -> list[tuple[datetime, datetime]]:
+    """The [start, end) windows (UTC, sorted) of ``hours_of(day)`` for the days around [first, last]."""
+    out = []
     day = first.astimezone(tz).date() - timedelta(days=1)
     last_day = last.astimezone(tz).date()
     while day <= last_day:
-        for begin, finish in hours.get(DAYS[day.weekday()], []):
-            window_start = _local(day, begin, tz)
+        for begin, finish in hours_of(day):
             window_end = _local(day, finish, tz) if finish not in ("24:00", "00:00") else \
                 datetime.combine(day + timedelta(days=1), time.min, tz).astimezone(timezone.utc)
-            slot = window_start
-            while slot + duration <= window_end:
-                if first <= slot < last:
-                    out.append(slot)
-                slot += step
+            out.append((_local(day, begin, tz), window_end))
         day += timedelta(days=1)
+    return sorted(out)
+
+
+def _candidates(meeting_type: MeetingType, first: datetime, last: datetime) -> list[datetime]:
+    """Slot starts in [first, last) on the type's hours (weekly, or a date's override), stepping by the
+    slot step, in UTC order."""
+    tz = zone(meeting_type.timezone)
+    step = timedelta(minutes=max(1, meeting_type.slot_step_minutes))
+    duration = timedelta(minutes=meeting_type.duration_minutes)
+    out: list[datetime] = []
+    for window_start, window_end in _windows(lambda day: limits.hours_on(meeting_type, day), tz, first, last):
+        slot = window_start
+        while slot + duration <= window_end:
+            if first <= slot < last:
+                out.append(slot)
+            slot += step
     return sorted(set(out))
 
 
@@ -217,8 +280,9 @@ def busy_time(s: Session, user_id: int, start: int, end: int) -> tuple[list[tupl
     finally:
         result.close()
     low, high = datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(end, timezone.utc)
+    hosted = sa.or_(Booking.host_user_id == user_id,  # or one of a collective booking's further hosts
+                    Booking.id.in_(sa.select(BookingHost.booking_id).where(BookingHost.user_id == user_id)))
     bookings = s.execute(sa.select(Booking.start, Booking.end).where(
-        Booking.host_user_id == user_id, Booking.status == BookingStatus.CONFIRMED, Booking.start < high,
-        Booking.end > low)).all()
+        hosted, Booking.status == BookingStatus.CONFIRMED, Booking.start < high, Booking.end > low)).all()
     intervals += [(math.floor(a.timestamp()), math.ceil(b.timestamp())) for a, b in bookings]
     return merge(intervals), unreadable

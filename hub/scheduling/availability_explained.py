@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.models import (
     Booking,
+    BookingHost,
     BookingStatus,
     BusyBlock,
     Calendar,
@@ -27,7 +28,8 @@ from hub.models import (
     MeetingType,
     utcnow,
 )
-from hub.scheduling.availability import DAYS, _candidates, compute, conflict_calendars
+from hub.scheduling import limits, teams
+from hub.scheduling.availability import _candidates, compute, conflict_calendars
 from hub.sync.busy import zone
 
 
@@ -46,7 +48,7 @@ class Busy:
 class Reason:
     """Why a time is not offered, and the setting that would change it."""
 
-    kind: str  # hours | step | notice | horizon | unreadable | event | buffer | booking
+    kind: str  # hours | step | notice | horizon | unreadable | event | buffer | booking | limit | team
     text: str
     #: where to change it: ("calendar", calendar id) | ("meeting_type", id) | ("integrations", None) |
     #: ("meetings", None)
@@ -86,8 +88,10 @@ def busy_items(s: Session, user_id: int, start: datetime, end: datetime) -> list
         .order_by(BusyBlock.start_ts)).all()
     out = [Busy(datetime.fromtimestamp(a, timezone.utc), datetime.fromtimestamp(b, timezone.utc),
                 summary or "Busy", name, cid) for a, b, cid, name, summary in rows]
+    hosted = sa.or_(Booking.host_user_id == user_id,
+                    Booking.id.in_(sa.select(BookingHost.booking_id).where(BookingHost.user_id == user_id)))
     bookings = s.execute(sa.select(Booking.start, Booking.end, Booking.guest_name).where(
-        Booking.host_user_id == user_id, Booking.status == BookingStatus.CONFIRMED,
+        hosted, Booking.status == BookingStatus.CONFIRMED,
         Booking.start < end, Booking.end > start)).all()
     out += [Busy(_aware(a), _aware(b), f"Booking with {guest}", None) for a, b, guest in bookings]
     return sorted(out, key=lambda b: (b.start, b.end))
@@ -101,7 +105,7 @@ def week(s: Session, meeting_type: MeetingType, first_day: date, now: datetime |
     hours = []
     for offset in range(7):
         day = first_day + timedelta(days=offset)
-        windows = (meeting_type.weekly_hours or {}).get(DAYS[day.weekday()], [])
+        windows = limits.hours_on(meeting_type, day)
         hours += [(a.astimezone(timezone.utc), b.astimezone(timezone.utc)) for a, b in _windows(day, windows, tz)]
     answer = compute(s, meeting_type, start, end, now)
     return Week([first_day + timedelta(days=i) for i in range(7)], hours, busy_items(s, meeting_type.user_id, start, end),
@@ -122,15 +126,29 @@ def why(s: Session, meeting_type: MeetingType, at: datetime, now: datetime | Non
     reasons = verdict.reasons
     if at not in _candidates(mt, at, at + timedelta(minutes=1)):
         local = at.astimezone(zone(mt.timezone))
-        windows = (mt.weekly_hours or {}).get(DAYS[local.weekday()], [])
+        windows = limits.hours_on(mt, local.date())
         if any(a <= local and local + duration <= b for a, b in _windows(local.date(), windows, local.tzinfo)):
             reasons.append(Reason("step", f"Slots start every {mt.slot_step_minutes} minutes from the start of your "
                                           "working hours; this time falls between two.", edit,
                                   "Change the slot step of the meeting type."))
         else:
             shown = ", ".join(f"{a}–{b}" for a, b in windows) or "no working hours"
-            reasons.append(Reason("hours", f"Outside your working hours for {local.strftime('%A')}s ({shown}, "
-                                           f"{mt.timezone}).", edit, "Change the weekly hours of the meeting type."))
+            if local.date().isoformat() in (mt.date_overrides or {}):
+                reasons.append(Reason("hours", f"Outside the hours set for {local:%A %d %B} ({shown}, {mt.timezone}).",
+                                      edit, "Change the date overrides of the meeting type."))
+            else:
+                reasons.append(Reason("hours", f"Outside your working hours for {local.strftime('%A')}s ({shown}, "
+                                               f"{mt.timezone}).", edit, "Change the weekly hours of the meeting type."))
+    if at.astimezone(zone(mt.timezone)).date() in limits.full_days(s, mt, mt.user_id, at, at):
+        reasons.append(Reason("limit", f"You already have {mt.max_per_day} bookings of this type that day.", edit,
+                              "Raise the bookings per day of the meeting type."))
+    if teams.is_team(mt):
+        free = compute(s, mt, at, at + timedelta(minutes=1), now).hosts
+        hosts = teams.hosts(s, mt)
+        free_count = sum(1 for h in hosts if at in free.get(h.user_id, ()))
+        rule = "any member is" if mt.kind == "round_robin" else "every member is"
+        reasons.append(Reason("team", f"A team type is offered when {rule} free; {free_count} of {len(hosts)} "
+                                      "are free then.", edit, "Change the team's members."))
     if at < now + timedelta(minutes=mt.min_notice_minutes):
         reasons.append(Reason("notice", f"Too soon: bookings need {mt.min_notice_minutes} minutes' notice.", edit,
                               "Lower the minimum notice of the meeting type."))

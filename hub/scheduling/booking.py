@@ -2,7 +2,7 @@
 
 Public API:
 
-* :func:`book` — book a slot for a guest; returns the booking id;
+* :func:`book` — book a slot for a guest (answers to the type's questions as keyword); returns the booking id;
 * :func:`cancel_booking` — cancel a booking and its meeting (the calendar event is deleted by the push).
 
 Algorithm (DESIGN.md "Booking"):
@@ -21,6 +21,13 @@ Algorithm (DESIGN.md "Booking"):
 4. the guest becomes or matches a contact; the booking, its meeting (origin "booking", video link
    when the type wants one, the guest invited) and the outbox entry for the default calendar are
    inserted and committed together; then the push job is enqueued.
+
+Team types (:mod:`hub.scheduling.teams`): step 2 asks every free host's providers; step 3 locks those
+hosts (in user-id order, so two team bookings never deadlock) and re-checks each. Round-robin then
+gives the booking to the member :func:`hub.scheduling.teams.pick` chooses among those still free — a
+racing guest, serialized behind the lock, sees that booking and gets another member or nothing. A
+collective type needs every host free; its one event goes on the owner's default calendar with the
+members invited, and each member is recorded as a host of the booking (busy for its time).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -40,13 +48,15 @@ from hub.models import (
     Account,
     AccountStatus,
     Booking,
+    BookingHost,
     BookingStatus,
     Calendar,
+    Contact,
     MeetingType,
     User,
     utcnow,
 )
-from hub.scheduling import availability
+from hub.scheduling import availability, questions, teams
 from hub.sync.busy import zone
 from hub.sync.calendars import default_calendar, usable
 from hub.types import Participant
@@ -55,11 +65,13 @@ log = logging.getLogger(__name__)
 
 
 def book(hub: Hub, slug: str, start: datetime, guest_name: str, guest_email: str,
-         guest_timezone: str | None = None, now: datetime | None = None) -> int:
+         guest_timezone: str | None = None, now: datetime | None = None, *,
+         answers: Mapping[str, Any] | None = None) -> int:
     """Book the slot of meeting type ``slug`` starting at ``start`` for a guest.
 
+    :param answers: the guest's raw answers to the type's questions (``q_<key>`` or ``<key>``).
     :return: the booking id.
-    :raises ValidationError: bad guest details or an unknown link.
+    :raises ValidationError: bad guest details or answers, or an unknown link.
     :raises NotActive: the meeting type is deactivated or its host's calendar is disconnected.
     :raises SlotUnavailable: the slot is taken, busy, not offered, or could not be confirmed.
     """
@@ -70,35 +82,52 @@ def book(hub: Hub, slug: str, start: datetime, guest_name: str, guest_email: str
     start = start.astimezone(timezone.utc)
     with hub.db.session() as s:
         meeting_type = availability.meeting_type_by_slug(s, slug)
-        host = meeting_type.user_id
-        _target_calendar(s, meeting_type)
-        _check_slot(s, meeting_type, start, now)
+        given = questions.clean_answers(meeting_type.questions, answers or {})
+        if meeting_type.kind != "round_robin":
+            _target_calendar(s, meeting_type.user_id)
+        candidates = _free_hosts(s, meeting_type, start, now)
         end = start + timedelta(minutes=meeting_type.duration_minutes)
         margin = (timedelta(minutes=meeting_type.buffer_before_minutes),
                   timedelta(minutes=meeting_type.buffer_after_minutes))
-        checks = _free_busy_targets(s, host)
-    _confirm_with_providers(hub, checks, start - margin[0], end + margin[1])
+        checks = {uid: _free_busy_targets(s, uid) for uid in candidates}
+    confirmed = _confirm_hosts(hub, meeting_type.kind, checks, start - margin[0], end + margin[1])
     with hub.db.session(write_lock=True) as s:
-        lock_host(s, host)
+        for uid in sorted(confirmed):  # one order for every booking: two team bookings never deadlock
+            lock_host(s, uid)
         meeting_type = s.get(MeetingType, meeting_type.id)
         if meeting_type is None or not meeting_type.active:
             raise NotActive("This booking link is not active.")
-        calendar = _target_calendar(s, meeting_type)
-        _check_slot(s, meeting_type, start, now)
+        free_now = [h for h in _free_hosts(s, meeting_type, start, now).values() if h.user_id in confirmed]
+        if meeting_type.kind == "round_robin":
+            if not free_now:
+                raise SlotUnavailable()
+            host = teams.pick(s, meeting_type, free_now, now).user_id
+            others: list[int] = []
+        else:
+            host = meeting_type.user_id
+            others = [h.user_id for h in free_now if h.user_id != host]
+        calendar = _target_calendar(s, host)
         match = matching.match_addresses(s, host, [guest_email]).get(guest_email)
         contact_id = None
         if match is None or match.kind not in ("self", "colleague"):
             contact_id = matching.ensure_contact(s, guest_email, guest_name, source="booking", user_id=host)
+        colleagues = [Participant(u.email, u.name) for u in s.scalars(sa.select(User).where(User.id.in_(others)))]
+        description = "\n\n".join(filter(None, (f"Booked through the “{meeting_type.name}” booking page.",
+                                                 questions.describe(given))))
         meeting = meetings.add_meeting(
             s, host, f"{meeting_type.name} with {guest_name}", start, end,
-            attendees=[Participant(guest_email, guest_name)], timezone_name=meeting_type.timezone,
-            want_video=meeting_type.want_video, origin="booking",
-            description=f"Booked through the “{meeting_type.name}” booking page.")
+            attendees=[Participant(guest_email, guest_name), *colleagues], timezone_name=meeting_type.timezone,
+            want_video=meeting_type.want_video, origin="booking", description=description)
         booking = Booking(meeting_type_id=meeting_type.id, host_user_id=host, start=start, end=end,
                           guest_name=guest_name, guest_email=guest_email, guest_timezone=guest_timezone,
                           status=BookingStatus.CONFIRMED, meeting_id=meeting.id, contact_id=contact_id,
-                          account_id=calendar.account_id)
+                          account_id=calendar.account_id, answers=given or None)
         s.add(booking)
+        s.flush()
+        s.add_all(BookingHost(booking_id=booking.id, user_id=uid) for uid in others)
+        if contact_id is not None and given:
+            contact = s.get(Contact, contact_id)
+            contact.booking_answers = {**(contact.booking_answers or {}), **{a["label"]: a["answer"] for a in given}}
         account_id = meetings.queue_push(s, meeting, "create", meetings.SYNCED_FIELDS, send_invites=True)
         s.flush()
         booking_id = booking.id
@@ -149,22 +178,49 @@ def lock_host(s: Session, host_id: int) -> None:
     s.execute(sa.select(User.id).where(User.id == host_id).with_for_update(key_share=True))
 
 
-def _target_calendar(s, meeting_type: MeetingType) -> Calendar:
+def _target_calendar(s, user_id: int) -> Calendar:
     """The host's default calendar, which must be on a connected, working account."""
-    calendar = default_calendar(s, meeting_type.user_id)
+    calendar = default_calendar(s, user_id)
     if calendar is None or not usable(s.get(Account, calendar.account_id)):
         raise NotActive("This booking link is not active: the host's calendar is not connected.",
                         fix="Ask the host to reconnect their calendar, or for another link.")
     return calendar
 
 
-def _check_slot(s, meeting_type: MeetingType, start: datetime, now: datetime) -> None:
-    """Is ``start`` a slot the booking page would offer right now? Else SlotUnavailable."""
+def _free_hosts(s, meeting_type: MeetingType, start: datetime, now: datetime) -> dict[int, teams.Host]:
+    """The hosts free at ``start`` — all of them for a single or collective type, else SlotUnavailable —
+    with exactly the rules the booking page uses. A round-robin member without a connected default
+    calendar cannot host."""
     answer = availability.compute(s, meeting_type, start, start + timedelta(seconds=1), now)
-    if answer.limited:
-        raise SlotUnavailable("This slot could not be confirmed: the host's availability is limited right now.")
     if start not in answer.slots:
+        if answer.limited:
+            raise SlotUnavailable("This slot could not be confirmed: the host's availability is limited right now.")
         raise SlotUnavailable()
+    hosts = {h.user_id: h for h in teams.hosts(s, meeting_type) if start in answer.hosts.get(h.user_id, ())}
+    if meeting_type.kind == "round_robin":
+        hosts = {uid: h for uid, h in hosts.items() if teams.can_host(s, uid)}
+        if not hosts:
+            raise SlotUnavailable()
+    return hosts
+
+
+def _confirm_hosts(hub: Hub, kind: str, checks: dict[int, dict[int, list[str]]], start: datetime,
+                   end: datetime) -> set[int]:
+    """The hosts whose providers confirm [start, end) free. Round-robin keeps whoever confirms (none:
+    SlotUnavailable); a single or collective type needs every host."""
+    confirmed, failure = set(), None
+    for uid, targets in checks.items():
+        try:
+            _confirm_with_providers(hub, targets, start, end)
+        except SlotUnavailable as exc:
+            if kind != "round_robin":
+                raise
+            failure = exc
+        else:
+            confirmed.add(uid)
+    if not confirmed:
+        raise failure or SlotUnavailable()
+    return confirmed
 
 
 def _free_busy_targets(s, user_id: int) -> dict[int, list[str]]:

@@ -24,15 +24,16 @@ from tests.sync.calendar_world import (  # noqa: F401
 RACERS = 20
 
 
-def race(hub, starts):
-    """Start ``book`` for each start at the same moment; return (booking ids, SlotUnavailable count, other errors)."""
+def race(hub, starts, slug="alice-60", slugs=None):
+    """Start ``book`` of ``slug`` (or ``slugs[i]``) for each start at the same moment; return (booking ids,
+    the losers, other errors)."""
     barrier = threading.Barrier(len(starts))
     won, lost, errors = [], [], []
 
     def guest(i, start):
         barrier.wait()
         try:
-            won.append(book(hub, "alice-60", start, f"Guest {i}", f"guest{i}@example.org"))
+            won.append(book(hub, slugs[i] if slugs else slug, start, f"Guest {i}", f"guest{i}@example.org"))
         except SlotUnavailable:
             lost.append(i)
         except Exception as exc:  # anything else is a bug the test must show

@@ -186,3 +186,56 @@ def test_role_without_meetings_gets_403(api, hub, people):
 def test_unknown_api_paths_answer_json(api):
     response = api.get("/api/v1/nothing-here", headers=TOKEN)
     assert response.status_code == 404 and response.json["message"] == "Not found."
+
+
+def test_team_types_questions_and_limits_through_the_api(api, connected, client, people, hub):
+    from hub.models import Organization, Role
+    from tests.web.conftest import add_user
+
+    with hub.db.session() as s:
+        other_org = Organization(name="Elsewhere")
+        s.add(other_org)
+        s.flush()
+        other_org_id = other_org.id
+    stranger = add_user(hub, "stranger@elsewhere.test", Role.SALESPERSON, other_org_id)
+    every_day = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
+    created = api.post("/api/v1/meeting-types", headers=TOKEN, json={
+        "name": "Sales", "slug": "sales", "timezone": "UTC", "slot_step_minutes": 30, "weekly_hours": every_day,
+        "kind": "round_robin", "members": [{"user_id": people["alice"], "weight": 2},
+                                           {"user_id": people[Role.SALESPERSON]}],
+        "questions": [{"label": "Company size", "kind": "choice", "choices": ["1-10", "11+"], "required": True}],
+        "max_per_day": 3, "date_overrides": {tomorrow: []}})
+    assert created.status_code == 201, created.json
+    body = created.json
+    assert (body["kind"], body["max_per_day"], body["date_overrides"]) == ("round_robin", 3, {tomorrow: []})
+    assert [(m["user_id"], m["weight"]) for m in body["members"]] == sorted(
+        [(people["alice"], 2), (people[Role.SALESPERSON], 1)])
+    assert body["questions"] == [{"key": "company_size", "label": "Company size", "kind": "choice",
+                                  "required": True, "choices": ["1-10", "11+"]}]
+    refused = api.patch(f"/api/v1/meeting-types/{body['id']}", headers=TOKEN,
+                        json={"members": [{"user_id": stranger}]})
+    assert refused.status_code == 400 and refused.json["field"] == "members"
+    changed = api.patch(f"/api/v1/meeting-types/{body['id']}", headers=TOKEN, json={"kind": "collective"})
+    assert changed.status_code == 200 and changed.json["kind"] == "collective" and len(changed.json["members"]) == 2
+    assert api.patch("/api/v1/meeting-types/999999", headers=TOKEN, json={"kind": "single"}).status_code == 404
+    api.patch(f"/api/v1/meeting-types/{body['id']}", headers=TOKEN, json={"kind": "round_robin"})
+    slots = client.get("/api/v1/meeting-types/sales/availability?start="
+                       f"{tomorrow}T00:00:00Z&end={tomorrow}T23:59:00Z").json["slots"]
+    assert slots == []  # the day off
+    start = client.get("/api/v1/meeting-types/sales/availability").json["slots"][0]["start"]
+    missing = client.post("/api/v1/bookings", json={"slug": "sales", "start": start, "guest_name": "Ann",
+                                                    "guest_email": "ann@example.org"})
+    assert missing.status_code == 400 and missing.json["field"] == "q_company_size"
+    booked = client.post("/api/v1/bookings", json={"slug": "sales", "start": start, "guest_name": "Ann",
+                                                   "guest_email": "ann@example.org",
+                                                   "answers": {"company_size": "11+"}})
+    assert booked.status_code == 201, booked.json
+    # the salesperson has no calendar to put a booking on: Alice hosts
+    assert booked.json["host_user_id"] == people["alice"]
+    assert booked.json["answers"] == [{"key": "company_size", "label": "Company size", "answer": "11+"}]
+    from hub.models import Booking
+    with hub.db.session() as s:
+        contact_id = s.get(Booking, booked.json["id"]).contact_id
+    contact = api.get(f"/api/v1/contacts/{contact_id}", headers=TOKEN)
+    assert contact.status_code == 200 and contact.json["booking_answers"] == {"Company size": "11+"}

@@ -38,6 +38,7 @@ def test_the_welcome_text_names_every_role_and_the_password():
                   "Jr. Salesperson"):
         assert label in text
     assert PASSWORD in text and "http://127.0.0.1:5000/book/sam-intro" in text
+    assert "/book/sales-team (round-robin)" in text and "/book/team-demo (collective)" in text
 
 
 def _signed_in(base: str, email: str) -> requests.Session:
@@ -83,6 +84,11 @@ def test_hub_demo_runs_the_product(tmp_path):
         assert _wait_for(lambda: "✓" in sam.get(f"{base}/calendars/", timeout=30).text)
         booking = requests.get(f"{base}/book/sam-intro", timeout=30)
         assert booking.status_code == 200 and "data-slot=" in booking.text
+        types = sam.get(f"{base}/meetings/", timeout=30).text
+        assert "Talk to sales" in types and "Product demo with the team" in types
+        for team_page in ("sales-team", "team-demo"):  # the collective one waits for every member's calendar
+            assert _wait_for(lambda: "data-slot=" in requests.get(f"{base}/book/{team_page}", timeout=30).text), \
+                team_page
         contacts = sam.get(f"{base}/contacts", timeout=30).text
         assert "Maria Lopez" in contacts and "Acme Industries" in contacts
 

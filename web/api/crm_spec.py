@@ -48,7 +48,9 @@ KIND_SPECS: dict[str, dict] = {
     "contacts": dict(
         singular="contact", tag="contacts",
         read={"name": STR, "emails": {"type": "array", "items": STR}, "company_id": _nullable("integer"),
-              "is_lead": BOOL, "owner_user_id": _nullable("integer"), "source": STR},
+              "is_lead": BOOL, "owner_user_id": _nullable("integer"), "source": STR,
+              "booking_answers": {"type": "object", "description": "Latest answers to booking questions, by label.",
+                                  "additionalProperties": STR}},
         write={"name": {"type": "string", "maxLength": 200}, "emails": EMAILS, "is_lead": BOOL,
                "company_id": REF_ID, "company_external_id": REF_EXTERNAL, "owner_user_id": REF_ID,
                "external_id": EXTERNAL_ID},

@@ -158,6 +158,18 @@ def create_meeting_type():
         return jsonify(meeting_type_json(mt, current_hub().settings.base_url)), 201
 
 
+@bp.patch("/meeting-types/<int:type_id>")
+@api_access(Permission.MEETINGS)
+def update_meeting_type(type_id: int):
+    """Change a meeting type; fields left out keep their values."""
+    with current_hub().db.session() as s:
+        mt = s.get(MeetingType, type_id)
+        if mt is None or mt.user_id != g.actor.id:
+            abort(404)
+        mt = save_meeting_type(s, mt.user_id, parse_meeting_type(g.body, current=mt, form=False), current=mt)
+        return jsonify(meeting_type_json(mt, current_hub().settings.base_url))
+
+
 def _slug_exists(slug: str) -> None:
     with current_hub().db.session() as s:
         if slots_of.find_meeting_type(s, slug) is None:
@@ -193,10 +205,11 @@ def create_booking():
     _slug_exists(body["slug"])
     start = parse_datetime(body["start"], "start")
     booking_id = book(current_hub(), body["slug"], start, body["guest_name"], body["guest_email"],
-                      _zone(body.get("guest_timezone"), "guest_timezone"))
+                      _zone(body.get("guest_timezone"), "guest_timezone"), answers=body.get("answers") or {})
     with current_hub().db.session() as s:
         booking = s.get(Booking, booking_id)
         meeting = s.get(Meeting, booking.meeting_id) if booking.meeting_id else None
         return jsonify(id=booking.id, slug=body["slug"], start=booking.start.isoformat(), end=booking.end.isoformat(),
                        status=booking.status.value, meeting_id=booking.meeting_id, guest_email=booking.guest_email,
-                       video_url=meeting.video_url if meeting else None), 201
+                       video_url=meeting.video_url if meeting else None, host_user_id=booking.host_user_id,
+                       answers=booking.answers or []), 201

@@ -121,11 +121,32 @@ _TYPE_FIELDS = {
     "timezone": {"type": "string", "minLength": 1, "maxLength": 64},
     "weekly_hours": _object({d: DAY_HOURS for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}),
     "want_video": BOOL, "is_primary": BOOL,
+    "kind": {"type": "string", "enum": ["single", "round_robin", "collective"],
+             "description": "single: you host; round_robin: one free member; collective: every member."},
+    "max_per_day": _nullable({"type": "integer", "minimum": 1, "maximum": 100},
+                             description="At most this many bookings of this type per host and day (null: no limit)."),
+    "date_overrides": {"type": "object", "maxProperties": 366, "additionalProperties": False,
+                       "patternProperties": {"^[0-9]{4}-[0-9]{2}-[0-9]{2}$": DAY_HOURS},
+                       "description": "Other hours on a date; an empty list is a day off."},
+    "questions": {"type": "array", "maxItems": 20, "items": _object({
+        "label": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"},
+        "kind": {"type": "string", "enum": ["text", "choice", "phone"]}, "required": BOOL,
+        "choices": {"type": "array", "maxItems": 50, "items": {"type": "string", "minLength": 1, "maxLength": 200}},
+        "key": {"type": "string", "readOnly": True},
+    }, ("label",))},
+    "members": {"type": "array", "maxItems": 50, "description": "Users of your organization hosting a team type.",
+                "items": _object({"user_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                                  "weight": {"type": "integer", "minimum": 1, "maximum": 100},
+                                  "weekly_hours": _nullable(_object({d: DAY_HOURS for d in (
+                                      "mon", "tue", "wed", "thu", "fri", "sat", "sun")}))}, ("user_id",))},
 }
 SCHEMAS["MeetingTypeCreate"] = _object(_TYPE_FIELDS, ("name",))
+SCHEMAS["MeetingTypeUpdate"] = _object(_TYPE_FIELDS, minProperties=1)
 SCHEMAS["MeetingType"] = _object({
     **{k: v for k, v in _TYPE_FIELDS.items() if k != "slug"}, "slug": STR, "name": STR, "id": INT, "active": BOOL,
-    "booking_url": STR, "weekly_hours": {"type": "object"}, "timezone": STR,
+    "booking_url": STR, "weekly_hours": {"type": "object"}, "timezone": STR, "date_overrides": {"type": "object"},
+    "questions": {"type": "array", "items": {"type": "object"}},
+    "members": {"type": "array", "items": {"type": "object"}},
 }, ("id", "name", "slug", "active", "booking_url"))
 SCHEMAS["Slot"] = _object({"start": DATETIME, "local": DATETIME}, ("start", "local"))
 SCHEMAS["Availability"] = _object({
@@ -137,10 +158,14 @@ SCHEMAS["BookingCreate"] = _object({
     "slug": SLUG, "start": DATETIME,
     "guest_name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"},
     "guest_email": EMAIL, "guest_timezone": {"type": "string", "minLength": 1, "maxLength": 64},
+    "answers": {"type": "object", "maxProperties": 20, "description": "Answers to the type's questions, by key.",
+                "additionalProperties": {"type": "string", "maxLength": 1000}},
 }, ("slug", "start", "guest_name", "guest_email"))
 SCHEMAS["Booking"] = _object({
     "id": INT, "slug": STR, "start": DATETIME, "end": DATETIME, "status": STR, "meeting_id": _nullable("integer"),
     "video_url": _nullable("string"), "guest_email": STR,
+    "host_user_id": {"type": "integer", "description": "Who hosts (a round-robin booking's member)."},
+    "answers": {"type": "array", "items": _object({"key": STR, "label": STR, "answer": STR})},
 }, ("id", "slug", "start", "end", "status"))
 SCHEMAS["Contact"] = _object({
     "id": INT, "name": STR, "emails": {"type": "array", "items": STR}, "company_id": _nullable("integer"),

@@ -16,6 +16,7 @@ ACCOUNT = param("account_id", "path", ROW_ID)
 CALENDAR = param("calendar_id", "path", ROW_ID)
 MEETING = param("meeting_id", "path", ROW_ID)
 CONTACT = param("contact_id", "path", ROW_ID)
+MEETING_TYPE = param("type_id", "path", ROW_ID)
 RANGE = (param("start", "query", DATETIME, description="Range start (default: now)."),
          param("end", "query", DATETIME, description="Range end (default: a week after the start)."))
 
@@ -65,6 +66,10 @@ PATHS: dict[str, dict[str, dict]] = {
         "get": operation("List my meeting types", "meetings", returns=array_of("MeetingType")),
         "post": operation("Create a meeting type", "meetings", ok=201, returns=ref("MeetingType"),
                     body="MeetingTypeCreate"),
+    },
+    "/meeting-types/{type_id}": {
+        "patch": operation("Update a meeting type (team, questions, limits …)", "meetings", returns=ref("MeetingType"),
+                     body="MeetingTypeUpdate", params=(MEETING_TYPE,), errors=(404,)),
     },
     "/meeting-types/{slug}/availability": {
         "get": operation("Free slots of a booking link", "booking", returns=ref("Availability"), public=True,
