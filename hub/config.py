@@ -23,6 +23,13 @@ HUB_BOOKING_LIMIT_IP       booking attempts per client IP (``5 per minute; 30 pe
 HUB_BOOKING_LIMIT_TYPE     bookings per meeting type (``60 per day``)
 HUB_BOOKING_LIMIT_EMAIL    bookings per guest address (``3 per day``)
 HUB_PUBLIC_LIMIT_IP        booking page and availability reads per client IP (``120 per minute``)
+HUB_SMTP_RELAY_URL         the hub's own outgoing mail relay for booking e-mails when the host has no
+                           account that can send: ``smtp://user:password@host:587`` (STARTTLS) or
+                           ``smtps://…:465`` (TLS); empty = none
+HUB_SMTP_RELAY_SENDER      From address of relayed mail (``bookings@<host of base URL>``)
+HUB_SMTP_RELAY_CA_FILE     PEM file of CAs to trust for the relay (a private CA); empty = the system's
+HUB_EMBED_ORIGINS          sites allowed to frame booking pages (``https://a.example https://b.example``,
+                           ``*`` = any); empty = none
 =========================  ================================================================
 """
 
@@ -62,6 +69,10 @@ class Settings:
     booking_limit_type: str = "60 per day"
     booking_limit_email: str = "3 per day"
     public_limit_ip: str = "120 per minute"
+    smtp_relay_url: str = ""
+    smtp_relay_sender: str = ""
+    smtp_relay_ca_file: str = ""
+    embed_origins: str = ""
     testing: bool = False
 
     @classmethod
@@ -83,6 +94,8 @@ class Settings:
             settings.database_url = f"sqlite:///{settings.instance_path / 'hub.db'}"
         if not settings.mail_domain:
             settings.mail_domain = "log." + (urlsplit(settings.base_url).hostname or "localhost")
+        if not settings.smtp_relay_sender:
+            settings.smtp_relay_sender = "bookings@" + (urlsplit(settings.base_url).hostname or "localhost")
         return settings
 
     # --- secrets kept in the instance folder for one-machine installs -------------------------

@@ -227,6 +227,23 @@ def _rerun_if_asked(hub: Hub) -> None:
         hub.queues.enqueue(job.origin, job.func_name, *job.args, job_id=None, **job.kwargs)
 
 
+# --- booking e-mails (see hub.scheduling.notifications) -------------------------------------------
+
+
+def send_booking_notice(booking_id: int, version: int, who: str) -> str:
+    """The confirmation, move or cancellation e-mail of one version of a booking to its guest or host."""
+    from hub.scheduling.notifications import send_notice
+
+    return send_notice(current_hub(), booking_id, version, who)
+
+
+def send_booking_reminder(booking_id: int, version: int, minutes: int) -> str:
+    """A guest's reminder, ``minutes`` before the start (nothing when the booking changed since)."""
+    from hub.scheduling.notifications import send_reminder
+
+    return send_reminder(current_hub(), booking_id, version, minutes)
+
+
 # --- webhooks to the host CRM (see hub.events) -----------------------------------------------------
 
 

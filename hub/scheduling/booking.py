@@ -2,8 +2,8 @@
 
 Public API:
 
-* :func:`book` — book a slot for a guest; returns the booking id;
-* :func:`cancel_booking` — cancel a booking and its meeting (the calendar event is deleted by the push).
+* :func:`book` — book a slot for a guest; returns the booking id (rescheduling and cancelling:
+  :mod:`hub.scheduling.self_service`).
 
 Algorithm (DESIGN.md "Booking"):
 
@@ -46,7 +46,7 @@ from hub.models import (
     User,
     utcnow,
 )
-from hub.scheduling import availability
+from hub.scheduling import availability, notifications
 from hub.sync.busy import zone
 from hub.sync.calendars import default_calendar, usable
 from hub.types import Participant
@@ -107,20 +107,8 @@ def book(hub: Hub, slug: str, start: datetime, guest_name: str, guest_email: str
         events.record_for_user(s, host, "meeting.created", meetings.meeting_event(meeting))
         events.record_for_user(s, host, "booking.created", booking_event(booking))
     meetings.enqueue_push(hub, account_id)
+    notifications.announce(hub, booking_id, 1)
     return booking_id
-
-
-def cancel_booking(hub: Hub, booking_id: int) -> None:
-    """Cancel a booking; its meeting is cancelled and the calendar event deleted through the outbox."""
-    with hub.db.session() as s:
-        booking = s.get(Booking, booking_id)
-        if booking is None:
-            raise ValidationError("This booking does not exist.", field="booking")
-        booking.status = BookingStatus.CANCELLED
-        meeting_id = booking.meeting_id
-        events.record_for_user(s, booking.host_user_id, "booking.cancelled", booking_event(booking))
-    if meeting_id is not None:
-        meetings.delete_meeting(hub, meeting_id)
 
 
 def booking_event(booking: Booking) -> dict:
@@ -178,8 +166,12 @@ def _free_busy_targets(s, user_id: int) -> dict[int, list[str]]:
     return out
 
 
-def _confirm_with_providers(hub: Hub, targets: dict[int, list[str]], start: datetime, end: datetime) -> None:
-    """Re-check [start, end) at each provider; busy, unreadable or unreachable → SlotUnavailable."""
+def _confirm_with_providers(hub: Hub, targets: dict[int, list[str]], start: datetime, end: datetime,
+                            own: tuple[datetime, datetime] | None = None) -> None:
+    """Re-check [start, end) at each provider; busy, unreadable or unreachable → SlotUnavailable.
+
+    :param own: a rescheduled booking's current time: busy time inside it is the booking's own event.
+    """
     for account_id, calendar_ids in targets.items():
         handle = hub.account_handle(account_id)
         try:
@@ -194,5 +186,6 @@ def _confirm_with_providers(hub: Hub, targets: dict[int, list[str]], start: date
             raise SlotUnavailable("This slot could not be confirmed with the host's calendar.",
                                   fix="Try again in a moment, or pick another time.")
         for intervals in answer.busy.values():
-            if any(b.start < end and b.end > start for b in intervals):
+            if any(b.start < end and b.end > start and not (own and own[0] <= b.start and b.end <= own[1])
+                   for b in intervals):
                 raise SlotUnavailable()
