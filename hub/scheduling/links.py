@@ -16,14 +16,15 @@ from datetime import datetime
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from hub.core import Hub
-from hub.exceptions import ValidationError
+from hub.exceptions import NotActive
 from hub.models import Booking, BookingStatus, utcnow
 
 PURPOSES = ("reschedule", "cancel")
 
 
-class InvalidLink(ValidationError):
-    """A self-service link that is forged, for another purpose, for an unknown booking, or no longer usable."""
+class InvalidLink(NotActive):
+    """A self-service link that is forged, for another purpose, for an unknown booking, or no longer usable
+    (HTTP 410, like a booking link that is not active)."""
 
 
 def _serializer(hub: Hub, purpose: str) -> URLSafeSerializer:

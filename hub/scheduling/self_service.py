@@ -103,7 +103,7 @@ def cancel_booking(hub: Hub, booking_id: int, reason: str | None = None, by: str
     with hub.db.session(write_lock=True) as s:
         booking = s.get(Booking, booking_id)
         if booking is None:
-            raise InvalidLink("This booking does not exist.", field="booking")
+            raise InvalidLink("This booking does not exist.")
         if booking.status == BookingStatus.CANCELLED:
             return
         check_changeable(booking, now)
@@ -122,5 +122,5 @@ def cancel_booking(hub: Hub, booking_id: int, reason: str | None = None, by: str
 def _booking(s, booking_id: int) -> Booking:
     booking = s.get(Booking, booking_id)
     if booking is None:
-        raise InvalidLink("This booking does not exist.", field="booking")
+        raise InvalidLink("This booking does not exist.")
     return booking

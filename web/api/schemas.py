@@ -141,7 +141,11 @@ SCHEMAS["BookingCreate"] = _object({
 SCHEMAS["Booking"] = _object({
     "id": INT, "slug": STR, "start": DATETIME, "end": DATETIME, "status": STR, "meeting_id": _nullable("integer"),
     "video_url": _nullable("string"), "guest_email": STR,
+    "version": {"type": "integer", "description": "1 when booked, +1 per reschedule and on the cancel (.ics SEQUENCE + 1)."},
+    "cancel_reason": _nullable("string"),
 }, ("id", "slug", "start", "end", "status"))
+SCHEMAS["BookingReschedule"] = _object({"start": DATETIME}, ("start",))
+SCHEMAS["BookingCancel"] = _object({"reason": {"type": "string", "maxLength": 2000}})
 SCHEMAS["Contact"] = _object({
     "id": INT, "name": STR, "emails": {"type": "array", "items": STR}, "company_id": _nullable("integer"),
     "is_lead": BOOL, "source": STR,
