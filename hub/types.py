@@ -79,7 +79,7 @@ class ProviderInfo:
     description: str = ""
     #: with ``send_invites`` the provider itself mails the attendees the invitation, its updates and its
     #: cancellation (Google ``sendUpdates=all``, Graph): the hub then attaches no ``.ics`` of its own to
-    #: booking e-mails, so a guest never gets the same invitation twice (docs/scheduling.md)
+    #: booking e-mails, so a guest never gets the same invitation twice (docs/hooks.md)
     sends_invitations: bool = False
 
     def __post_init__(self):
