@@ -61,8 +61,8 @@ class Facts:
     video_url: str | None
     #: the host's calendar provider mails the attendees itself
     provider_invites: bool
-    #: the host's accounts that can send mail now, the booking's calendar account first
-    senders: list[int]
+    #: (account id, address) of the host's accounts that can send mail now, the booking's calendar account first
+    senders: list[tuple[int, str]]
 
 
 def facts(hub: Hub, booking_id: int) -> Facts | None:
@@ -76,7 +76,7 @@ def facts(hub: Hub, booking_id: int) -> Facts | None:
         calendar_account = s.get(Account, booking.account_id) if booking.account_id else None
         provider_invites = calendar_account is not None and _provider_invites(hub, calendar_account.provider)
         accounts = s.scalars(sa.select(Account).where(Account.user_id == host.id).order_by(Account.id)).all()
-        senders = [a.id for a in sorted(accounts, key=lambda a: a.id != booking.account_id)
+        senders = [(a.id, a.email) for a in sorted(accounts, key=lambda a: a.id != booking.account_id)
                    if usable(a) and _can_send(hub, a.provider)]
         s.expunge_all()
         return Facts(booking, meeting_type, host, meeting.video_url if meeting else None, provider_invites, senders)
@@ -152,9 +152,10 @@ def deliver(hub: Hub, found: Facts, to: Address, subject: str, text: str) -> str
         method = "CANCEL" if booking.status == BookingStatus.CANCELLED else "REQUEST"
         attachments.append(OutgoingAttachment("invite.ics", f"text/calendar; method={method}", ics))
     if found.senders:
-        message = OutgoingMessage(sender=Address("", host.name), to=[to], subject=subject, text_body=text,
+        account_id, address = found.senders[0]
+        message = OutgoingMessage(sender=Address(address, host.name), to=[to], subject=subject, text_body=text,
                                   attachments=attachments)
-        send_mail(hub, host.id, found.senders[0], message)
+        send_mail(hub, host.id, account_id, message)
         return "sent from the host's mailbox"
     if mail_relay.configured(hub.settings):
         message = OutgoingMessage(sender=Address("", host.name), to=[to], subject=subject, text_body=text,

@@ -172,6 +172,7 @@ def test_a_host_mailbox_that_can_send_is_used_and_an_inviting_provider_gets_no_i
     assert smtp_server.messages == [], "the relay is only for hosts without a sending mailbox"
     sent = [email.message_from_bytes(raw, policy=email.policy.default) for raw in backend.outbox]
     assert sorted(str(m["To"]) for m in sent) == sorted([f"Grace <{GUEST}>", f"Alice <{ALICE}>"])
+    assert {str(m["From"]) for m in sent} == {f"Alice <{ALICE}>"}
     assert all(not list(m.iter_attachments()) for m in sent), "the provider's own invitation is the .ics"
     assert "/book/manage/reschedule/" in next(m for m in sent if GUEST in str(m["To"])).get_body(
         ("plain",)).get_content()
