@@ -29,6 +29,8 @@ def outgoing_message(message: OutgoingMessage, sender_email: str | None = None, 
     for name, people in (("To", message.to), ("Cc", message.cc), ("Bcc", message.bcc if keep_bcc else [])):
         if people:
             msg[name] = [_header_address(a) for a in people]
+    if message.reply_to:
+        msg["Reply-To"] = _header_address(message.reply_to)
     msg["Subject"] = message.subject
     msg["Date"] = format_datetime(datetime.now(timezone.utc))
     msg["Message-ID"] = message.message_id or make_msgid(domain=sender.rpartition("@")[2] or None)

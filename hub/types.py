@@ -443,6 +443,8 @@ class OutgoingMessage:
     thread_id: str | None = None
     message_id: str | None = None
     attachments: list[OutgoingAttachment] = field(default_factory=list)
+    #: where answers should go when that is not the sender (booking mail sent through the hub's relay)
+    reply_to: Address | None = None
 
 
 @dataclass

@@ -158,8 +158,9 @@ def deliver(hub: Hub, found: Facts, to: Address, subject: str, text: str) -> str
         send_mail(hub, host.id, account_id, message)
         return "sent from the host's mailbox"
     if mail_relay.configured(hub.settings):
+        # from the relay's address (the host's domain would fail SPF/DMARC there); answers go to the host
         message = OutgoingMessage(sender=Address("", host.name), to=[to], subject=subject, text_body=text,
-                                  attachments=attachments)
+                                  attachments=attachments, reply_to=Address(host.email, host.name))
         mail_relay.send(hub.settings, message)
         return "sent through the relay"
     log.warning("booking %s: no mailbox of the host can send and no HUB_SMTP_RELAY_URL is set", booking.id)

@@ -103,6 +103,8 @@ def test_booking_moving_and_cancelling_mail_guest_and_host_with_one_uid_and_a_ri
     assert str(cal["method"]) == "REQUEST" and first["sequence"] == 0
     assert first.decoded("dtstart") == local(monday, 10) and first.decoded("dtend") == local(monday, 10, 30)
     assert str(first["organizer"]) == f"mailto:{ALICE}" and str(first["attendee"]) == f"mailto:{GUEST}"
+    [relayed] = [c.message() for c in smtp_server.messages if GUEST in c.rcpt_tos]
+    assert (str(relayed["From"]), str(relayed["Reply-To"])) == ("Alice <bookings@hub.example>", f"Alice <{ALICE}>")
     [(host_subject, host_text, host_cal)] = mails(smtp_server, ALICE)
     assert host_subject.startswith("Confirmed: Intro call with Grace Hopper") and GUEST in host_text
     assert "/book/manage/" not in host_text, "the guest's links are the guest's"

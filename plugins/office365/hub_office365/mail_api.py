@@ -85,6 +85,8 @@ def send_mail(account: AccountHandle, message: OutgoingMessage) -> SentMessage:
         "contentType": "text", "content": message.text_body}
     body = {"subject": message.subject, "body": content, "toRecipients": mapping.recipients(message.to),
             "ccRecipients": mapping.recipients(message.cc), "bccRecipients": mapping.recipients(message.bcc)}
+    if message.reply_to:
+        body["replyTo"] = mapping.recipients([message.reply_to])
     if message.attachments:
         body["attachments"] = [{"@odata.type": "#microsoft.graph.fileAttachment", "name": a.filename,
                                 "contentType": a.content_type, "contentBytes": base64.b64encode(a.data).decode()}
