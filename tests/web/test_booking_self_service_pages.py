@@ -106,6 +106,20 @@ def test_the_host_cancels_from_the_meetings_page(client, hub, acme, booked):
     assert status_of(hub, booked)[0::2] == (BookingStatus.CANCELLED, "Ill")
 
 
+def test_the_host_moving_a_booking_through_the_page_is_recorded_as_the_host(client, hub, acme, booked, monday):
+    from hub.models import Event
+    from tests.web.conftest import sign_in
+
+    set_password(hub, acme.alice)
+    sign_in(client, ALICE, "pw-host-123")
+    page = client.get("/meetings/").get_data(as_text=True)
+    path = re.search(r'href="(/book/manage/reschedule/[^"]+)"', page).group(1)
+    assert client.post(path, data={"start": local(monday, 11).isoformat()}).status_code == 302
+    with hub.db.session() as s:
+        [event] = s.query(Event).filter(Event.type == "booking.rescheduled").all()
+        assert event.payload["data"]["by"] == "host"
+
+
 def test_another_users_booking_cannot_be_cancelled_from_the_meetings_page(client, hub, acme, booked):
     from tests.web.conftest import sign_in
 
