@@ -36,6 +36,7 @@ HUB_EMBED_ORIGINS          sites allowed to frame booking pages (``https://a.exa
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -94,6 +95,10 @@ class Settings:
             settings.database_url = f"sqlite:///{settings.instance_path / 'hub.db'}"
         if not settings.mail_domain:
             settings.mail_domain = "log." + (urlsplit(settings.base_url).hostname or "localhost")
+        bad = [o for o in settings.embed_origins.split() if not _EMBED_ORIGIN.fullmatch(o)]
+        if bad:  # it goes into a CSP header: one stray ";" would add a directive
+            raise ConfigError(f"HUB_EMBED_ORIGINS: {bad[0]!r} is not an origin.",
+                              fix="List origins like https://www.example.com, separated by spaces (or *).")
         if not settings.smtp_relay_sender:
             settings.smtp_relay_sender = "bookings@" + (urlsplit(settings.base_url).hostname or "localhost")
         return settings
@@ -127,6 +132,10 @@ class Settings:
         if self.keys:
             raise ConfigError("Keys come from HUB_KEYS.", fix="Put the new key first in HUB_KEYS yourself.")
         _write_private(self.instance_path / "keys", crypto.format_keys(keys))
+
+
+#: a CSP source for frame-ancestors: an http(s) origin (host may start with "*."), or "*"
+_EMBED_ORIGIN = re.compile(r"\*|https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?")
 
 
 def _coerce(kind, raw: str):

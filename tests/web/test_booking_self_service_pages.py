@@ -146,6 +146,16 @@ def test_only_the_embed_page_may_be_framed_and_only_by_the_configured_sites(clie
     assert client.get("/book/alice-30").headers["X-Frame-Options"] == "DENY"
 
 
+@pytest.mark.parametrize("bad", ["https://a.example; script-src *", "javascript:alert(1)", "a.example"])
+def test_embed_origins_that_are_not_origins_stop_start_up(bad):
+    from hub.config import Settings
+    from hub.exceptions import ConfigError
+
+    with pytest.raises(ConfigError):
+        Settings.load({"embed_origins": f"https://ok.example {bad}"}, environ={})
+    assert Settings.load({"embed_origins": "https://*.acme.example http://127.0.0.1:8080 *"}, environ={})
+
+
 def test_the_embedded_form_books_without_a_session_and_stays_embedded(app, hub, booked, monday):
     app.config["WTF_CSRF_ENABLED"] = True  # a third-party frame may get no session cookie: no token to send
     hub.settings.embed_origins = "https://www.acme.example"
