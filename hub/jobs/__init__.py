@@ -244,6 +244,13 @@ def send_booking_reminder(booking_id: int, version: int, minutes: int) -> str:
     return send_reminder(current_hub(), booking_id, version, minutes)
 
 
+def requeue_reminders() -> int:
+    """Periodic: reminders due soon whose queued job a Redis restart lost are queued again."""
+    from hub.scheduling.reminders import requeue_due
+
+    return requeue_due(current_hub())
+
+
 # --- webhooks to the host CRM (see hub.events) -----------------------------------------------------
 
 

@@ -151,6 +151,23 @@ def test_reminders_are_queued_24_and_1_hours_ahead_and_a_moved_or_cancelled_book
     assert worker.failed() == []
 
 
+def test_reminders_lost_with_redis_are_queued_again_before_they_are_due_and_only_those(hub, ready, monday, worker,
+                                                                                       smtp_server):
+    from hub.scheduling.reminders import requeue_due
+
+    booking_id = book(hub, "alice-30", local(monday, 10), "Grace", GUEST)
+    registry = ScheduledJobRegistry(queue=hub.queues.by_name["default"])
+    assert len(registry.get_job_ids()) == 2
+    for job_id in registry.get_job_ids():  # a Redis restart without persistence
+        Job.fetch(job_id, connection=hub.queues.connection).delete()
+    an_hour_before = local(monday, 9)
+    assert requeue_due(hub, now=an_hour_before - timedelta(minutes=30)) == 1, "only the 1 h one is due soon"
+    assert registry.get_job_ids() == [f"booking-reminder-{booking_id}-v1-60"]
+    assert requeue_due(hub, now=an_hour_before - timedelta(minutes=20)) == 1
+    assert len(registry.get_job_ids()) == 1, "a reminder still queued is not queued twice"
+    assert requeue_due(hub, now=an_hour_before + timedelta(minutes=1)) == 0, "past reminders are not resent"
+
+
 def test_a_type_can_set_its_own_reminders_or_none(hub, ready, monday, worker, smtp_server):
     from hub.models import MeetingType
 
