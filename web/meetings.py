@@ -83,8 +83,10 @@ def index():
 
 
 def _form_page(mt: MeetingType | None, values: dict, error: ValidationError | None = None, status: int = 200):
+    settings = current_hub().settings
     return render_template("meeting_type_form.html", mt=mt, values=values, error=error, days=DAYS,
-                           day_labels=DAY_LABELS, timezones=common_timezones()), status
+                           day_labels=DAY_LABELS, timezones=common_timezones(),
+                           base_url=settings.base_url.rstrip("/"), embed_allowed=bool(settings.embed_origins)), status
 
 
 def _values_of(mt: MeetingType) -> dict:

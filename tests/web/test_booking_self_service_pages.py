@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from hub.models import Booking, BookingStatus, User
+from hub.models import Booking, BookingStatus, MeetingType, User
 from hub.scheduling import links
 from hub.scheduling.booking import book
 from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
@@ -101,6 +101,10 @@ def test_the_host_cancels_from_the_meetings_page(client, hub, acme, booked):
     page = client.get("/meetings/").get_data(as_text=True)
     assert f'data-booking="{booked}"' in page and "/book/manage/reschedule/" in page
     assert "/static/embed.js" in page and "/book/alice-30/embed" in page, "the embed snippet"
+    with hub.db.session() as s:
+        type_id = s.query(MeetingType.id).scalar()
+    edit = client.get(f"/meetings/{type_id}/edit").get_data(as_text=True)
+    assert 'id="embed-alice-30"' in edit and "HUB_EMBED_ORIGINS" in edit, "on the type's page too, with the hint"
     done = client.post(f"/meetings/bookings/{booked}/cancel", data={"reason": "Ill"})
     assert done.status_code == 302
     assert status_of(hub, booked)[0::2] == (BookingStatus.CANCELLED, "Ill")
