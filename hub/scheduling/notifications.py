@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from hub import mail_relay, work
 from hub.core import Hub
+from hub.exceptions import NotSupported
 from hub.models import Account, Booking, BookingStatus, Meeting, MeetingType, User
 from hub.scheduling import invitation, reminders
 from hub.scheduling.links import link
@@ -88,8 +89,10 @@ def _provider_invites(hub: Hub, provider: str) -> bool:
 
 
 def _can_send(hub: Hub, provider: str) -> bool:
-    info = hub.plugins.providers.get(provider)
-    return bool(info and info.can(SEND))
+    try:
+        return hub.plugins.provider(provider).can(SEND)
+    except NotSupported:  # uninstalled or disabled by an administrator: the relay's turn
+        return False
 
 
 def send_notice(hub: Hub, booking_id: int, version: int, who: str) -> str:

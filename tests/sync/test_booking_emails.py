@@ -168,6 +168,17 @@ def test_reminders_lost_with_redis_are_queued_again_before_they_are_due_and_only
     assert requeue_due(hub, now=an_hour_before + timedelta(minutes=1)) == 0, "past reminders are not resent"
 
 
+@pytest.mark.parametrize("hub_plugins", [{}], indirect=True)
+def test_a_mailbox_whose_provider_an_administrator_disabled_leaves_the_mail_to_the_relay(hub, ready, monday, worker,
+                                                                                        smtp_server, backend):
+    book(hub, "alice-30", local(monday, 10), "Grace", GUEST)
+    hub.plugins.apply_disabled({"memory"})  # after the booking, before its e-mails go
+    worker.drain(queues=("default",))
+    hub.plugins.apply_disabled(set())
+    assert worker.failed() == []
+    assert backend.outbox == [] and [s for s, _, _ in mails(smtp_server, GUEST)][0].startswith("Confirmed:")
+
+
 def test_a_type_can_set_its_own_reminders_or_none(hub, ready, monday, worker, smtp_server):
     from hub.models import MeetingType
 
