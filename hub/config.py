@@ -23,12 +23,20 @@ HUB_BOOKING_LIMIT_IP       booking attempts per client IP (``5 per minute; 30 pe
 HUB_BOOKING_LIMIT_TYPE     bookings per meeting type (``60 per day``)
 HUB_BOOKING_LIMIT_EMAIL    bookings per guest address (``3 per day``)
 HUB_PUBLIC_LIMIT_IP        booking page and availability reads per client IP (``120 per minute``)
+HUB_SMTP_RELAY_URL         the hub's own outgoing mail relay for booking e-mails when the host has no
+                           account that can send: ``smtp://user:password@host:587`` (STARTTLS) or
+                           ``smtps://…:465`` (TLS); empty = none
+HUB_SMTP_RELAY_SENDER      From address of relayed mail (``bookings@<host of base URL>``)
+HUB_SMTP_RELAY_CA_FILE     PEM file of CAs to trust for the relay (a private CA); empty = the system's
+HUB_EMBED_ORIGINS          sites allowed to frame booking pages (``https://a.example https://b.example``,
+                           ``*`` = any); empty = none
 =========================  ================================================================
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -62,6 +70,10 @@ class Settings:
     booking_limit_type: str = "60 per day"
     booking_limit_email: str = "3 per day"
     public_limit_ip: str = "120 per minute"
+    smtp_relay_url: str = ""
+    smtp_relay_sender: str = ""
+    smtp_relay_ca_file: str = ""
+    embed_origins: str = ""
     testing: bool = False
 
     @classmethod
@@ -83,6 +95,12 @@ class Settings:
             settings.database_url = f"sqlite:///{settings.instance_path / 'hub.db'}"
         if not settings.mail_domain:
             settings.mail_domain = "log." + (urlsplit(settings.base_url).hostname or "localhost")
+        bad = [o for o in settings.embed_origins.split() if not _EMBED_ORIGIN.fullmatch(o)]
+        if bad:  # it goes into a CSP header: one stray ";" would add a directive
+            raise ConfigError(f"HUB_EMBED_ORIGINS: {bad[0]!r} is not an origin.",
+                              fix="List origins like https://www.example.com, separated by spaces (or *).")
+        if not settings.smtp_relay_sender:
+            settings.smtp_relay_sender = "bookings@" + (urlsplit(settings.base_url).hostname or "localhost")
         return settings
 
     # --- secrets kept in the instance folder for one-machine installs -------------------------
@@ -114,6 +132,10 @@ class Settings:
         if self.keys:
             raise ConfigError("Keys come from HUB_KEYS.", fix="Put the new key first in HUB_KEYS yourself.")
         _write_private(self.instance_path / "keys", crypto.format_keys(keys))
+
+
+#: a CSP source for frame-ancestors: an http(s) origin (host may start with "*."), or "*"
+_EMBED_ORIGIN = re.compile(r"\*|https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?")
 
 
 def _coerce(kind, raw: str):

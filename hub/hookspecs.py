@@ -131,7 +131,12 @@ def hub_register_providers(register: Callable[[ProviderInfo], None]) -> None:
       base URLs); ``ConfigField(secret=True)`` values are masked there and stored encrypted. They
       reach the hooks as ``context.config``;
     * ``connect_form`` — the fields of a form connect (``ConnectField``);
-    * ``description`` — a sentence shown under the label on the connect and admin pages.
+    * ``description`` — a sentence shown under the label on the connect and admin pages;
+    * ``sends_invitations`` — with ``send_invites`` the provider itself mails attendees the invitation,
+      its updates and its cancellation (Google ``sendUpdates=all``, Graph); booking e-mails from
+      the hub then carry no ``.ics`` of their own, so a guest never gets one invitation twice
+      (:mod:`hub.scheduling.notifications`). Leave it ``False`` when events are only written
+      (CalDAV): the hub's ``.ics`` is then the guest's invitation.
 
     :param register: call it with each :class:`~hub.types.ProviderInfo` this plugin offers.
     :return: nothing (the return value is ignored).

@@ -1,7 +1,7 @@
 """The RFC 5322 message for mail the hub sends, one copy for every provider that sends raw mail (SMTP,
 Gmail's ``messages.send``).
 
-Public API: :func:`outgoing_message`.
+Public API: :func:`outgoing_message`, :func:`add_attachments`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def outgoing_message(message: OutgoingMessage, sender_email: str | None = None, 
     for name, people in (("To", message.to), ("Cc", message.cc), ("Bcc", message.bcc if keep_bcc else [])):
         if people:
             msg[name] = [_header_address(a) for a in people]
+    if message.reply_to:
+        msg["Reply-To"] = _header_address(message.reply_to)
     msg["Subject"] = message.subject
     msg["Date"] = format_datetime(datetime.now(timezone.utc))
     msg["Message-ID"] = message.message_id or make_msgid(domain=sender.rpartition("@")[2] or None)
@@ -46,7 +48,18 @@ def outgoing_message(message: OutgoingMessage, sender_email: str | None = None, 
             msg.add_alternative(message.html_body, subtype="html")
     else:
         msg.set_content(message.html_body, subtype="html")
+    add_attachments(msg, message.attachments)
     return msg
+
+
+def add_attachments(msg: EmailMessage, attachments) -> None:
+    """Append ``OutgoingAttachment``s; ``content_type`` parameters (``method=REQUEST``) are kept."""
+    for attachment in attachments:
+        maintype, _, rest = attachment.content_type.partition("/")
+        subtype, *params = [p.strip() for p in rest.split(";")]
+        extra = dict(p.split("=", 1) for p in params if "=" in p)
+        msg.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename,
+                           params=extra)
 
 
 def _header_address(address: Address) -> HeaderAddress:

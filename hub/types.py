@@ -77,6 +77,10 @@ class ProviderInfo:
     config_schema: tuple[ConfigField, ...] = ()
     connect_form: tuple[ConnectField, ...] = ()
     description: str = ""
+    #: with ``send_invites`` the provider itself mails the attendees the invitation, its updates and its
+    #: cancellation (Google ``sendUpdates=all``, Graph): the hub then attaches no ``.ics`` of its own to
+    #: booking e-mails, so a guest never gets the same invitation twice (docs/hooks.md)
+    sends_invitations: bool = False
 
     def __post_init__(self):
         declared = set(self.capabilities)
@@ -420,6 +424,16 @@ class MailPartitions:
     total: int
 
 
+@dataclass(frozen=True)
+class OutgoingAttachment:
+    """A file sent with a message (a booking's ``.ics``): ``content_type`` may carry parameters
+    (``text/calendar; method=REQUEST``)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class OutgoingMessage:
     sender: Address
@@ -433,6 +447,9 @@ class OutgoingMessage:
     references: list[str] = field(default_factory=list)
     thread_id: str | None = None
     message_id: str | None = None
+    attachments: list[OutgoingAttachment] = field(default_factory=list)
+    #: where answers should go when that is not the sender (booking mail sent through the hub's relay)
+    reply_to: Address | None = None
 
 
 @dataclass

@@ -102,3 +102,15 @@ def enqueue_webhooks(hub: Hub, endpoint_id: int, delay: float | None = None):
 def enqueue_csv_import(hub: Hub, import_id: str, organization_id: int):
     return enqueue_unique(hub, "default", JOBS + "import_csv", import_id, organization_id,
                           job_id=f"csv-import-{import_id}")
+
+
+def enqueue_booking_notice(hub: Hub, booking_id: int, version: int, who: str):
+    """The e-mail to ``who`` ("guest", "host") about one version of a booking (see hub.scheduling.notifications)."""
+    return enqueue_unique(hub, "default", JOBS + "send_booking_notice", booking_id, version, who,
+                          job_id=f"booking-notice-{booking_id}-v{version}-{who}")
+
+
+def enqueue_booking_reminder(hub: Hub, booking_id: int, version: int, minutes: int, delay: float):
+    """A reminder due in ``delay`` seconds, through RQ's scheduler; checked against the booking's version then."""
+    return enqueue_unique(hub, "default", JOBS + "send_booking_reminder", booking_id, version, minutes,
+                          job_id=f"booking-reminder-{booking_id}-v{version}-{minutes}", delay=delay)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, g
 
 #: how often a web process re-reads which providers an administrator disabled (another process may
 #: have changed it); the process that changed it applies the change at once
@@ -33,6 +33,7 @@ def init_web(app: Flask) -> None:
         limits,
         mail,
         meetings,
+        self_service,
         settings,
         times,
         webhooks,
@@ -49,11 +50,13 @@ def init_web(app: Flask) -> None:
     errors.init_app(app)
     times.init_app(app)
     banner.init_app(app)
-    for module in (auth, integrations, connect, calendars, mail, meetings, availability, booking, contacts, settings, admin, webhooks, api):
+    for module in (auth, integrations, connect, calendars, mail, meetings, availability, booking, self_service, contacts, settings, admin, webhooks, api):
         app.register_blueprint(module.bp)
     # the API checks tokens, or CSRF itself for session calls; webhooks are verified by the plugin
     csrf.exempt(api.bp)
     csrf.exempt(webhooks.bp)
+    # the embedded booking form: a frame on another site may not get the session cookie its token needs
+    csrf.exempt(booking.embed)
     limits.init_app(app, app.extensions["hub"].settings, app.extensions["hub"].queues.connection)
     _refresh_providers_now_and_then(app)
     _security_headers(app)
@@ -75,9 +78,14 @@ def _security_headers(app: Flask) -> None:
 
     @app.after_request
     def headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        framers = g.get("frame_ancestors")  # set by the embeddable booking views only
+        if framers is None:
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        else:  # X-Frame-Options cannot name sites; CSP frame-ancestors can and wins where both exist
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY.replace(
+                "frame-ancestors 'none'", "frame-ancestors " + " ".join(framers)))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")

@@ -1,5 +1,6 @@
-"""The public booking pages: ``/book/<slug>`` (free slots in the guest's time zone, the booking form)
-and the confirmation with the video link.
+"""The public booking pages: ``/book/<slug>`` (free slots in the guest's time zone, the booking form),
+``/book/<slug>/embed`` (the same for an iframe on another site), and the confirmation with the video
+link and the guest's reschedule and cancel links (:mod:`web.self_service`).
 
 Slots come from :mod:`hub.scheduling.availability`, bookings go through :func:`hub.scheduling.booking.book`
 (which never double-books). A deactivated link answers "not active" (HTTP 410). Works without
@@ -17,6 +18,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -27,9 +29,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from hub.core import current_hub
 from hub.exceptions import NotActive, SlotUnavailable, ValidationError
-from hub.models import Booking, Meeting, MeetingType, User
+from hub.models import Booking, BookingStatus, Meeting, MeetingType, User
 from hub.scheduling import availability as slots_of
-from hub.scheduling import teams
+from hub.scheduling import links, teams
 from hub.scheduling.booking import book
 from web.access import public
 
@@ -56,6 +58,11 @@ def guest_zone(name: str | None) -> ZoneInfo:
 
 def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key, salt="booking-confirmation")
+
+
+def confirmation_url(slug: str, booking_id: int, **query) -> str:
+    """The booking's confirmation page (also where a reschedule ends)."""
+    return url_for("booking.confirmed", slug=slug, token=_serializer().dumps(booking_id), **query)
 
 
 def _not_active(error: NotActive, slug: str):
@@ -101,6 +108,26 @@ def parse_day(raw: str | None, zone: ZoneInfo) -> date:
 @public
 def page(slug: str):
     """Free slots for a week, a chosen slot's booking form, and booking it."""
+    return _page(slug, embed=False)
+
+
+@bp.route("/<slug>/embed", methods=["GET", "POST"])
+@public
+def embed(slug: str):
+    """The booking page without the site's chrome, for an iframe on another site (``static/embed.js``
+    sizes it and hears ``booked``). Framing is allowed only from ``HUB_EMBED_ORIGINS``; no CSRF token
+    (see ``web/__init__.py``): a third-party frame may not get the session cookie, and the public form
+    has no session to protect."""
+    allow_framing()
+    return _page(slug, embed=True)
+
+
+def allow_framing() -> None:
+    """Let this response be framed by the configured sites only (docs/security.md, "Embedding")."""
+    g.frame_ancestors = current_hub().settings.embed_origins.split() or ["'none'"]
+
+
+def _page(slug: str, embed: bool):
     zone = guest_zone(request.values.get("tz"))
     first = parse_day(request.args.get("from"), zone)
     error = None
@@ -121,8 +148,7 @@ def page(slug: str):
             error = exc
             status = 409 if isinstance(exc, SlotUnavailable) else 400
         else:
-            token = _serializer().dumps(booking_id)
-            return redirect(url_for("booking.confirmed", slug=slug, token=token))
+            return redirect(confirmation_url(slug, booking_id, **({"embed": 1} if embed else {})))
     range_start, range_end = week(zone, first)
     # one session for the page's reads (after a booking's own write-locked one, never around it)
     with current_hub().db.session() as s:
@@ -147,7 +173,8 @@ def page(slug: str):
         chosen = None  # the slot is gone: show the fresh list, not the form for it
     today = datetime.now(zone).date()
     return render_template(
-        "booking/page.html", mt=mt, host=host, with_whom=with_whom, team=teams.is_team(mt), days=list(days.values()), zone=zone.key, limited=found.limited,
+        "booking/page.html", embed=embed, here="booking.embed" if embed else "booking.page", mt=mt, host=host,
+        with_whom=with_whom, team=teams.is_team(mt), days=list(days.values()), zone=zone.key, limited=found.limited,
         chosen=chosen, error=error, form=request.form, first=first,
         next_from=(first + timedelta(days=DAYS_SHOWN)).isoformat(),
         prev_from=(first - timedelta(days=DAYS_SHOWN)).isoformat() if first > today else None,
@@ -176,9 +203,19 @@ def confirmed(slug: str, token: str):
     """The confirmation: when, with whom, and the video link once the host's calendar made it."""
     booking, mt, meeting, host = _booking_for(slug, token)
     zone = guest_zone(booking.guest_timezone)
+    embed = request.args.get("embed") == "1"
+    if embed:
+        allow_framing()
+    hub = current_hub()
+    changeable = booking.status == BookingStatus.CONFIRMED
     return render_template("booking/confirmed.html", booking=booking, mt=mt, meeting=meeting, host=host,
                            start=booking.start.astimezone(zone), end=booking.end.astimezone(zone), zone=zone.key,
-                           status_url=url_for("booking.confirmed_status", slug=slug, token=token))
+                           status_url=url_for("booking.confirmed_status", slug=slug, token=token), embed=embed,
+                           reschedule_url=url_for("self_service.reschedule_page",
+                                                  token=links.token(hub, booking.id, "reschedule"))
+                           if changeable else None,
+                           cancel_url=url_for("self_service.cancel_page", token=links.token(hub, booking.id, "cancel"))
+                           if changeable else None)
 
 
 @bp.route("/<slug>/confirmed/<token>.json")

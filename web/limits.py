@@ -31,8 +31,9 @@ from flask_limiter.util import get_remote_address
 from hub.exceptions import UserError
 
 #: (endpoint, method) of the booking views, and of the public reads
-BOOKING_VIEWS = ("booking.page", "api.create_booking")
-READ_VIEWS = ("booking.page", "booking.confirmed", "booking.confirmed_status", "api.availability")
+BOOKING_VIEWS = ("booking.page", "booking.embed", "api.create_booking")
+READ_VIEWS = ("booking.page", "booking.embed", "booking.confirmed", "booking.confirmed_status", "api.availability",
+              "self_service.reschedule_page", "self_service.cancel_page")
 
 
 def _slug() -> str:

@@ -13,6 +13,8 @@ from hub.models import Booking, BookingHost, BookingStatus, Meeting, MeetingType
 from hub.permissions import Permission
 from hub.scheduling.limits import overrides_text
 from hub.scheduling.questions import questions_text
+from hub.scheduling import links
+from hub.scheduling.self_service import cancel_booking
 from web.access import actor, requires
 from web.integrations import needs_primary_meeting_type
 from web.meeting_types import (
@@ -29,6 +31,24 @@ from web.meeting_types import (
 )
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
+
+
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
+@requires(Permission.MEETINGS)
+def cancel_booking_as_host(booking_id: int):
+    """The host cancels one of their bookings (the guest is told, with the reason)."""
+    hub = current_hub()
+    with hub.db.session() as s:
+        booking = s.get(Booking, booking_id)
+        if booking is None or booking.host_user_id != actor().id:
+            abort(404)
+    try:
+        cancel_booking(hub, booking_id, reason=request.form.get("reason"), by="host")
+    except links.InvalidLink as exc:
+        flash(exc.message, "error")
+    else:
+        flash("The booking is cancelled; the guest has been told.", "success")
+    return redirect(url_for("meetings.index"))
 
 
 def _own_type(s, type_id: int) -> MeetingType:
@@ -59,7 +79,11 @@ def index():
         declined = {m.id for m in meetings
                     if any(p.user_id == me.id and p.response == "declined" for p in m.participants)}
         can_book = has_usable_default(s, me.id)
+    hub = current_hub()
+    reschedule_urls = {b.id: url_for("self_service.reschedule_page", token=links.token(hub, b.id, "reschedule"))
+                       for b in bookings}
     return render_template("meetings.html", types=types, bookings=bookings, names=names, meetings=meetings,
+                           reschedule_urls=reschedule_urls, embed_allowed=bool(hub.settings.embed_origins),
                            declined=declined,
                            can_book=can_book, prompt=needs_primary_meeting_type(me),
                            base_url=current_hub().settings.base_url.rstrip("/"))
@@ -72,8 +96,10 @@ def _form_page(mt: MeetingType | None, values: dict, error: ValidationError | No
         values["member_hours"] = {uid: request.form.get(f"member_hours_{uid}", "") for uid in values["member_ids"]}
     with current_hub().db.session() as s:
         people = colleagues(s, mt.user_id if mt else actor().id)
+    settings = current_hub().settings
     return render_template("meeting_type_form.html", mt=mt, values=values, error=error, days=DAYS,
-                           day_labels=DAY_LABELS, timezones=common_timezones(), colleagues=people), status
+                           day_labels=DAY_LABELS, timezones=common_timezones(), colleagues=people,
+                           base_url=settings.base_url.rstrip("/"), embed_allowed=bool(settings.embed_origins)), status
 
 
 def _values_of(mt: MeetingType) -> dict:

@@ -6,7 +6,8 @@ Public API — the CRM side (web UI, JSON API, bookings):
   the same transaction, write an :class:`~hub.models.OutboxEntry` for the calendar it lives on (the
   owner's default calendar for new meetings); the push job is enqueued after the commit.
   ``send_invites=False`` is "Save without inviting". A meeting that is over keeps its date and time.
-* :func:`add_meeting` and :func:`queue_push` — the same inside a caller's transaction (bookings).
+* :func:`add_meeting`, :func:`move_in`, :func:`cancel_in` and :func:`queue_push` — the same inside a
+  caller's transaction (bookings, under their host lock).
 
 The calendar side, called by :mod:`hub.sync.calendar_pull` inside a page's transaction:
 
@@ -156,14 +157,30 @@ def update_meeting(hub: Hub, meeting_id: int, *, send_invites: bool = True, now:
 def delete_meeting(hub: Hub, meeting_id: int, *, send_invites: bool = True) -> None:
     """Cancel a meeting in the CRM and queue the deletion of its calendar event."""
     with hub.db.session(write_lock=True) as s:
-        meeting = _meeting(s, meeting_id)
-        if meeting.cancelled:
-            return
-        meeting.cancelled = True
-        meeting.version += 1
-        account_id = queue_push(s, meeting, "delete", SYNCED_FIELDS, send_invites)
-        events.record_for_user(s, meeting.owner_user_id, "meeting.cancelled", meeting_event(meeting))
+        account_id = cancel_in(s, _meeting(s, meeting_id), send_invites)
     enqueue_push(hub, account_id)
+
+
+def cancel_in(s: Session, meeting: Meeting, send_invites: bool = True) -> int | None:
+    """:func:`delete_meeting` inside the caller's transaction (a booking's cancel); returns the account to push."""
+    if meeting.cancelled:
+        return None
+    meeting.cancelled = True
+    meeting.version += 1
+    account_id = queue_push(s, meeting, "delete", SYNCED_FIELDS, send_invites)
+    events.record_for_user(s, meeting.owner_user_id, "meeting.cancelled", meeting_event(meeting))
+    return account_id
+
+
+def move_in(s: Session, meeting: Meeting, start: datetime, end: datetime, send_invites: bool = True) -> int | None:
+    """Move a meeting to [start, end) inside the caller's transaction (a booking's reschedule, under its
+    lock); returns the account to push."""
+    meeting.start, meeting.end = _times(start, end, False)
+    meeting.version += 1
+    account_id = queue_push(s, meeting, "update", {"time"}, send_invites)
+    events.record_for_user(s, meeting.owner_user_id, "meeting.updated",
+                           {**meeting_event(meeting), "changed": ["end", "start"]})
+    return account_id
 
 
 def meeting_event(meeting: Meeting, changed_in: str = "crm") -> dict:

@@ -84,7 +84,7 @@ def sync_calendar(account_id: int, calendar_id: int, full: bool = False) -> str:
     """Pull one calendar page by page (see :mod:`hub.sync.calendar_pull`)."""
 
     def work(hub: Hub):
-        from hub.sync import calendar_pull, calendar_push
+        from hub.sync import calendar_pull
 
         return calendar_pull.sync_calendar(hub, account_id, calendar_id, full=full)
 
@@ -111,7 +111,7 @@ def push_outbox(account_id: int) -> str:
     """Push the account's pending outbox rows to its calendars (see :mod:`hub.sync.calendar_pull`)."""
 
     def work(hub: Hub):
-        from hub.sync import calendar_pull, calendar_push
+        from hub.sync import calendar_push
 
         return calendar_push.push_outbox(hub, account_id)
 
@@ -225,6 +225,30 @@ def _rerun_if_asked(hub: Hub) -> None:
     if hub.queues.connection.getdel(RERUN_KEY.format(job.id)):
         # our own job hash is still "started": enqueue under the same id after it finishes
         hub.queues.enqueue(job.origin, job.func_name, *job.args, job_id=None, **job.kwargs)
+
+
+# --- booking e-mails (see hub.scheduling.notifications) -------------------------------------------
+
+
+def send_booking_notice(booking_id: int, version: int, who: str) -> str:
+    """The confirmation, move or cancellation e-mail of one version of a booking to its guest or host."""
+    from hub.scheduling.notifications import send_notice
+
+    return send_notice(current_hub(), booking_id, version, who)
+
+
+def send_booking_reminder(booking_id: int, version: int, minutes: int) -> str:
+    """A guest's reminder, ``minutes`` before the start (nothing when the booking changed since)."""
+    from hub.scheduling.notifications import send_reminder
+
+    return send_reminder(current_hub(), booking_id, version, minutes)
+
+
+def requeue_reminders() -> int:
+    """Periodic: reminders due soon whose queued job a Redis restart lost are queued again."""
+    from hub.scheduling.reminders import requeue_due
+
+    return requeue_due(current_hub())
 
 
 # --- webhooks to the host CRM (see hub.events) -----------------------------------------------------

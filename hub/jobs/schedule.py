@@ -11,6 +11,7 @@ from rq.cron import CronScheduler
 from hub import jobs
 from hub.core import Hub
 from hub.jobs import reconciler
+from hub.scheduling import reminders
 
 
 def periodic_jobs(hub: Hub) -> list[tuple[object, str, int]]:
@@ -21,6 +22,7 @@ def periodic_jobs(hub: Hub) -> list[tuple[object, str, int]]:
         (jobs.reconcile, "default", reconciler.INTERVAL),  # nothing stays stale after a crash or a Redis restart
         (jobs.deliver_due_webhooks, "default", 60),
         (jobs.purge_events, "default", 3600),
+        (jobs.requeue_reminders, "default", reminders.REQUEUE_INTERVAL),
     ]
 
 

@@ -88,6 +88,8 @@ class MeetingType(IdMixin, TimestampMixin, Base):
     want_video: Mapped[bool] = mapped_column(default=True)
     is_primary: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    #: minutes before a booking's start when the guest gets a reminder; None: the default (24 h and 1 h)
+    reminder_minutes: Mapped[list[int] | None] = mapped_column(sa.JSON)
     #: set when a disconnect deactivated it, so a reconnect restores exactly these
     deactivated_by_account_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL")
@@ -136,6 +138,11 @@ class Booking(IdMixin, TimestampMixin, Base):
     guest_email: Mapped[str] = mapped_column(sa.String(320))
     guest_timezone: Mapped[str | None] = mapped_column(sa.String(64))
     status: Mapped[BookingStatus] = mapped_column(str_enum(BookingStatus), default=BookingStatus.CONFIRMED)
+    #: 1 when booked, +1 on each reschedule and on the cancel: the .ics SEQUENCE (version - 1), and what
+    #: a queued reminder compares at send time so a moved or cancelled booking gets no stale one
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    #: the guest's or host's optional reason, told to the other side
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
     meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id", ondelete="SET NULL"))
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
     #: the account whose default calendar received the event

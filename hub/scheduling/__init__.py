@@ -6,4 +6,9 @@
 * :mod:`hub.scheduling.teams` — team types: who hosts, and the round-robin choice of a free member;
 * :mod:`hub.scheduling.limits` — date overrides and the per-host, per-day booking limit;
 * :mod:`hub.scheduling.questions` — booking questions and checking the guest's answers.
+* :mod:`hub.scheduling.self_service` — rescheduling (under the same lock) and cancelling a booking;
+* :mod:`hub.scheduling.links` — the guest's signed, single-purpose reschedule and cancel links;
+* :mod:`hub.scheduling.notifications` — booking e-mails to guest and host (host's mailbox or the relay);
+* :mod:`hub.scheduling.invitation` — the ``.ics`` they carry (REQUEST / CANCEL, one UID, rising SEQUENCE);
+* :mod:`hub.scheduling.reminders` — reminders before the meeting, never stale.
 """

@@ -2,8 +2,8 @@
 
 Public API:
 
-* :func:`book` — book a slot for a guest (answers to the type's questions as keyword); returns the booking id;
-* :func:`cancel_booking` — cancel a booking and its meeting (the calendar event is deleted by the push).
+* :func:`book` — book a slot for a guest (answers to the type's questions as keyword); returns the
+  booking id (rescheduling and cancelling: :mod:`hub.scheduling.self_service`).
 
 Algorithm (DESIGN.md "Booking"):
 
@@ -56,7 +56,7 @@ from hub.models import (
     User,
     utcnow,
 )
-from hub.scheduling import availability, questions, teams
+from hub.scheduling import availability, notifications, questions, teams
 from hub.sync.busy import zone
 from hub.sync.calendars import default_calendar, usable
 from hub.types import Participant
@@ -84,12 +84,12 @@ def book(hub: Hub, slug: str, start: datetime, guest_name: str, guest_email: str
         meeting_type = availability.meeting_type_by_slug(s, slug)
         given = questions.clean_answers(meeting_type.questions, answers or {})
         if meeting_type.kind != "round_robin":
-            _target_calendar(s, meeting_type.user_id)
-        candidates = _free_hosts(s, meeting_type, start, now)
+            target_calendar(s, meeting_type.user_id)
+        candidates = free_hosts(s, meeting_type, start, now)
         end = start + timedelta(minutes=meeting_type.duration_minutes)
         margin = (timedelta(minutes=meeting_type.buffer_before_minutes),
                   timedelta(minutes=meeting_type.buffer_after_minutes))
-        checks = {uid: _free_busy_targets(s, uid) for uid in candidates}
+        checks = {uid: free_busy_targets(s, uid) for uid in candidates}
     confirmed = _confirm_hosts(hub, meeting_type.kind, checks, start - margin[0], end + margin[1])
     with hub.db.session(write_lock=True) as s:
         for uid in sorted(confirmed):  # one order for every booking: two team bookings never deadlock
@@ -97,7 +97,7 @@ def book(hub: Hub, slug: str, start: datetime, guest_name: str, guest_email: str
         meeting_type = s.get(MeetingType, meeting_type.id)
         if meeting_type is None or not meeting_type.active:
             raise NotActive("This booking link is not active.")
-        free_now = [h for h in _free_hosts(s, meeting_type, start, now).values() if h.user_id in confirmed]
+        free_now = [h for h in free_hosts(s, meeting_type, start, now).values() if h.user_id in confirmed]
         if meeting_type.kind == "round_robin":
             if not free_now:
                 raise SlotUnavailable()
@@ -106,7 +106,7 @@ def book(hub: Hub, slug: str, start: datetime, guest_name: str, guest_email: str
         else:
             host = meeting_type.user_id
             others = [h.user_id for h in free_now if h.user_id != host]
-        calendar = _target_calendar(s, host)
+        calendar = target_calendar(s, host)
         match = matching.match_addresses(s, host, [guest_email]).get(guest_email)
         contact_id = None
         if match is None or match.kind not in ("self", "colleague"):
@@ -136,20 +136,8 @@ def book(hub: Hub, slug: str, start: datetime, guest_name: str, guest_email: str
         events.record_for_user(s, host, "meeting.created", meetings.meeting_event(meeting))
         events.record_for_user(s, host, "booking.created", booking_event(booking))
     meetings.enqueue_push(hub, account_id)
+    notifications.announce(hub, booking_id, 1)
     return booking_id
-
-
-def cancel_booking(hub: Hub, booking_id: int) -> None:
-    """Cancel a booking; its meeting is cancelled and the calendar event deleted through the outbox."""
-    with hub.db.session() as s:
-        booking = s.get(Booking, booking_id)
-        if booking is None:
-            raise ValidationError("This booking does not exist.", field="booking")
-        booking.status = BookingStatus.CANCELLED
-        meeting_id = booking.meeting_id
-        events.record_for_user(s, booking.host_user_id, "booking.cancelled", booking_event(booking))
-    if meeting_id is not None:
-        meetings.delete_meeting(hub, meeting_id)
 
 
 def booking_event(booking: Booking) -> dict:
@@ -178,7 +166,7 @@ def lock_host(s: Session, host_id: int) -> None:
     s.execute(sa.select(User.id).where(User.id == host_id).with_for_update(key_share=True))
 
 
-def _target_calendar(s, user_id: int) -> Calendar:
+def target_calendar(s, user_id: int) -> Calendar:
     """The host's default calendar, which must be on a connected, working account."""
     calendar = default_calendar(s, user_id)
     if calendar is None or not usable(s.get(Account, calendar.account_id)):
@@ -187,7 +175,7 @@ def _target_calendar(s, user_id: int) -> Calendar:
     return calendar
 
 
-def _free_hosts(s, meeting_type: MeetingType, start: datetime, now: datetime) -> dict[int, teams.Host]:
+def free_hosts(s, meeting_type: MeetingType, start: datetime, now: datetime) -> dict[int, teams.Host]:
     """The hosts free at ``start`` — all of them for a single or collective type, else SlotUnavailable —
     with exactly the rules the booking page uses. A round-robin member without a connected default
     calendar cannot host."""
@@ -211,7 +199,7 @@ def _confirm_hosts(hub: Hub, kind: str, checks: dict[int, dict[int, list[str]]],
     confirmed, failure = set(), None
     for uid, targets in checks.items():
         try:
-            _confirm_with_providers(hub, targets, start, end)
+            confirm_with_providers(hub, targets, start, end)
         except SlotUnavailable as exc:
             if kind != "round_robin":
                 raise
@@ -223,7 +211,7 @@ def _confirm_hosts(hub: Hub, kind: str, checks: dict[int, dict[int, list[str]]],
     return confirmed
 
 
-def _free_busy_targets(s, user_id: int) -> dict[int, list[str]]:
+def free_busy_targets(s, user_id: int) -> dict[int, list[str]]:
     """Conflict calendars (by account) whose provider can answer free/busy queries."""
     rows = s.execute(sa.select(Calendar.account_id, Calendar.remote_id).join(Account).where(
         Account.user_id == user_id, sa.or_(Calendar.is_conflict.is_(True), Calendar.is_default.is_(True)),
@@ -234,8 +222,12 @@ def _free_busy_targets(s, user_id: int) -> dict[int, list[str]]:
     return out
 
 
-def _confirm_with_providers(hub: Hub, targets: dict[int, list[str]], start: datetime, end: datetime) -> None:
-    """Re-check [start, end) at each provider; busy, unreadable or unreachable → SlotUnavailable."""
+def confirm_with_providers(hub: Hub, targets: dict[int, list[str]], start: datetime, end: datetime,
+                            own: tuple[datetime, datetime] | None = None) -> None:
+    """Re-check [start, end) at each provider; busy, unreadable or unreachable → SlotUnavailable.
+
+    :param own: a rescheduled booking's current time: busy time inside it is the booking's own event.
+    """
     for account_id, calendar_ids in targets.items():
         handle = hub.account_handle(account_id)
         try:
@@ -250,5 +242,6 @@ def _confirm_with_providers(hub: Hub, targets: dict[int, list[str]], start: date
             raise SlotUnavailable("This slot could not be confirmed with the host's calendar.",
                                   fix="Try again in a moment, or pick another time.")
         for intervals in answer.busy.values():
-            if any(b.start < end and b.end > start for b in intervals):
+            if any(b.start < end and b.end > start and not (own and own[0] <= b.start and b.end <= own[1])
+                   for b in intervals):
                 raise SlotUnavailable()

@@ -38,6 +38,7 @@ from hub.exceptions import (
     ValidationError,
     WebhookRejected,
 )
+from hub.mime import add_attachments
 from hub.plugins import hookimpl
 from hub.testing.conformance import Remote
 from hub.testing.memory_backend import MemoryAccount, MemoryBackend, MemoryCalendar, as_datetime
@@ -82,16 +83,19 @@ class MemoryProvider:
     :param name: the provider name it registers (two instances with different names can coexist).
     :param connect_kind: ``"form"`` (email + password) or ``"oauth"`` (authorization code + PKCE).
     :param capabilities: what it declares; hooks of undeclared capabilities still work.
+    :param sends_invitations: declare that it mails attendees itself (it does not: for tests of the hub's
+        choice only).
     """
 
     def __init__(self, backend: MemoryBackend | None = None, name: str = "memory", connect_kind: str = "form",
                  capabilities: Iterable[str] = ALL_CAPABILITIES,
-                 authorize_url: str = "https://memory.invalid/authorize"):
+                 authorize_url: str = "https://memory.invalid/authorize", sends_invitations: bool = False):
         self.backend = backend if backend is not None else MemoryBackend()
         self.name = name
         self.connect_kind = connect_kind
         self.capabilities = frozenset(capabilities)
         self.authorize_url = authorize_url
+        self.sends_invitations = sends_invitations
 
     def __repr__(self) -> str:
         return f"<MemoryProvider {self.name}>"
@@ -128,6 +132,7 @@ class MemoryProvider:
         )
         register(ProviderInfo(name=self.name, label=f"Memory ({self.name})", capabilities=self.capabilities,
                               connect_kind=self.connect_kind, connect_form=form,
+                              sends_invitations=self.sends_invitations,
                               description="In-memory reference provider for tests and development."))
 
     @hookimpl
@@ -259,7 +264,11 @@ class MemoryProvider:
             cal = backend.calendar(mine.email, calendar_id)
             if change.op == "delete":
                 if change.remote_id in cal.events:
+                    gone = cal.events[change.remote_id]
                     backend.delete_event(mine.email, calendar_id, change.remote_id, if_match=change.etag)
+                    if change.send_invites:
+                        backend.cancellations.extend((gone.remote_id, p.email) for p in gone.attendees
+                                                     if not p.organizer)
                 return PushResult(change.client_id, remote_id=change.remote_id)  # already gone is deleted
             if change.op == "create":
                 earlier = cal.by_client_id.get(change.client_id)
@@ -453,6 +462,7 @@ def compose(message: OutgoingMessage, sender: str) -> tuple[bytes, str]:
     msg.set_content(message.text_body or "")
     if message.html_body:
         msg.add_alternative(message.html_body, subtype="html")
+    add_attachments(msg, message.attachments)
     return bytes(msg), message_id
 
 

@@ -15,8 +15,8 @@ Provider-side edits: :meth:`~MemoryBackend.add_account`, :meth:`~MemoryBackend.a
 :meth:`~MemoryBackend.put_event` (create or replace, optional ``if_match``),
 :meth:`~MemoryBackend.delete_event`, :meth:`~MemoryBackend.bump_etag`, :meth:`~MemoryBackend.deliver`
 (mail arrives) and :meth:`~MemoryBackend.expunge`. What the provider "sent" is kept for assertions:
-:attr:`~MemoryBackend.outbox`, :attr:`~MemoryBackend.invitations`, :attr:`~MemoryBackend.notifications`,
-and :attr:`~MemoryBackend.calls` counts hook calls.
+:attr:`~MemoryBackend.outbox`, :attr:`~MemoryBackend.invitations`, :attr:`~MemoryBackend.cancellations`,
+:attr:`~MemoryBackend.notifications`, and :attr:`~MemoryBackend.calls` counts hook calls.
 
 Every object change is recorded in a :class:`ChangeLog` with a backend-wide sequence number; cursors
 are ``"<epoch>:<sequence>"``, so expiring cursors is bumping the epoch.
@@ -124,6 +124,8 @@ class MemoryBackend:
         self.outbox: list[bytes] = []
         #: ``(remote id, attendee email)`` for every invitation the provider would have mailed
         self.invitations: list[tuple[str, str]] = []
+        #: ``(remote id, attendee email)`` for every cancellation the provider would have mailed
+        self.cancellations: list[tuple[str, str]] = []
         #: push notifications the provider "sent", oldest first
         self.notifications: list[WebhookRequest] = []
         #: when True, the etag a write returns is replaced right after (content unchanged)

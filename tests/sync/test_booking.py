@@ -26,7 +26,8 @@ from hub.models import (
     OutboxEntry,
 )
 from hub.scheduling.availability import availability
-from hub.scheduling.booking import book, cancel_booking
+from hub.scheduling.booking import book
+from hub.scheduling.self_service import cancel_booking
 from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
     ALICE,
     DAN,

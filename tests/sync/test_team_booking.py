@@ -24,7 +24,8 @@ from hub.models import (
     User,
 )
 from hub.scheduling.availability import availability
-from hub.scheduling.booking import book, cancel_booking
+from hub.scheduling.booking import book
+from hub.scheduling.self_service import cancel_booking, reschedule
 from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
     ALICE,
     BOB,
@@ -241,3 +242,25 @@ def test_the_host_s_why_names_date_overrides_the_day_limit_and_the_team_rule(hub
         assert any(r.kind == "hours" and "hours set for" in r.text for r in day_off)
         team_reasons = why(s, s.get(MeetingType, panel), local(monday, 9)).reasons
         assert any(r.kind == "team" and "every member is free; 2 of 3" in r.text for r in team_reasons)
+
+
+def test_a_rescheduled_team_booking_keeps_its_hosts_and_needs_all_of_a_collective_free(hub, backend, team, monday):
+    team_type(hub, team, "round_robin", "sales", weekly_hours=HOURS)
+    team_type(hub, team, "collective", "panel", members=[team.bob, team.carol], weekly_hours=HOURS)
+    member = host_of(hub, book(hub, "sales", local(monday, 9), "Grace", "grace@hopper.example"))
+    sales = host_of(hub, book(hub, "sales", local(monday, 9), "Ada", "ada@lovelace.example"))
+    with hub.db.session() as s:
+        moved = s.scalar(sa.select(Booking.id).where(Booking.host_user_id == member))
+    reschedule(hub, moved, local(monday, 11))
+    assert host_of(hub, moved) == member  # a round-robin booking moves with its member
+    assert sales != member
+
+    panel = book(hub, "panel", local(monday, 9, 30), "Linus", "linus@kernel.example")
+    backend.put_event(CAROL, "primary", event("Dentist", local(monday, 10), minutes=30))
+    sync(hub, team.accounts[team.carol])
+    with pytest.raises(SlotUnavailable):  # Carol, a member, is busy then: the collective cannot move there
+        reschedule(hub, panel, local(monday, 10))
+    reschedule(hub, panel, local(monday, 10, 30))
+    with hub.db.session() as s:
+        assert s.get(Booking, panel).start == local(monday, 10, 30)
+    assert local(monday, 10, 30) not in slots(hub, "panel", monday).slots

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from hub.models import Calendar, OutboxEntry, User
+from hub.models import Calendar, Event, OutboxEntry, User
 from tests.web.conftest import ALICE, ALICE_MAILBOX_PASSWORD
 from web.access import PUBLIC
 from web.api import hash_token
@@ -166,6 +166,37 @@ def test_meeting_types_availability_and_booking(api, connected, client):
     too_long = client.get("/api/v1/meeting-types/alice-demo/availability?start=2030-01-01T00:00:00Z"
                           "&end=2030-06-01T00:00:00Z")
     assert too_long.status_code == 400
+
+
+def test_the_host_reads_reschedules_and_cancels_a_booking(api, connected, client, hub, people):
+    api.post("/api/v1/meeting-types", headers=TOKEN, json={
+        "name": "Demo", "slug": "alice-demo", "duration_minutes": 30, "timezone": "UTC", "slot_step_minutes": 30,
+        "weekly_hours": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
+    slots = [s["start"] for s in client.get("/api/v1/meeting-types/alice-demo/availability").json["slots"]]
+    booked = client.post("/api/v1/bookings", json={"slug": "alice-demo", "start": slots[0],
+                                                   "guest_name": "Ann", "guest_email": "ann@example.org"}).json
+    client.post("/api/v1/bookings", json={"slug": "alice-demo", "start": slots[2], "guest_name": "Bo",
+                                          "guest_email": "bo@example.org"})
+    path = f"/api/v1/bookings/{booked['id']}"
+    assert api.get(path, headers=TOKEN).json["version"] == 1
+    taken = api.post(path + "/reschedule", headers=TOKEN, json={"start": slots[2]})
+    assert taken.status_code == 409 and taken.json["error"] == "SlotUnavailable"
+    moved = api.post(path + "/reschedule", headers=TOKEN, json={"start": slots[4]})
+    assert moved.status_code == 200, moved.json
+    assert (moved.json["start"], moved.json["version"], moved.json["status"]) == (
+        datetime.fromisoformat(slots[4]).isoformat(), 2, "confirmed")
+    assert client.post(path + "/cancel", json={}).status_code == 401, "the host's, not the public's"
+    with hub.db.session() as s:
+        s.get(User, people["salesperson"]).api_token_hash = hash_token("someone-else")
+    assert api.post(path + "/cancel", headers={"Authorization": "Bearer someone-else"}, json={}).status_code == 404
+    cancelled = api.post(path + "/cancel", headers=TOKEN, json={"reason": "Double-booked"})
+    assert (cancelled.json["status"], cancelled.json["cancel_reason"], cancelled.json["version"]) == (
+        "cancelled", "Double-booked", 3)
+    again = api.post(path + "/reschedule", headers=TOKEN, json={"start": slots[6]})
+    assert again.status_code == 410 and "cancelled" in again.json["message"]
+    with hub.db.session() as s:
+        types = [e.type for e in s.scalars(select(Event).order_by(Event.id))]
+    assert types.count("booking.rescheduled") == 1 and types.count("booking.cancelled") == 1
 
 
 def test_disconnect_makes_the_booking_link_not_active(api, connected, client):

@@ -1,7 +1,8 @@
 """API: CRM meetings (list, create, update, cancel), meeting types, availability and bookings.
 
 Availability and booking are public, like the booking page they serve: a host CRM or a custom
-booking page may call them without a token.
+booking page may call them without a token. Reading, rescheduling and cancelling a booking are the
+host's (guests use the signed links of their e-mails, :mod:`web.self_service`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hub.exceptions import ValidationError
 from hub.models import Booking, Meeting, MeetingType
 from hub.permissions import Permission
 from hub.scheduling import availability as slots_of
+from hub.scheduling import self_service
 from hub.scheduling.booking import book
 from web.access import api_access
 from web.api import bp
@@ -206,10 +208,47 @@ def create_booking():
     start = parse_datetime(body["start"], "start")
     booking_id = book(current_hub(), body["slug"], start, body["guest_name"], body["guest_email"],
                       _zone(body.get("guest_timezone"), "guest_timezone"), answers=body.get("answers") or {})
+    return jsonify(_booking_json(booking_id)), 201
+
+
+def _booking_json(booking_id: int) -> dict:
     with current_hub().db.session() as s:
         booking = s.get(Booking, booking_id)
         meeting = s.get(Meeting, booking.meeting_id) if booking.meeting_id else None
-        return jsonify(id=booking.id, slug=body["slug"], start=booking.start.isoformat(), end=booking.end.isoformat(),
-                       status=booking.status.value, meeting_id=booking.meeting_id, guest_email=booking.guest_email,
-                       video_url=meeting.video_url if meeting else None, host_user_id=booking.host_user_id,
-                       answers=booking.answers or []), 201
+        return dict(id=booking.id, slug=booking.meeting_type.slug, start=booking.start.isoformat(),
+                    end=booking.end.isoformat(), status=booking.status.value, meeting_id=booking.meeting_id,
+                    guest_email=booking.guest_email, video_url=meeting.video_url if meeting else None,
+                    version=booking.version, cancel_reason=booking.cancel_reason,
+                    host_user_id=booking.host_user_id, answers=booking.answers or [])
+
+
+def _own_booking(booking_id: int) -> None:
+    with current_hub().db.session() as s:
+        booking = s.get(Booking, booking_id)
+        if booking is None or booking.host_user_id != g.actor.id:
+            abort(404)
+
+
+@bp.get("/bookings/<int:booking_id>")
+@api_access(Permission.MEETINGS)
+def get_booking(booking_id: int):
+    _own_booking(booking_id)
+    return jsonify(_booking_json(booking_id))
+
+
+@bp.post("/bookings/<int:booking_id>/reschedule")
+@api_access(Permission.MEETINGS)
+def reschedule_booking(booking_id: int):
+    """Move one of my bookings to another offered slot; racing a new booking for it, exactly one wins (409)."""
+    _own_booking(booking_id)
+    self_service.reschedule(current_hub(), booking_id, parse_datetime(g.body["start"], "start"), by="host")
+    return jsonify(_booking_json(booking_id))
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@api_access(Permission.MEETINGS)
+def cancel_booking(booking_id: int):
+    """Cancel one of my bookings; the guest is told (with the reason)."""
+    _own_booking(booking_id)
+    self_service.cancel_booking(current_hub(), booking_id, reason=g.body.get("reason"), by="host")
+    return jsonify(_booking_json(booking_id))

@@ -166,7 +166,11 @@ SCHEMAS["Booking"] = _object({
     "video_url": _nullable("string"), "guest_email": STR,
     "host_user_id": {"type": "integer", "description": "Who hosts (a round-robin booking's member)."},
     "answers": {"type": "array", "items": _object({"key": STR, "label": STR, "answer": STR})},
+    "version": {"type": "integer", "description": "1 when booked, +1 per reschedule and on the cancel (.ics SEQUENCE + 1)."},
+    "cancel_reason": _nullable("string"),
 }, ("id", "slug", "start", "end", "status"))
+SCHEMAS["BookingReschedule"] = _object({"start": DATETIME}, ("start",))
+SCHEMAS["BookingCancel"] = _object({"reason": {"type": "string", "maxLength": 2000}})
 SCHEMAS["Contact"] = _object({
     "id": INT, "name": STR, "emails": {"type": "array", "items": STR}, "company_id": _nullable("integer"),
     "is_lead": BOOL, "source": STR,

@@ -17,6 +17,7 @@ CALENDAR = param("calendar_id", "path", ROW_ID)
 MEETING = param("meeting_id", "path", ROW_ID)
 CONTACT = param("contact_id", "path", ROW_ID)
 MEETING_TYPE = param("type_id", "path", ROW_ID)
+BOOKING = param("booking_id", "path", ROW_ID)
 RANGE = (param("start", "query", DATETIME, description="Range start (default: now)."),
          param("end", "query", DATETIME, description="Range end (default: a week after the start)."))
 
@@ -81,6 +82,17 @@ PATHS: dict[str, dict[str, dict]] = {
     "/bookings": {
         "post": operation("Book a slot", "booking", ok=201, returns=ref("Booking"), body="BookingCreate", public=True,
                     errors=(404, 409, 410, 413, 429)),
+    },
+    "/bookings/{booking_id}": {
+        "get": operation("One of my bookings", "booking", returns=ref("Booking"), params=(BOOKING,), errors=(404,)),
+    },
+    "/bookings/{booking_id}/reschedule": {
+        "post": operation("Reschedule one of my bookings", "booking", returns=ref("Booking"), body="BookingReschedule",
+                          params=(BOOKING,), errors=(404, 409, 410, 413)),
+    },
+    "/bookings/{booking_id}/cancel": {
+        "post": operation("Cancel one of my bookings", "booking", returns=ref("Booking"), body="BookingCancel",
+                          params=(BOOKING,), errors=(404, 410, 413)),
     },
     "/contacts": {
         "get": operation("Search contacts", "contacts", returns=array_of("Contact"), params=(

@@ -1,6 +1,7 @@
 // CRM Hub's few live parts, in plain JavaScript (no build step):
 // confirmation dialogs, copy buttons, the initial-sync progress bars, the booking page's time zone,
-// the IMAP preset switch, and the booking confirmation's video link.
+// the IMAP preset switch, the booking confirmation's video link, and an embedded booking page's messages
+// to the page that frames it (its height, and `booked`; see embed.js).
 (function () {
   "use strict";
 
@@ -169,8 +170,27 @@
     });
   }
 
+  // An embedded booking page (body[data-embedded]) tells the framing page its height whenever it
+  // changes, and `booked` once the confirmation shows. Only times and the link's slug: nothing about the
+  // guest. Any origin may listen: only sites in HUB_EMBED_ORIGINS can frame the page at all (CSP).
+  function embedded() {
+    if (!document.body.hasAttribute("data-embedded") || window.parent === window) { return; }
+    var last = 0;
+    var report = function () {
+      var height = Math.ceil(document.documentElement.scrollHeight);
+      if (height !== last) { last = height; window.parent.postMessage({ type: "hub:resize", height: height }, "*"); }
+    };
+    report();
+    if (window.ResizeObserver) { new ResizeObserver(report).observe(document.body); }
+    var booked = document.querySelector("[data-booked]");
+    if (booked) {
+      window.parent.postMessage({ type: "booked", meetingType: booked.dataset.booked,
+                                  start: booked.dataset.start, end: booked.dataset.end }, "*");
+    }
+  }
+
   window.hub = { csrfToken: csrfToken };
   document.addEventListener("DOMContentLoaded", function () {
-    dialogs(); confirmations(); copyButtons(); progressBars(); bookingZone(); videoLink(); presets(); liveStates();
+    dialogs(); confirmations(); copyButtons(); progressBars(); bookingZone(); videoLink(); presets(); liveStates(); embedded();
   });
 })();

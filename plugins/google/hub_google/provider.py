@@ -27,6 +27,7 @@ INFO = ProviderInfo(
     label="Google",
     capabilities=frozenset({CALENDAR, FREE_BUSY, MAIL, SEND, PUSH, VIDEO}),
     connect_kind="oauth",
+    sends_invitations=True,  # events are pushed with sendUpdates=all
     description="Google Calendar and Gmail: two-way calendar sync with Meet links, mail logging and sending.",
     config_schema=(
         ConfigField("client_id", "OAuth client ID", required=True,

@@ -34,6 +34,7 @@ def hub_register_providers(register):
     """Register Microsoft 365 with its capabilities and admin settings."""
     register(ProviderInfo(
         name=NAME, label=auth.LABEL, capabilities=ALL_CAPABILITIES, connect_kind="oauth",
+        sends_invitations=True,  # Exchange mails the attendees of an event the organizer saves
         config_schema=auth.CONFIG_SCHEMA,
         description="Outlook calendar and mail of Microsoft 365 (Exchange Online) accounts, through Microsoft Graph.",
     ))

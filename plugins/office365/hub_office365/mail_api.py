@@ -15,6 +15,7 @@ threads them and sets In-Reply-To/References itself — Graph refuses those head
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timezone
 
 from hub.exceptions import NotFound, NotSupported
@@ -84,6 +85,12 @@ def send_mail(account: AccountHandle, message: OutgoingMessage) -> SentMessage:
         "contentType": "text", "content": message.text_body}
     body = {"subject": message.subject, "body": content, "toRecipients": mapping.recipients(message.to),
             "ccRecipients": mapping.recipients(message.cc), "bccRecipients": mapping.recipients(message.bcc)}
+    if message.reply_to:
+        body["replyTo"] = mapping.recipients([message.reply_to])
+    if message.attachments:
+        body["attachments"] = [{"@odata.type": "#microsoft.graph.fileAttachment", "name": a.filename,
+                                "contentType": a.content_type, "contentBytes": base64.b64encode(a.data).decode()}
+                               for a in message.attachments]
     draft = None
     if message.in_reply_to:
         original = _find(client, message.in_reply_to)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from hub.exceptions import CursorExpired, RateLimited
 from hub.testing.conformance import sync_mail_all
-from hub.types import Address, OutgoingMessage
+from hub.types import Address, OutgoingAttachment, OutgoingMessage
 
 
 @pytest.fixture
@@ -86,6 +87,19 @@ def test_send_to_a_colleague_reaches_their_inbox(hooks, account, state):
         sender=Address(account.email), to=[Address("bob@contoso.example")], subject="lunch?", text_body="12:30"))
     [received] = state.mailbox("bob@contoso.example").messages.values()
     assert received["subject"] == "lunch?" and received["from"]["emailAddress"]["address"] == account.email
+
+
+def test_an_attachment_is_sent_as_a_file_attachment(hooks, account, state):
+    """A booking's .ics goes out with its calendar content type (method included)."""
+    state.add_mailbox("bob@contoso.example")
+    ics = b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+    hooks.hub_send_mail(account=account, message=OutgoingMessage(
+        sender=Address(account.email), to=[Address("bob@contoso.example")], subject="Booked", text_body="see invite",
+        attachments=[OutgoingAttachment("invite.ics", "text/calendar; method=REQUEST", ics)]))
+    [received] = state.mailbox("bob@contoso.example").messages.values()
+    [attachment] = received["attachments"]
+    assert (attachment["name"], attachment["contentType"]) == ("invite.ics", "text/calendar; method=REQUEST")
+    assert base64.b64decode(attachment["contentBytes"]) == ics
 
 
 def test_throttled_mail_sync(hooks, account, state, since):
