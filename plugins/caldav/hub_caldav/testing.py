@@ -129,7 +129,10 @@ class CyrusCalDAV:
         self.origin = f"http://{cyrus.host}:{cyrus.http_port}"
 
     def add_user(self) -> CyrusCalDAVUser:
-        return CyrusCalDAVUser(self.cyrus.add_user())
+        """A new user; Cyrus makes the ``Default/`` calendar on the first look at the home."""
+        user = CyrusCalDAVUser(self.cyrus.add_user())
+        assert self.request(user, "PROPFIND", self.home(user), headers={"Depth": "1"}).status_code == 207
+        return user
 
     def home(self, user: CyrusCalDAVUser) -> str:
         return f"/dav/calendars/user/{user.name}/"
@@ -140,8 +143,11 @@ class CyrusCalDAV:
 
         url = path if "://" in path else self.origin + path
         data = body.encode() if isinstance(body, str) else body
-        return requests.request(method, url, data=data, headers=headers or {}, auth=(user.name, user.password),
-                                timeout=30)
+        headers = dict(headers or {})
+        if method == "PROPFIND" and not data:  # allprop (RFC 4918 §9.1), which Cyrus wants spelled out
+            data = b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:allprop/></d:propfind>'
+            headers.setdefault("Content-Type", "application/xml")
+        return requests.request(method, url, data=data, headers=headers, auth=(user.name, user.password), timeout=30)
 
     def put_object(self, user: CyrusCalDAVUser, path: str, ics: str | bytes) -> str:
         response = self.request(user, "PUT", path, ics, {"Content-Type": "text/calendar; charset=utf-8"})
