@@ -431,13 +431,13 @@ def on_event(s: Session, ctx: "CalendarContext", row: CalendarEvent, event: Remo
         return "updated"
     if not (ctx.pulls and ctx.import_meetings):
         return None
+    seen = _people(s, ctx, event)  # first: it costs a dictionary lookup, expanding a series far more
+    if not seen.others:
+        return None
     # a series begun before the window counts by its occurrences inside it
     current = (occurs_between(event, ctx.window.start, ctx.window.end, ctx.timezone) if event.recurrence
                else to_utc(event.end, zone(ctx.timezone)) > ctx.window.start)
     if not current:
-        return None
-    seen = _people(s, ctx, event)
-    if not seen.others:
         return None
     existing = _same_meeting(ctx, event, row, page)
     if existing is not None:
