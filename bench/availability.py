@@ -3,8 +3,8 @@
 Builds a host in a fresh SQLite database (temporary folder) whose 5 conflict calendars hold N busy
 events spread over the sync window (10% of them recurring — daily or weekly series, some with
 exceptions — plus a few all-day and "free" events), loaded through the sync engine's own page
-applier (:func:`hub.sync.calendar.apply_page`), so recurring events are expanded into busy blocks at
-sync time exactly as in production. Then it times :func:`hub.sync.availability.availability` for a
+applier (:func:`hub.sync.calendar_pull.apply_page`), so recurring events are expanded into busy blocks at
+sync time exactly as in production. Then it times :func:`hub.scheduling.availability.availability` for a
 Mon–Fri 09:00–17:00 meeting type over 30 days, and prints the median, and how it grows with N.
 
 Run: ``python bench/availability.py`` (sizes 500, 5,000, 50,000; ``--sizes 500,5000`` to choose,
@@ -28,8 +28,8 @@ from hub import crypto
 from hub.config import Settings
 from hub.core import Hub
 from hub.models import Account, BusyBlock, Calendar, MeetingType, SyncCursor, User
-from hub.sync import calendar as engine
-from hub.sync.availability import availability
+from hub.scheduling.availability import availability
+from hub.sync import calendar_pull
 from hub.types import EventPage, Participant, RemoteEvent
 
 CALENDARS = 5
@@ -110,8 +110,8 @@ def load(hub: Hub, calendars: list[int], n: int, seed: int = 7) -> float:
         mine = [e for e in all_events if int((e.recurring_event_id or e.remote_id)[1:].rstrip("x")) % CALENDARS == index]
         for i in range(0, len(mine), PAGE):
             with hub.db.session() as s:
-                ctx = engine.load_context(s, cal_id, WINDOW_DAYS)
-                engine.apply_page(s, ctx, EventPage(events=mine[i:i + PAGE], next_cursor="bench", done=False))
+                ctx = calendar_pull.load_context(s, cal_id, WINDOW_DAYS)
+                calendar_pull.apply_page(s, ctx, EventPage(events=mine[i:i + PAGE], next_cursor="bench", done=False))
     return time.perf_counter() - began
 
 

@@ -11,7 +11,7 @@ attendee (those become CRM meetings). Then, each tool in a
 process of its own, three times (a fresh database / folder each time; run 1 of every tool, then run 2 …),
 medians printed:
 
-* **hub (SQLite)** and **hub (PostgreSQL)**: ``hub.sync.calendar.sync_calendar`` through the CalDAV
+* **hub (SQLite)** and **hub (PostgreSQL)**: ``hub.sync.calendar_pull.sync_calendar`` through the CalDAV
   plugin — initial sync, a no-op re-sync, and a re-sync after 10 events changed on the server;
 * **vdirsyncer** (pip): CalDAV → filesystem, the same three steps (``vdirsyncer sync``);
 * **raw caldav** (the floor): the ``caldav`` library's client sending the requests a sync needs —
@@ -114,14 +114,14 @@ def change_ten(radicale, user, calendar: str, objects: dict[str, str], round_: i
 # --- tools (each runs in a child process: `calendar_sync.py --tool NAME --spec JSON`) ------------------
 
 def tool_hub(spec: dict) -> dict:
+    import hub_caldav.hooks
     import sqlalchemy as sa
 
-    import hub_caldav.hooks
     from hub import crypto
     from hub.config import Settings
     from hub.core import Hub
     from hub.models import Account, Calendar, Organization, OrganizationDomain, User
-    from hub.sync.calendar import sync_calendar
+    from hub.sync.calendar_pull import sync_calendar
     from hub.sync.calendars import refresh_calendars
 
     folder = Path(spec["folder"])

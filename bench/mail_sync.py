@@ -163,11 +163,19 @@ def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: li
     from hub import crypto
     from hub.config import Settings
     from hub.core import Hub
+    from hub.crm.matching import is_free_mail
     from hub.models import (
-        Account, Company, CompanyDomain, Contact, ContactAddress, Organization, OrganizationDomain, ProviderSetting,
-        User, UserAlias,
+        Account,
+        Company,
+        CompanyDomain,
+        Contact,
+        ContactAddress,
+        Organization,
+        OrganizationDomain,
+        ProviderSetting,
+        User,
+        UserAlias,
     )
-    from hub.sync.matching import is_free_mail
 
     settings = Settings.load({
         "instance_path": tmp / "instance", "database_url": f"sqlite:///{tmp / 'hub.db'}",
@@ -283,8 +291,9 @@ def hub_noop(hub, account_id: int, runs: int, cold: bool) -> tuple[float, int, f
     """
     import imaplib
 
-    from hub.sync.mail import sync_folder
     from hub_imap import session
+
+    from hub.sync.mail import sync_folder
 
     sent = 0
     original = imaplib.IMAP4._command

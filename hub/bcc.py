@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 from datetime import datetime, timezone
-import re
 from email import message_from_bytes, policy
 from email.header import decode_header
 from email.utils import getaddresses, parsedate_to_datetime
@@ -30,10 +30,10 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from hub import events
+from hub.crm.matching import domain_of, ensure_contact, match_addresses, normalize_email
 from hub.models import Contact, User
 from hub.sync.mail_rows import clean_message
 from hub.sync.mail_store import store_messages
-from hub.sync.matching import domain_of, ensure_contact, match_addresses, normalize_email
 from hub.types import Address, AttachmentInfo, RemoteMessage
 
 log = logging.getLogger(__name__)

@@ -61,8 +61,9 @@ def main(verbose: bool) -> None:
 @friendly_errors
 def init(admin_email: str | None, admin_password: str | None) -> None:
     """Create or upgrade the database, make keys, and optionally the first administrator."""
-    from hub.models import Role, User
     from werkzeug.security import generate_password_hash
+
+    from hub.models import Role, User
 
     hub = build_hub(create_keys=True)
     hub.db.upgrade()
@@ -159,11 +160,11 @@ def worker(burst: bool, queues: str, fork: bool, max_jobs: int | None, niceness:
     Jobs run in the worker's own process by default: its database pool and the providers'
     connections (IMAP sessions) are reused from job to job, which makes a no-op sync several
     times cheaper than in a forked work horse. A job's time limit still holds (SIGALRM), and a
-    killed worker's job is recovered as with forking (heartbeats: :mod:`hub.worker`).
+    killed worker's job is recovered as with forking (heartbeats: :mod:`hub.jobs.worker`).
     """
     from rq import Worker
 
-    from hub.worker import InProcessWorker
+    from hub.jobs.worker import InProcessWorker
 
     if niceness:
         os.nice(niceness)  # syncs can wait a few ms; a guest on the booking page should not
@@ -171,7 +172,7 @@ def worker(burst: bool, queues: str, fork: bool, max_jobs: int | None, niceness:
     hub.db.check()
     hub.refresh_disabled_providers()
     # import the job code once here, not in every job (~0.25 s per job in a forked work horse)
-    for module in ("hub.jobs", "hub.push_channels", "hub.reconciler", "hub.sync.calendar", "hub.sync.mail"):
+    for module in ("hub.jobs", "hub.jobs.push_channels", "hub.jobs.reconciler", "hub.sync.calendar_pull", "hub.sync.calendar_push", "hub.sync.mail"):
         importlib.import_module(module)
     names = [q.strip() for q in queues.split(",") if q.strip()]
     worker_class = Worker if fork else InProcessWorker
@@ -183,7 +184,7 @@ def worker(burst: bool, queues: str, fork: bool, max_jobs: int | None, niceness:
 @friendly_errors
 def scheduler() -> None:
     """Run the periodic jobs (polling, push-channel renewal). One is enough; more are harmless."""
-    from hub.schedule import build_scheduler
+    from hub.jobs.schedule import build_scheduler
 
     hub = build_hub()
     build_scheduler(hub).start()
@@ -193,7 +194,7 @@ def scheduler() -> None:
 @friendly_errors
 def idle() -> None:
     """Hold push connections (IMAP IDLE) for every account whose provider offers them."""
-    from hub.listeners import start_listeners, stop_listeners
+    from hub.jobs.idle_listeners import start_listeners, stop_listeners
 
     hub = build_hub()
     hub.refresh_disabled_providers()

@@ -193,7 +193,15 @@ def _radicale(peers: Peers, folder: Path) -> None:
 def seed_company(hub) -> dict[str, int]:
     """The demo company, its plans, one user of each role, and the CRM's companies and contacts."""
     from hub.models import (
-        Company, CompanyDomain, Contact, ContactAddress, Organization, OrganizationDomain, Plan, Role, User,
+        Company,
+        CompanyDomain,
+        Contact,
+        ContactAddress,
+        Organization,
+        OrganizationDomain,
+        Plan,
+        Role,
+        User,
     )
 
     ids = {}
@@ -325,8 +333,9 @@ def seed_time_zone_cases(radicale, user, work: str, owner: str) -> int:
     """What calendars written elsewhere hold, on the "Work" calendar (zone Europe/Berlin): an all-day
     series across the next DST change, a weekly Outlook invitation with a Windows zone name, and a
     floating event. Returns how many objects were written."""
-    from icalendar import Timezone
     from zoneinfo import ZoneInfo
+
+    from icalendar import Timezone
 
     berlin = ZoneInfo("Europe/Berlin")
     zone = Timezone.from_tzid("Europe/Berlin").to_ical().decode()
@@ -380,7 +389,7 @@ def _consent(url: str, answer: dict[str, Any]) -> str:
 def connect_oauth(hub, user_id: int, provider: str, email: str) -> int:
     """Connect through the provider's real OAuth flow against its sandbox (state + PKCE by the core)."""
     from hub import oauth
-    from hub.connections import connect_account
+    from hub.accounts import connect_account
 
     begin = oauth.start(f"{hub.settings.base_url.rstrip('/')}/connect/{provider}/callback", login_hint=email)
     url = hub.plugins.call("hub_authorization_url", context=hub.provider_context(provider), start=begin)
@@ -396,7 +405,7 @@ def connect_oauth(hub, user_id: int, provider: str, email: str) -> int:
 
 def connect_demo_accounts(hub, peers: Peers, ids: dict[str, int]) -> list[str]:
     """Connect each demo user's account (see :data:`USERS`); returns one line per account."""
-    from hub.connections import connect_account
+    from hub.accounts import connect_account
     from hub.sync.calendars import refresh_calendars
     from hub.types import CALENDAR_READ
 

@@ -192,7 +192,7 @@ def hub_connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResu
     once, so a repeated callback fails with ``AuthenticationFailed`` and the person starts over.
 
     **Threads:** a web request thread of any web process: answer within a request's time (the
-    timeouts of ``hub.http`` and ``hub.net`` see to that).
+    timeouts of ``hub.http`` and ``hub.ssrf_guard`` see to that).
 
     **Limits:** ``credentials`` and ``settings`` must be JSON-serialisable dicts;
     ``email`` is at most 320 characters.
@@ -211,7 +211,7 @@ def hub_connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResu
       and handed back as ``account.settings`` (discovered URLs, server names).
 
     :param context: the provider's admin configuration, the hub's ``base_url`` and whether private
-        hosts are allowed (``allow_private_hosts``; ``hub.net`` refuses them otherwise).
+        hosts are allowed (``allow_private_hosts``; ``hub.ssrf_guard`` refuses them otherwise).
     :param params: the OAuth callback's values or the connect form's fields, as entered.
     :return: the account to store.
     :raises AuthenticationFailed: wrong credentials, with a fix hint (e.g. "create an app

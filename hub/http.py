@@ -1,7 +1,7 @@
 """HTTP for provider plugins: sessions behind the SSRF guard, with the hub's timeouts and error mapping.
 
 * :func:`session` — a ``requests.Session`` for URLs a user or an administrator typed in (a CalDAV
-  server, a calendar feed): every connection goes to an address :mod:`hub.net` checked — the first
+  server, a calendar feed): every connection goes to an address :mod:`hub.ssrf_guard` checked — the first
   URL and every redirect target alike — with default timeouts and a bounded, ``Retry-After``-honouring
   retry of idempotent requests. Plain ``http://`` is refused unless the administrator allows private
   hosts or the caller opens a public, credential-free resource (``plain_http=True``: a subscribed
@@ -23,7 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from hub import net
+from hub import ssrf_guard
 from hub.exceptions import (
     AuthExpired,
     ConnectFailed,
@@ -51,7 +51,7 @@ class _PatientRetry(Retry):
 
 
 class GuardedAdapter(HTTPAdapter):
-    """Connects each request to an address :func:`hub.net.checked_addresses` accepted for its host.
+    """Connects each request to an address :func:`hub.ssrf_guard.checked_addresses` accepted for its host.
 
     The pool is keyed by that address, TLS still checks the certificate against the host name (SNI and
     host-name verification use the name), and the ``Host`` header carries the name: DNS rebinding
@@ -66,7 +66,7 @@ class GuardedAdapter(HTTPAdapter):
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         name, port = host_params["host"], host_params["port"] or (443 if host_params["scheme"] == "https" else 80)
-        address = net.checked_addresses(name, port, self.allow_private, ports=self.ports)[0]
+        address = ssrf_guard.checked_addresses(name, port, self.allow_private, ports=self.ports)[0]
         host_params = {**host_params, "host": address.ip, "port": port}
         if host_params["scheme"] == "https":
             pool_kwargs = {**pool_kwargs, "server_hostname": name, "assert_hostname": name}

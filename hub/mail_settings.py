@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hub.connections import mail_providers, over_mailbox_cap, promote_pending_accounts
+from hub import work
+from hub.accounts import mail_providers, over_mailbox_cap, promote_pending_accounts
+from hub.crm.timeline import remove_messages
 from hub.exceptions import ConfigError
 from hub.models import Account, AccountStatus, MailMessage, SyncCursor
-from hub.sync.timeline import remove_messages
 
 
 def _synced_messages(account_id: int):
@@ -54,8 +55,6 @@ def disable_mail_sync(hub, account_id: int, remove_logged: bool) -> dict:
 
 def enable_mail_sync(hub, account_id: int) -> AccountStatus:
     """Turn mail sync back on; the account waits as Pending when the company's mailbox cap is full."""
-    from hub import jobs
-
     with hub.db.session(write_lock=True) as s:
         account = s.get(Account, account_id)
         if account is None:
@@ -65,15 +64,13 @@ def enable_mail_sync(hub, account_id: int) -> AccountStatus:
             account.status = AccountStatus.PENDING
         status = account.status
     if status != AccountStatus.PENDING:
-        jobs.enqueue_account_sync(hub, account_id)
+        work.enqueue_account_sync(hub, account_id)
     return status
 
 
 def choose_sent_folder(hub, account_id: int, mailbox: str) -> None:
     """Sync ``mailbox`` as the account's Sent folder: stored in its settings, and the "sent" folder
     synced again from scratch (what came from the old folder and is not in the new one goes)."""
-    from hub import jobs
-
     with hub.db.session(write_lock=True) as s:
         account = s.get(Account, account_id)
         if account is None:
@@ -83,4 +80,4 @@ def choose_sent_folder(hub, account_id: int, mailbox: str) -> None:
                                               SyncCursor.key == "sent"))
         enabled = account.mail_enabled and account.status != AccountStatus.PENDING
     if enabled:
-        jobs.enqueue_account_sync(hub, account_id)
+        work.enqueue_account_sync(hub, account_id)

@@ -18,11 +18,18 @@ from email.utils import make_msgid
 import sqlalchemy as sa
 
 from hub.account_status import log_error, record_failure
-from hub.exceptions import AuthExpired, ConfigError, NotSupported, PermissionDenied, ProviderError, ValidationError
+from hub.crm.matching import domain_of
+from hub.exceptions import (
+    AuthExpired,
+    ConfigError,
+    NotSupported,
+    PermissionDenied,
+    ProviderError,
+    ValidationError,
+)
 from hub.models import Account, MailMessage
 from hub.sync.mail_rows import clean_message
 from hub.sync.mail_store import store_messages
-from hub.sync.matching import domain_of
 from hub.types import OutgoingMessage, RemoteMessage, SentMessage
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from hub.connections import connect_account
+from hub.accounts import connect_account
 from hub.exceptions import ProviderError
 from hub.models import Calendar, MailMessage, SyncCursor
 from hub.plugins import hookimpl
-from hub.sync import calendar as calendar_engine
+from hub.sync import calendar_pull
 from hub.sync.calendars import refresh_calendars
 from hub.sync.mail import sync_folder
 from hub.testing.conformance import slot
@@ -103,7 +103,7 @@ def test_per_account_hooks_reach_only_the_accounts_provider(hub, account_id, bac
     with hub.db.session() as s:
         calendar_id = s.scalar(sa.select(Calendar.id).where(Calendar.account_id == account_id,
                                                             Calendar.remote_id == "primary"))
-    stats = calendar_engine.sync_calendar(hub, account_id, calendar_id)
+    stats = calendar_pull.sync_calendar(hub, account_id, calendar_id)
     assert stats["changed"] == 1
     assert nosy.calls == []
 

@@ -12,14 +12,14 @@ import pytest
 import sqlalchemy as sa
 
 from hub import hookspecs, oauth
+from hub.accounts import connect_account
 from hub.exceptions import AuthenticationFailed, AuthExpired, WebhookRejected
-from hub.connections import connect_account
 from hub.models import Calendar
 from hub.plugins import PluginManager, hookimpl
-from hub.sync.calendar import sync_calendar
+from hub.sync.calendar_pull import sync_calendar
 from hub.sync.calendars import refresh_calendars
 from hub.sync.mail import sync_folder
-from hub.testing.conformance import fetch_all, slot
+from hub.testing.conformance import slot
 from hub.testing.memory import MemoryBackend, MemoryProvider
 from hub.types import (
     ALL_CAPABILITIES,

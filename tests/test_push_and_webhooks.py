@@ -7,9 +7,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from hub.connections import connect_account, disconnect_account
-from hub.models import Account, AccountError, AccountStatus, Calendar, PushChannelRecord, utcnow
-from hub.push_channels import ensure_channels
+from hub import work
+from hub.accounts import connect_account, disconnect_account
+from hub.jobs.push_channels import ensure_channels
+from hub.models import (
+    Account,
+    AccountError,
+    AccountStatus,
+    Calendar,
+    PushChannelRecord,
+    utcnow,
+)
 from hub.testing.memory import MemoryProvider
 from hub.testing.memory_backend import MemoryBackend
 from hub.types import RemoteEvent
@@ -111,13 +119,11 @@ def test_disconnect_stops_channels_revokes_and_forgets_credentials(hub, backend,
 
 
 def test_a_channel_the_provider_dropped_is_remade_even_if_it_looks_fresh(hub, backend, account_id, worker):
-    from hub import jobs
-
     ensure_channels(hub, account_id)
     [old] = channels(hub, account_id)
     backend.unwatch("ann@corp.test", old.channel_id)  # e.g. Graph subscriptionRemoved
     assert ensure_channels(hub, account_id) == 0  # by the clock it is fresh…
-    jobs.enqueue_channel_renewal(hub, account_id, force_key="primary")
+    work.enqueue_channel_renewal(hub, account_id, force_key="primary")
     worker.drain(("default",))
     [new] = channels(hub, account_id)
     assert new.channel_id in backend.accounts["ann@corp.test"].channels

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from hub_imap.testing import connect_params, trusted
 
-from hub.connections import connect_account
-from hub.listeners import start_listeners, stop_listeners
+from hub.accounts import connect_account
+from hub.jobs.idle_listeners import start_listeners, stop_listeners
 from hub.models import ProviderSetting
 from hub.testing.waiting import PATIENCE, wait_until
 
@@ -41,7 +41,7 @@ def test_hook_hub_push_listeners(hub, make_user, dovecot, smtp_server):
 
 
 def test_disabled_providers_get_no_accounts_to_watch(hub, make_user, dovecot, smtp_server):
-    from hub.listeners import watched_accounts
+    from hub.jobs.idle_listeners import watched_accounts
 
     mail_user = dovecot.add_user()
     with hub.db.session() as s:

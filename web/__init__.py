@@ -18,8 +18,25 @@ PROVIDER_REFRESH_SECONDS = 15
 
 def init_web(app: Flask) -> None:
     """Attach extensions, error rendering, security settings and every blueprint to ``app``."""
-    from web import (admin, api, auth, availability, banner, booking, calendars, connect, contacts, errors, home,
-                     limits, mail, meetings, settings, times, webhooks)
+    from web import (
+        admin,
+        api,
+        auth,
+        availability,
+        banner,
+        booking,
+        calendars,
+        connect,
+        contacts,
+        errors,
+        integrations,
+        limits,
+        mail,
+        meetings,
+        settings,
+        times,
+        webhooks,
+    )
     from web.extensions import csrf, login_manager
     from web.json_limits import BoundedJSONProvider
 
@@ -32,7 +49,7 @@ def init_web(app: Flask) -> None:
     errors.init_app(app)
     times.init_app(app)
     banner.init_app(app)
-    for module in (auth, home, connect, calendars, mail, meetings, availability, booking, contacts, settings, admin, webhooks, api):
+    for module in (auth, integrations, connect, calendars, mail, meetings, availability, booking, contacts, settings, admin, webhooks, api):
         app.register_blueprint(module.bp)
     # the API checks tokens, or CSRF itself for session calls; webhooks are verified by the plugin
     csrf.exempt(api.bp)

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub import tenancy
+from hub.crm.timeline import ThreadOnTimeline, threads_on_timeline
 from hub.models import Contact, MailMessage, Meeting, MeetingParticipant
-from hub.sync.timeline import ThreadOnTimeline, threads_on_timeline
 
 THREADS_SHOWN = 50
 

@@ -40,7 +40,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
-    return url_for("home.index")
+    return url_for("integrations.index")
 
 
 def _check_password(email: str, password: str) -> Actor | None:

@@ -1,6 +1,6 @@
 """Availability you can see: a host's week (working hours, busy time by calendar, bookings, the slots
 the booking page offers) and, for any time, why it is or is not offered — each reason linking to the
-setting that would change the answer. The computation is :mod:`hub.sync.availability_explained`."""
+setting that would change the answer. The computation is :mod:`hub.scheduling.availability_explained`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hub.core import current_hub
 from hub.models import MeetingType
 from hub.permissions import Permission
-from hub.sync import availability_explained as explained
+from hub.scheduling import availability_explained as explained
 from hub.sync.busy import zone
 from web.access import actor, requires
 
@@ -62,7 +62,7 @@ def _setting_url(setting: tuple[str, int | None]) -> str:
         return url_for("calendars.index") + f"#conflict-{key}"
     if kind == "meeting_type":
         return url_for("meetings.edit", type_id=key)
-    return url_for("home.index" if kind == "integrations" else "meetings.index")
+    return url_for("integrations.index" if kind == "integrations" else "meetings.index")
 
 
 @bp.route("/")

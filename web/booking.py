@@ -1,7 +1,7 @@
 """The public booking pages: ``/book/<slug>`` (free slots in the guest's time zone, the booking form)
 and the confirmation with the video link.
 
-Slots come from :mod:`hub.sync.availability`, bookings go through :func:`hub.sync.booking.book`
+Slots come from :mod:`hub.scheduling.availability`, bookings go through :func:`hub.scheduling.booking.book`
 (which never double-books). A deactivated link answers "not active" (HTTP 410). Works without
 JavaScript; ``hub.js`` only detects the guest's time zone and fills in the video link when the push
 to the host's calendar has produced it.
@@ -13,14 +13,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from hub.core import current_hub
 from hub.exceptions import NotActive, SlotUnavailable, ValidationError
 from hub.models import Booking, Meeting, MeetingType, User
-from hub.sync import availability as slots_of
-from hub.sync.booking import book
+from hub.scheduling import availability as slots_of
+from hub.scheduling.booking import book
 from web.access import public
 
 bp = Blueprint("booking", __name__, url_prefix="/book")

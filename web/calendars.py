@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from hub import work
 from hub.core import current_hub
 from hub.models import Account, AccountStatus, Calendar, SyncCursor, SyncDirection, User
 from hub.permissions import Permission
@@ -114,9 +115,7 @@ def preferences(calendar_id: int):
 
 
 def _enqueue_sync(calendar_id: int) -> None:
-    from hub import jobs
-
     hub = current_hub()
     with hub.db.session() as s:
         account_id = s.get(Calendar, calendar_id).account_id
-    jobs.enqueue_calendar_sync(hub, account_id, calendar_id)
+    work.enqueue_calendar_sync(hub, account_id, calendar_id)

@@ -1,14 +1,24 @@
 """Connecting accounts: OAuth authorize/callback, form-based connects, reconnect and disconnect.
 
 The rules (credentials checked, mailbox cap, meeting types restored or deactivated) live in
-:mod:`hub.connections`; these views only collect what the person entered and show the outcome.
+:mod:`hub.accounts`; these views only collect what the person entered and show the outcome.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
 from hub import oauth
-from hub.connections import connect_account, disconnect_account
+from hub.accounts import connect_account, disconnect_account
 from hub.core import current_hub
 from hub.exceptions import HubError
 from hub.models import Account
@@ -64,19 +74,19 @@ def callback(provider: str):
     pending = session.pop(f"oauth:{state}", None)
     if not pending or pending["provider"] != provider:
         flash("The sign-in expired or was not started here. Please try again.", "error")
-        return redirect(url_for("home.index"))
+        return redirect(url_for("integrations.index"))
     if request.args.get("error"):
         flash(f"The provider did not grant access ({request.args['error']}). Please try again.", "error")
-        return redirect(url_for("home.index"))
+        return redirect(url_for("integrations.index"))
     try:
         connect_account(current_hub(), actor().id, provider, {
             "code": request.args.get("code", ""), "code_verifier": pending["verifier"],
             "redirect_uri": _redirect_uri(provider)})
     except HubError as exc:
         flash(f"{exc.message} {exc.fix or ''}".strip(), "error")
-        return redirect(url_for("home.index"))
+        return redirect(url_for("integrations.index"))
     flash("Account connected.", "success")
-    return redirect(url_for("home.index"))
+    return redirect(url_for("integrations.index"))
 
 
 @bp.route("/<provider>", methods=["GET", "POST"])
@@ -100,7 +110,7 @@ def form(provider: str):
             error = exc
         else:
             flash("Account connected.", "success")
-            return redirect(url_for("home.index"))
+            return redirect(url_for("integrations.index"))
     server = [f for f in info.connect_form if _is_server_field(f)]
     main = [f for f in info.connect_form if f not in server]
     return render_template("connect_form.html", info=info, error=error, values=values, main_fields=main,
@@ -131,5 +141,5 @@ def disconnect(account_id: int):
     disconnect_account(current_hub(), account_id)
     flash("Account disconnected. Meeting types that booked into it are inactive until you connect a calendar "
           "again; meetings already booked stay on your calendar.", "success")
-    return redirect(url_for("home.index"))
+    return redirect(url_for("integrations.index"))
 

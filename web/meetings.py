@@ -12,7 +12,7 @@ from hub.exceptions import ValidationError
 from hub.models import Booking, BookingStatus, Meeting, MeetingType
 from hub.permissions import Permission
 from web.access import actor, requires
-from web.home import needs_primary_meeting_type
+from web.integrations import needs_primary_meeting_type
 from web.meeting_types import (
     DAY_LABELS,
     DAYS,

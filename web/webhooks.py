@@ -12,9 +12,9 @@ from flask import Blueprint, Response, abort
 from flask import request as flask_request
 from sqlalchemy import select
 
-from hub import jobs
+from hub import work
 from hub.account_status import log_rejected_webhook
-from hub.connections import to_channel
+from hub.accounts import to_channel
 from hub.core import current_hub
 from hub.exceptions import WebhookRejected
 from hub.models import Account, Calendar, PushChannelRecord
@@ -75,9 +75,9 @@ def _enqueue(hub, account_id: int, target) -> None:
                 query = query.where(Calendar.remote_id == target.key)
             ids = s.scalars(query).all()
         for calendar_id in ids:
-            jobs.enqueue_calendar_sync(hub, account_id, calendar_id, full=target.full)
+            work.enqueue_calendar_sync(hub, account_id, calendar_id, full=target.full)
     elif target.kind == "mail":
         for folder in ([target.key] if target.key else ["inbox", "sent"]):
-            jobs.enqueue_mail_sync(hub, account_id, folder, full=target.full)
+            work.enqueue_mail_sync(hub, account_id, folder, full=target.full)
     elif target.kind == "channels":  # the provider dropped or wants to reauthorize a channel
-        jobs.enqueue_channel_renewal(hub, account_id, force_key=target.key or "")
+        work.enqueue_channel_renewal(hub, account_id, force_key=target.key or "")

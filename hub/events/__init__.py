@@ -15,7 +15,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.models import Contact, ContactAddress, Event, User, WebhookDelivery, WebhookEndpoint, utcnow
+from hub.models import (
+    Contact,
+    ContactAddress,
+    Event,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
 
 EVENT_TYPES = (
     "message.logged", "message.unlogged",
@@ -96,7 +104,7 @@ def _enqueue_pending(session: Session) -> None:
     if not endpoint_ids:
         return
     from hub.core import current_hub
-    from hub.jobs import enqueue_webhooks
+    from hub.work import enqueue_webhooks
 
     hub = current_hub()
     for endpoint_id in endpoint_ids:

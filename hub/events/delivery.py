@@ -5,7 +5,7 @@ secret by the ``standardwebhooks`` library (``webhook-id`` is the event id on ev
 receiver that saw it already can ignore a repeat). A failure (no answer or not 2xx) is retried after
 :data:`RETRY_DELAYS` for up to :data:`RETRY_WINDOW`; an endpoint whose every delivery has failed for
 :data:`DISABLE_AFTER` is disabled with the reason shown to the administrator. Connections go through
-the SSRF guard (:mod:`hub.net`): private hosts only for endpoints an administrator allowed them for.
+the SSRF guard (:mod:`hub.ssrf_guard`): private hosts only for endpoints an administrator allowed them for.
 
 Public API: :func:`deliver_endpoint`, :func:`deliver_due`, :func:`resend`, :func:`new_secret`,
 :func:`check_url`, :func:`purge_old_events`.
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from hub import net
+from hub import ssrf_guard
 from hub.core import Hub
 from hub.exceptions import HubError, ValidationError
 from hub.models import Event, WebhookDelivery, WebhookEndpoint, utcnow
@@ -54,7 +54,7 @@ def check_url(url: str, allow_private: bool) -> str:
     if parts.scheme == "http" and not allow_private:
         raise ValidationError("Public endpoints must use https://.", field="url")
     try:
-        net.checked_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), allow_private)
+        ssrf_guard.checked_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), allow_private)
     except HubError as exc:  # refused or unknown host: a bad field of the form, not a provider failure
         raise ValidationError(exc.message, fix=exc.fix, field="url") from None
     return url.strip()
@@ -114,7 +114,7 @@ def _post(attempt: _Attempt) -> tuple[int | None, str | None]:
         "webhook-signature": Webhook(attempt.secret).sign(attempt.event_id, now, attempt.body),
     }
     try:
-        sock = net.create_connection(parts.hostname, port, TIMEOUT, attempt.allow_private)
+        sock = ssrf_guard.create_connection(parts.hostname, port, TIMEOUT, attempt.allow_private)
         connection = _Connection(parts.hostname, port, sock, https)
         try:
             path = parts.path or "/"
@@ -178,7 +178,7 @@ def resend(s: Session, delivery_id: int) -> WebhookDelivery:
 
 def deliver_due(hub: Hub) -> list[int]:
     """Periodic: enqueue delivery for every enabled endpoint with a due delivery (after a crash, a restart)."""
-    from hub.jobs import enqueue_webhooks
+    from hub.work import enqueue_webhooks
 
     with hub.db.session() as s:
         ids = s.scalars(sa.select(WebhookDelivery.endpoint_id).distinct().join(WebhookEndpoint).where(

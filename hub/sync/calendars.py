@@ -33,8 +33,9 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.core import Hub
+from hub import work
 from hub.account_status import log_error
+from hub.core import Hub
 from hub.exceptions import ValidationError, ZoneUnknown
 from hub.models import Account, AccountStatus, Calendar, SyncDirection, User
 from hub.timezones import iana_name
@@ -154,8 +155,6 @@ def set_default_calendar(hub: Hub, user_id: int, calendar_id: int) -> None:
 
     :raises ValidationError: the user cannot write to it, or its account is disconnected.
     """
-    from hub import jobs
-
     with hub.db.session(write_lock=True) as s:
         calendar = _owned(s, user_id, calendar_id)
         if calendar.access_role not in WRITABLE:
@@ -166,7 +165,7 @@ def set_default_calendar(hub: Hub, user_id: int, calendar_id: int) -> None:
                                   field="calendar")
         _make_default(s, user_id, calendar)
         account_id = calendar.account_id
-    jobs.enqueue_calendar_sync(hub, account_id, calendar_id)
+    work.enqueue_calendar_sync(hub, account_id, calendar_id)
 
 
 def set_conflict(hub: Hub, user_id: int, calendar_id: int, conflict: bool) -> None:
@@ -174,8 +173,6 @@ def set_conflict(hub: Hub, user_id: int, calendar_id: int, conflict: bool) -> No
 
     :raises ValidationError: when removing the default calendar's conflict flag.
     """
-    from hub import jobs
-
     with hub.db.session(write_lock=True) as s:
         calendar = _owned(s, user_id, calendar_id)
         if not conflict and calendar.is_default:
@@ -186,7 +183,7 @@ def set_conflict(hub: Hub, user_id: int, calendar_id: int, conflict: bool) -> No
             calendar.sync_enabled = True
         account_id = calendar.account_id
     if conflict:
-        jobs.enqueue_calendar_sync(hub, account_id, calendar_id)
+        work.enqueue_calendar_sync(hub, account_id, calendar_id)
 
 
 def set_preferences(hub: Hub, user_id: int, calendar_id: int, *, sync_enabled: bool | None = None,

@@ -46,12 +46,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hub.crm.timeline import remove_messages
 from hub.exceptions import ConfigError, CursorExpired
 from hub.models import Account, MailMessage, SyncCursor
 from hub.sync import limits
 from hub.sync.mail_rows import clean_message, text
 from hub.sync.mail_store import store_messages
-from hub.sync.timeline import remove_messages
 from hub.types import MailPage
 
 log = logging.getLogger(__name__)

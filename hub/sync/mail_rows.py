@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from hashlib import sha256
 from typing import Any
 
+from hub.crm.matching import normalize_email
 from hub.plaintext import html_to_text
-from hub.sync.matching import normalize_email
 
 #: column sizes (hub.models.mail) — PostgreSQL enforces them, SQLite does not
 MAX_ID = 998

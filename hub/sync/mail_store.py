@@ -7,7 +7,7 @@ The algorithm, with a fixed number of statements per batch whatever its size:
 
 1. drop copies already stored under the same (account, folder, remote id) — re-running a page is a no-op;
 2. keep at most ``allowed`` new messages (the daily cap); the caller then leaves its cursor behind them;
-3. match every address of the batch at once (:func:`hub.sync.matching.match_addresses`);
+3. match every address of the batch at once (:func:`hub.crm.matching.match_addresses`);
 4. find or create the threads (provider thread id, else the References/In-Reply-To root) with
    ``INSERT … ON CONFLICT DO NOTHING``, so two folders syncing at once cannot collide;
 5. bulk-insert messages (``RETURNING`` their ids), join the threads one conversation was split
@@ -25,10 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hub.crm.matching import AddressMatches, match_addresses
+from hub.crm.timeline import MailToLog, log_messages
 from hub.models import MailMessage, MailParticipant, MailThread, utcnow
 from hub.sync.mail_rows import CleanMessage
-from hub.sync.matching import AddressMatches, match_addresses
-from hub.sync.timeline import MailToLog, log_messages
 
 PARAM_CHUNK = 500
 

@@ -6,7 +6,7 @@ Shared by the fault suite, the scale-out test and the scale and load benchmarks.
 from __future__ import annotations
 
 from hub import oauth
-from hub.connections import connect_account
+from hub.accounts import connect_account
 from hub.models import ProviderSetting, Role, User
 
 

@@ -26,8 +26,8 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
 from hub import jobs
+from hub.jobs.reconciler import reconcile
 from hub.models import OutboxEntry, utcnow
-from hub.reconciler import reconcile
 from hub.testing.waiting import PATIENCE
 
 QUEUES = ("sync", "push", "default")

@@ -11,10 +11,16 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from hub import jobs
+from hub import work
+from hub.crm import meetings
 from hub.models import AccountError
-from hub.sync import meetings
-from tests.faults.driving import WorkerProcess, drain_until_quiet, failed_jobs, quiet, wait_for
+from tests.faults.driving import (
+    WorkerProcess,
+    drain_until_quiet,
+    failed_jobs,
+    quiet,
+    wait_for,
+)
 from tests.faults.worlds import CrmEdits, at, default_calendar_id
 
 pytestmark = pytest.mark.faults
@@ -36,7 +42,7 @@ def test_a_push_and_a_pull_of_one_calendar_at_the_same_time(hub, make_user, goog
                 crm.alive[title] = meetings.create_meeting(hub, user_id, title, at(2 + n % 20, 8 + k),
                                                            at(2 + n % 20, 9 + k))
             google.add_event(3 + n % 20, 14)
-            jobs.enqueue_calendar_sync(hub, account_id, calendar_id)
+            work.enqueue_calendar_sync(hub, account_id, calendar_id)
             time.sleep(0.15)
         wait_for(lambda: quiet(hub), workers[0], timeout=120)
     finally:

@@ -13,11 +13,16 @@ import pytest
 import sqlalchemy as sa
 from rq import SimpleWorker
 
-from hub import jobs
+from hub import jobs, work
 from hub.models import Account, AccountStatus, Booking, MeetingType, Role, User
 from hub.testing.fixtures import _migrated
 from tests.faults.accounts import set_provider_config
-from tests.faults.driving import QUEUES, drain_until_quiet, failed_jobs, promote_scheduled
+from tests.faults.driving import (
+    QUEUES,
+    drain_until_quiet,
+    failed_jobs,
+    promote_scheduled,
+)
 from tests.faults.flaky import slow_down
 from tests.faults.worlds import CrmEdits
 
@@ -48,7 +53,7 @@ def test_jobs_fail_retry_and_complete_after_a_database_outage(hub, make_user, go
     google.remote_changes(0)
     set_provider_config(hub, "google", {**google.config(page_size=4), "timeout": "30"})
     jobs.poll_all()
-    jobs.enqueue_calendar_sync(hub, account_id, 1, full=True)  # a full resync: several pages, the crash between two
+    work.enqueue_calendar_sync(hub, account_id, 1, full=True)  # a full resync: several pages, the crash between two
 
     # the database dies while the calendar sync waits for its second page
     fault = slow_down(google, f"/calendar/v3/calendars/{google.email}/events", "GET", skip=1, delay=1.0)

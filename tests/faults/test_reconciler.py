@@ -1,4 +1,4 @@
-"""The stuck-sync reconciler (:mod:`hub.reconciler`): what it re-enqueues, what it leaves alone.
+"""The stuck-sync reconciler (:mod:`hub.jobs.reconciler`): what it re-enqueues, what it leaves alone.
 
 Each test makes the database say something happened long ago (or moves the reconciler's clock) and
 checks the jobs it queues. That abandoned jobs of a killed worker are recovered is shown end to end
@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from hub import jobs
+from hub.crm import meetings
+from hub.jobs.reconciler import OVERDUE_POLLS, reconcile
+from hub.jobs.schedule import periodic_jobs
 from hub.models import Account, AccountStatus, Calendar, OutboxEntry, SyncCursor, utcnow
-from hub.reconciler import OVERDUE_POLLS, reconcile
-from hub.schedule import periodic_jobs
-from hub.sync import meetings
 from tests.faults.driving import drain_until_quiet, let_backoffs_expire
 from tests.faults.worlds import at
 

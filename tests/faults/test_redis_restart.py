@@ -10,10 +10,16 @@ from datetime import timedelta
 import pytest
 
 from hub import jobs
+from hub.jobs.reconciler import reconcile
 from hub.models import utcnow
-from hub.reconciler import reconcile
 from tests.faults.accounts import set_provider_config
-from tests.faults.driving import WorkerProcess, drain_until_quiet, pending_jobs, quiet, wait_for
+from tests.faults.driving import (
+    WorkerProcess,
+    drain_until_quiet,
+    pending_jobs,
+    quiet,
+    wait_for,
+)
 from tests.faults.flaky import slow_down
 from tests.faults.worlds import CrmEdits
 

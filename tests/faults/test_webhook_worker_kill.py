@@ -15,8 +15,8 @@ import pytest
 
 from hub import events
 from hub.events.delivery import new_secret
+from hub.jobs.reconciler import reconcile
 from hub.models import Organization, WebhookDelivery, WebhookEndpoint, utcnow
-from hub.reconciler import reconcile
 from tests.faults.driving import WorkerProcess, drain_until_quiet, promote_scheduled
 from tests.webhook_receiver import Receiver, serve
 

@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from hub.crm import meetings
+from hub.jobs.reconciler import reconcile
 from hub.models import CalendarEvent, SyncCursor, utcnow
-from hub.reconciler import reconcile
-from hub.sync import meetings
 from hub.testing.waiting import wait_until
 from tests.faults import agreement
 from tests.faults.accounts import set_provider_config

@@ -15,12 +15,17 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 
+from hub.crm import meetings
 from hub.models import Account, AccountStatus, Calendar, OutboxEntry
-from hub.sync import meetings
 from hub.types import RemoteEvent
 from tests.faults import agreement
 from tests.faults.accounts import (
-    connect_account, connect_google, connect_office365, imap_config, imap_params, set_provider_config,
+    connect_account,
+    connect_google,
+    connect_office365,
+    imap_config,
+    imap_params,
+    set_provider_config,
 )
 from tests.faults.flaky import CLIENT_TIMEOUT
 

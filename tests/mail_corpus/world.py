@@ -20,7 +20,15 @@ from email.utils import format_datetime, make_msgid
 import pytest
 
 from hub.models import (
-    Company, CompanyDomain, Contact, ContactAddress, Opportunity, Organization, OrganizationDomain, User, UserAlias,
+    Company,
+    CompanyDomain,
+    Contact,
+    ContactAddress,
+    Opportunity,
+    Organization,
+    OrganizationDomain,
+    User,
+    UserAlias,
 )
 from hub.testing.memory import MemoryBackend, MemoryProvider
 
@@ -73,7 +81,7 @@ def acme(hub) -> Acme:
 
 def connect(hub, backend: MemoryBackend, user_id: int, email: str) -> int:
     """Create the mailbox at the provider and connect it for ``user_id``; returns the account id."""
-    from hub.connections import connect_account
+    from hub.accounts import connect_account
 
     if email not in backend.accounts:
         backend.add_account(email, PASSWORD)

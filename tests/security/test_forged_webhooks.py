@@ -7,8 +7,8 @@ from __future__ import annotations
 import requests
 import sqlalchemy as sa
 
+from hub.jobs.push_channels import ensure_channels
 from hub.models import Account, AccountError, AccountStatus, PushChannelRecord
-from hub.push_channels import ensure_channels
 from tests.security.conftest import ALICE, http_session
 
 

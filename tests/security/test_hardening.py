@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from hub.sync.meetings import add_meeting
+from hub.crm.meetings import add_meeting
 from tests.security.conftest import ALICE, http_session
 from tests.web.mailboxes import add_maria
 

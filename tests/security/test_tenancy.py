@@ -13,9 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from hub.crm import matching
+from hub.crm.meetings import add_meeting
 from hub.models import Contact, Organization, OrganizationDomain, Role, User
-from hub.sync import matching
-from hub.sync.meetings import add_meeting
 from tests.security.conftest import add_user, http_session
 from tests.web.mailboxes import add_maria
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import hub_icloud.hooks
 import icalendar
 import pytest
 import sqlalchemy as sa
 
-import hub_icloud.hooks
-from hub.connections import connect_account
+from hub.accounts import connect_account
 from hub.models import Account, AccountError, BusyBlock, Calendar, Meeting, User
-from hub.sync import calendar as engine
+from hub.sync import calendar_pull
 from hub.sync.calendars import refresh_calendars
 from tests.faults.accounts import add_user, set_provider_config
 
@@ -114,7 +114,7 @@ class CalDAVHost:
 
     def sync(self, full: bool = False) -> dict:
         refresh_calendars(self.hub, self.account_id)
-        return engine.sync_calendar(self.hub, self.account_id, self.calendar_id, full=full)
+        return calendar_pull.sync_calendar(self.hub, self.account_id, self.calendar_id, full=full)
 
     def blocks(self) -> list[tuple[datetime, datetime]]:
         with self.hub.db.session() as s:

@@ -18,12 +18,23 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from hub.connections import connect_account
+from hub.accounts import connect_account
 from hub.models import (
-    BusyBlock, Calendar, CalendarEvent, Company, CompanyDomain, Contact, ContactAddress, Meeting, MeetingType,
-    Organization, OrganizationDomain, OutboxEntry, User,
+    BusyBlock,
+    Calendar,
+    CalendarEvent,
+    Company,
+    CompanyDomain,
+    Contact,
+    ContactAddress,
+    Meeting,
+    MeetingType,
+    Organization,
+    OrganizationDomain,
+    OutboxEntry,
+    User,
 )
-from hub.sync import calendar as engine
+from hub.sync import calendar_pull, calendar_push
 from hub.sync.calendars import refresh_calendars
 from hub.testing.memory import MemoryBackend, MemoryProvider
 from hub.types import Participant, RemoteEvent
@@ -95,12 +106,12 @@ def calendar_id(hub, account_id: int, remote_id: str = "primary") -> int:
 
 def sync(hub, account_id: int, remote_id: str = "primary", **kw) -> dict:
     """Pull one calendar now."""
-    return engine.sync_calendar(hub, account_id, calendar_id(hub, account_id, remote_id), **kw)
+    return calendar_pull.sync_calendar(hub, account_id, calendar_id(hub, account_id, remote_id), **kw)
 
 
 def push(hub, account_id: int, **kw) -> dict:
     """Push the account's outbox now."""
-    return engine.push_outbox(hub, account_id, **kw)
+    return calendar_push.push_outbox(hub, account_id, **kw)
 
 
 def day(days: int) -> date:

@@ -8,13 +8,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.connections import disconnect_account
+from hub.accounts import disconnect_account
 from hub.exceptions import NotActive, ValidationError
 from hub.models import Account, Booking, Calendar, MeetingType
-from hub.sync.availability import availability, free, merge
+from hub.scheduling.availability import availability, free, merge
 from hub.sync.calendars import set_conflict
 from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE, PASSWORD, acme, backend, calendar_id, connect, event, hub_plugins, local, meeting_type, next_weekday, sync,
+    ALICE,
+    PASSWORD,
+    acme,
+    backend,
+    calendar_id,
+    connect,
+    event,
+    hub_plugins,
+    local,
+    meeting_type,
+    next_weekday,
+    sync,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hub.models import MeetingType
-from hub.sync.availability import compute
+from hub.scheduling.availability import compute
 from tests.sync.caldav_truth import caldav, hub_plugins, hub_settings_overrides  # noqa: F401 (fixtures)
 from tests.sync.test_busy_oracle import UTC, Spec, ends_before_start, ics, oracle, specs
 

@@ -8,14 +8,41 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from hub.connections import connect_account, disconnect_account
-from hub.exceptions import AuthExpired, NotActive, ProviderUnavailable, SlotUnavailable, ValidationError
-from hub.models import Account, Booking, Contact, ContactAddress, Meeting, MeetingType, OutboxEntry
-from hub.sync.availability import availability
-from hub.sync.booking import book, cancel_booking
+from hub.accounts import connect_account, disconnect_account
+from hub.exceptions import (
+    AuthExpired,
+    NotActive,
+    ProviderUnavailable,
+    SlotUnavailable,
+    ValidationError,
+)
+from hub.models import (
+    Account,
+    Booking,
+    Contact,
+    ContactAddress,
+    Meeting,
+    MeetingType,
+    OutboxEntry,
+)
+from hub.scheduling.availability import availability
+from hub.scheduling.booking import book, cancel_booking
 from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE, DAN, PASSWORD, acme, backend, event, hub_plugins, links, local, meeting_type, meetings, next_weekday,
-    outbox, remote_events, sync,
+    ALICE,
+    DAN,
+    PASSWORD,
+    acme,
+    backend,
+    event,
+    hub_plugins,
+    links,
+    local,
+    meeting_type,
+    meetings,
+    next_weekday,
+    outbox,
+    remote_events,
+    sync,
 )
 
 GUEST = "grace@hopper.example"
@@ -117,7 +144,7 @@ def test_inactive_links_and_bad_guest_details(hub, ready, monday):
 def test_disconnecting_deactivates_the_link_keeps_booked_events_and_reconnecting_restores_it(hub, backend, ready,
                                                                                            monday):
     book(hub, "alice-30", local(monday, 10), "Grace", GUEST)
-    from hub.sync.calendar import push_outbox
+    from hub.sync.calendar_push import push_outbox
 
     push_outbox(hub, ready.alice_account)
     disconnect_account(hub, ready.alice_account)
@@ -142,7 +169,7 @@ def test_booking_into_an_account_that_lost_its_grant_fails_clearly(hub, ready, m
 
 
 def test_a_cancelled_booking_frees_the_slot_and_deletes_the_event(hub, backend, ready, monday):
-    from hub.sync.calendar import push_outbox
+    from hub.sync.calendar_push import push_outbox
 
     booking_id = book(hub, "alice-30", local(monday, 10), "Grace", GUEST)
     push_outbox(hub, ready.alice_account)

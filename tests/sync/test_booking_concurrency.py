@@ -10,8 +10,16 @@ import sqlalchemy as sa
 
 from hub.exceptions import SlotUnavailable
 from hub.models import Booking, Meeting, OutboxEntry
-from hub.sync.booking import book
-from tests.sync.calendar_world import acme, backend, hub_plugins, local, meeting_type, next_weekday, sync  # noqa: F401
+from hub.scheduling.booking import book
+from tests.sync.calendar_world import (  # noqa: F401
+    acme,
+    backend,
+    hub_plugins,
+    local,
+    meeting_type,
+    next_weekday,
+    sync,
+)
 
 RACERS = 20
 
@@ -71,8 +79,8 @@ def test_a_booking_holding_the_host_lock_never_blocks_a_sync_writing_for_that_ho
     import pytest
 
     from hub.models import Calendar, CalendarEvent, MailThread
-    from hub.sync.booking import lock_host
-    from hub.sync.calendar import _lock_calendar
+    from hub.scheduling.booking import lock_host
+    from hub.sync.calendar_pull import lock_calendar
 
     if hub.db.is_sqlite:
         pytest.skip("row locks are PostgreSQL's; on SQLite one write lock serializes every writer")
@@ -81,7 +89,7 @@ def test_a_booking_holding_the_host_lock_never_blocks_a_sync_writing_for_that_ho
         calendar_id = s.scalar(sa.select(Calendar.id).where(Calendar.account_id == acme.alice_account))
     with hub.db.session() as booking:
         lock_host(booking, acme.alice)
-        _lock_calendar(booking, calendar_id)
+        lock_calendar(booking, calendar_id)
         with hub.db.session() as sync_job:  # another connection, as a worker's would be
             sync_job.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
             sync_job.add(MailThread(user_id=acme.alice, thread_key="t-while-booking", subject="x"))

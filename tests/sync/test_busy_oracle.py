@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil import rrule
+from hub_caldav.ical import CalendarObject, MalformedObject
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hub.sync import busy
-from hub.sync.calendar import event_from_data, event_to_data
-from hub_caldav.ical import CalendarObject, MalformedObject
+from hub.sync.calendar_pull import event_from_data, event_to_data
 from tests.sync.caldav_truth import CUSTOM_SYDNEY, OUTLOOK_BERLIN, transition_days
 
 UTC = timezone.utc

@@ -5,11 +5,25 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from hub.connections import disconnect_account
+from hub.accounts import disconnect_account
 from hub.exceptions import ValidationError
 from hub.models import Account, Calendar, SyncDirection, User
-from hub.sync.calendars import default_calendar, refresh_calendars, set_conflict, set_default_calendar, set_preferences
-from tests.sync.calendar_world import ALICE, PASSWORD, acme, backend, calendar_id, connect, hub_plugins  # noqa: F401
+from hub.sync.calendars import (
+    default_calendar,
+    refresh_calendars,
+    set_conflict,
+    set_default_calendar,
+    set_preferences,
+)
+from tests.sync.calendar_world import (  # noqa: F401
+    ALICE,
+    PASSWORD,
+    acme,
+    backend,
+    calendar_id,
+    connect,
+    hub_plugins,
+)
 
 
 def calendars(hub, account_id):

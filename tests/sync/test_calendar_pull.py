@@ -9,12 +9,31 @@ import pytest
 import sqlalchemy as sa
 
 from hub.exceptions import AuthExpired, ProviderUnavailable
-from hub.models import Account, Calendar, CalendarEvent, Meeting, SyncCursor, SyncDirection
-from hub.sync import calendar as engine
+from hub.models import (
+    Account,
+    Calendar,
+    CalendarEvent,
+    Meeting,
+    SyncCursor,
+    SyncDirection,
+)
+from hub.sync import calendar_pull, calendar_push
 from hub.sync.calendars import refresh_calendars, set_conflict, set_preferences
 from hub.types import Participant
 from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE, BOB, DAN, acme, at, backend, busy_blocks, calendar_id, event, hub_plugins, links, live_meetings, meetings,
+    ALICE,
+    BOB,
+    DAN,
+    acme,
+    at,
+    backend,
+    busy_blocks,
+    calendar_id,
+    event,
+    hub_plugins,
+    links,
+    live_meetings,
+    meetings,
     sync,
 )
 
@@ -47,7 +66,7 @@ def test_a_full_sync_pages_through_the_calendar_then_only_changes_come(hub, back
 def test_a_crash_between_applying_a_page_and_committing_it_resumes_without_duplicates(hub, backend, acme, monkeypatch):
     for i in range(12):
         put(backend, f"Call {i}", at(2, 8 + i % 9))
-    real_apply = engine.apply_page
+    real_apply = calendar_pull.apply_page
     applied = []
 
     def crash_on_second_page(s, ctx, page):
@@ -57,14 +76,14 @@ def test_a_crash_between_applying_a_page_and_committing_it_resumes_without_dupli
             raise RuntimeError("worker killed")  # the page and its cursor roll back together
         return stats
 
-    monkeypatch.setattr(engine, "apply_page", crash_on_second_page)
+    monkeypatch.setattr(calendar_pull, "apply_page", crash_on_second_page)
     with pytest.raises(RuntimeError):
         sync(hub, acme.alice_account)
     [cursor] = rows(hub, SyncCursor, SyncCursor.key == "primary", SyncCursor.account_id == acme.alice_account)
     assert cursor.full_pass and cursor.cursor, "the first page and its cursor were committed"
     assert len(live_meetings(hub)) == 5
 
-    monkeypatch.setattr(engine, "apply_page", real_apply)
+    monkeypatch.setattr(calendar_pull, "apply_page", real_apply)
     resumed = sync(hub, acme.alice_account)
     assert resumed["imported"] == 7, "the sync went on from the last committed page"
     assert sorted(m.title for m in live_meetings(hub)) == sorted(f"Call {i}" for i in range(12))
@@ -234,17 +253,17 @@ def test_a_free_busy_only_calendar_gets_its_busy_time_from_free_busy(hub, backen
 
 
 def test_an_event_the_hub_pushed_is_recognised_even_when_the_push_result_was_lost(hub, backend, acme, monkeypatch):
-    from hub.sync import meetings as crm
+    from hub.crm import meetings as crm
 
     meeting_id = crm.create_meeting(hub, acme.alice, "Pitch", at(5, 15), at(5, 16), attendees=[DAN])
-    monkeypatch.setattr(engine, "_store_result", lambda *a: (_ for _ in ()).throw(RuntimeError("worker killed")))
+    monkeypatch.setattr(calendar_push, "_store_result", lambda *a: (_ for _ in ()).throw(RuntimeError("worker killed")))
     with pytest.raises(RuntimeError):
-        engine.push_outbox(hub, acme.alice_account)
+        calendar_push.push_outbox(hub, acme.alice_account)
     monkeypatch.undo()
     assert len(backend.events(ALICE, "primary")) == 1, "the provider made the event; the hub never heard back"
 
     sync(hub, acme.alice_account)
     assert [m.id for m in live_meetings(hub)] == [meeting_id], "linked to its meeting, not imported again"
-    engine.push_outbox(hub, acme.alice_account)
+    calendar_push.push_outbox(hub, acme.alice_account)
     [only] = backend.events(ALICE, "primary")
     assert only.summary == "Pitch" and only.hub_marker is not None

@@ -8,15 +8,28 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from hub import jobs
+from hub import work
+from hub.crm import meetings as crm
 from hub.exceptions import ProviderUnavailable, ValidationError
 from hub.models import Meeting, OutboxEntry, SyncDirection, utcnow
-from hub.sync import calendar as engine
-from hub.sync import meetings as crm
+from hub.sync import calendar_push
 from hub.sync.calendars import set_preferences
 from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE, BOB, DAN, acme, at, backend, busy_blocks, calendar_id, hub_plugins, links, meetings,
-    outbox, push, remote_events, sync,
+    ALICE,
+    BOB,
+    DAN,
+    acme,
+    at,
+    backend,
+    busy_blocks,
+    calendar_id,
+    hub_plugins,
+    links,
+    meetings,
+    outbox,
+    push,
+    remote_events,
+    sync,
 )
 
 
@@ -98,7 +111,7 @@ def test_a_concurrent_edit_is_merged_field_by_field(hub, backend, acme):
 
 def test_a_create_retried_after_a_crash_makes_one_event(hub, backend, acme, monkeypatch):
     meeting_id = crm.create_meeting(hub, acme.alice, "Demo", at(3, 14), at(3, 15), attendees=[DAN])
-    monkeypatch.setattr(engine, "_store_result", lambda *a: (_ for _ in ()).throw(RuntimeError("worker killed")))
+    monkeypatch.setattr(calendar_push, "_store_result", lambda *a: (_ for _ in ()).throw(RuntimeError("worker killed")))
     with pytest.raises(RuntimeError):
         push(hub, acme.alice_account)
     monkeypatch.undo()
@@ -224,7 +237,7 @@ def test_the_jobs_push_and_pull_end_to_end(hub, backend, acme, worker):
     assert worker.failed() == []
     [remote] = remote_events(backend)
     backend.put_event(ALICE, "primary", remote.replace(summary="Demo (moved)", start=at(3, 16), end=at(3, 17)))
-    jobs.enqueue_calendar_sync(hub, acme.alice_account, calendar_id(hub, acme.alice_account))
+    work.enqueue_calendar_sync(hub, acme.alice_account, calendar_id(hub, acme.alice_account))
     worker.drain()
     meeting = one_meeting(hub, meeting_id)
     assert (meeting.title, meeting.start) == ("Demo (moved)", at(3, 16))

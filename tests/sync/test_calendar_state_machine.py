@@ -28,16 +28,21 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from hub import crypto
+from hub.accounts import connect_account
 from hub.config import Settings
-from hub.connections import connect_account
 from hub.core import Hub, set_process_hub
+from hub.crm import meetings as crm
 from hub.exceptions import CursorExpired, ProviderUnavailable, RateLimited
 from hub.models import Base, Calendar, CalendarEvent, Meeting, OutboxEntry, User, utcnow
-from hub.sync import calendar as engine
-from hub.sync import meetings as crm
+from hub.sync import calendar_pull, calendar_push
 from hub.sync.calendars import refresh_calendars
 from hub.testing.memory import MemoryBackend, MemoryProvider
 from tests.sync.calendar_world import ALICE, DAN, PASSWORD, at, event
@@ -130,11 +135,11 @@ class CalendarSync(RuleBasedStateMachine):
                 self.remote_alive[key] = False
 
     def pull(self):
-        return engine.sync_calendar(self.hub, self.account_id, self.calendar_id)
+        return calendar_pull.sync_calendar(self.hub, self.account_id, self.calendar_id)
 
     def push(self):
         self.clock += timedelta(hours=2)  # retries become due
-        return engine.push_outbox(self.hub, self.account_id, now=self.clock)
+        return calendar_push.push_outbox(self.hub, self.account_id, now=self.clock)
 
     # --- CRM edits -----------------------------------------------------------------------------------
 
@@ -233,7 +238,7 @@ class CalendarSync(RuleBasedStateMachine):
 
     @rule(page=st.integers(min_value=1, max_value=3))
     def worker_dies_during_sync(self, page):
-        real, seen = engine.apply_page, []
+        real, seen = calendar_pull.apply_page, []
 
         def dying(s, ctx, p):
             stats = real(s, ctx, p)
@@ -243,29 +248,29 @@ class CalendarSync(RuleBasedStateMachine):
                 raise Crash()
             return stats
 
-        engine.apply_page = dying
+        calendar_pull.apply_page = dying
         try:
             self.pull()
         except (Crash, ProviderUnavailable, RateLimited):
             pass
         finally:
-            engine.apply_page = real
+            calendar_pull.apply_page = real
 
     @rule()
     def worker_dies_during_push(self):
-        real = engine._store_result
+        real = calendar_push._store_result
 
         def dying(*args):
             self.tally["crashes before a push result is stored"] += 1
             raise Crash()
 
-        engine._store_result = dying
+        calendar_push._store_result = dying
         try:
             self.push()
         except (Crash, ProviderUnavailable, RateLimited):
             pass
         finally:
-            engine._store_result = real
+            calendar_push._store_result = real
 
     # --- what holds all the time ---------------------------------------------------------------------------
 

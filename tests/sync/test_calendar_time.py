@@ -8,12 +8,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.sync import busy
-from hub.sync import calendar as engine
+from hub.sync import busy, calendar_pull
 from hub.sync.calendars import refresh_calendars
 from hub.types import EventPage, Participant, RemoteEvent
 from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE, DAN, acme, at, backend, busy_blocks, calendar_id, day, event, hub_plugins, live_meetings, sync,
+    ALICE,
+    DAN,
+    acme,
+    at,
+    backend,
+    busy_blocks,
+    calendar_id,
+    day,
+    event,
+    hub_plugins,
+    live_meetings,
+    sync,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -104,7 +114,7 @@ def test_an_unreadable_recurrence_rule_does_not_stop_the_page(hub, acme):
     ], next_cursor="c1", done=True)
     cal = calendar_id(hub, acme.alice_account)
     with hub.db.session() as s:
-        engine.apply_page(s, engine.load_context(s, cal, hub.settings.sync_window_days), page)
+        calendar_pull.apply_page(s, calendar_pull.load_context(s, cal, hub.settings.sync_window_days), page)
     starts = [s for s, _ in busy_blocks(hub, cal)]
     assert starts == [at(2, 9), at(2, 12)], "the broken series counts its first occurrence (fail closed)"
 

@@ -8,14 +8,19 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
-
 import hub_google.hooks
 import hub_office365.hooks
-from hub.sync import calendar as engine
-from hub.sync.calendars import refresh_calendars
-from tests.faults.accounts import add_user, connect_google, connect_office365, set_provider_config
+import pytest
+
 from hub.models import Calendar
+from hub.sync import calendar_pull
+from hub.sync.calendars import refresh_calendars
+from tests.faults.accounts import (
+    add_user,
+    connect_google,
+    connect_office365,
+    set_provider_config,
+)
 from tests.sync.caldav_truth import transition_days
 from tests.sync.calendar_world import busy_blocks, calendar_id
 
@@ -55,7 +60,7 @@ def test_google_all_day_dates_are_days_of_the_calendars_zone(hub, google):
     first = datetime.now(UTC).date() + timedelta(days=5)
     google.state.create_event(EMAIL, EMAIL, {"summary": "Offsite", "start": {"date": first.isoformat()},
                                              "end": {"date": (first + timedelta(days=2)).isoformat()}})
-    engine.sync_calendar(hub, account, cal)
+    calendar_pull.sync_calendar(hub, account, cal)
     ny = ZoneInfo("America/New_York")
     assert busy_blocks(hub, cal) == [(datetime.combine(first, time.min, ny).astimezone(UTC),
                                  datetime.combine(first + timedelta(days=2), time.min, ny).astimezone(UTC))]
@@ -70,7 +75,7 @@ def test_a_google_series_keeps_its_local_hour_and_length_across_the_zones_dst_ch
         "summary": "Night shift", "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"],
         "start": {"dateTime": f"{first.isoformat()}T02:30:00", "timeZone": "Australia/Sydney"},
         "end": {"dateTime": f"{first.isoformat()}T03:30:00", "timeZone": "Australia/Sydney"}})
-    engine.sync_calendar(hub, account, cal)
+    calendar_pull.sync_calendar(hub, account, cal)
     found = busy_blocks(hub, cal)
     assert [e - s for s, e in found] == [timedelta(hours=1)] * 3, "§3.8.5.3: the exact length every day"
     assert [s for s, _ in found] == [datetime.combine(first + timedelta(days=i), time(2, 30), sydney).astimezone(UTC)
@@ -109,7 +114,7 @@ def test_an_outlook_series_in_a_windows_zone_keeps_its_local_hour_across_dst(hub
                                  "recurrenceTimeZone": windows}}})
     with hub.db.session() as s:
         cal = s.query(Calendar).filter_by(account_id=account, is_default=True).one().id
-    engine.sync_calendar(hub, account, cal)
+    calendar_pull.sync_calendar(hub, account, cal)
     days = [first + timedelta(weeks=i) for i in range(4)]
     assert busy_blocks(hub, cal) == [(datetime.combine(d, time(10), BERLIN).astimezone(UTC),
                                       datetime.combine(d, time(11), BERLIN).astimezone(UTC)) for d in days]

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from hub.connections import connect_account
+from hub.accounts import connect_account
 from hub.models import Account, AccountError, AccountStatus, Calendar, CalendarEvent
 from hub.plugins import hookimpl
-from hub.sync.calendar import sync_calendar
+from hub.sync.calendar_pull import sync_calendar
 from hub.sync.calendars import refresh_calendars
 from hub.testing.memory import MemoryProvider
 from hub.testing.memory_backend import MemoryBackend

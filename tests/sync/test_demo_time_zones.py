@@ -9,8 +9,14 @@ from zoneinfo import ZoneInfo
 
 from hub.demo import seed_time_zone_cases
 from hub.models import MeetingType
-from hub.sync.availability import compute
-from tests.sync.caldav_truth import UTC, caldav, hub_plugins, hub_settings_overrides, transition_days  # noqa: F401
+from hub.scheduling.availability import compute
+from tests.sync.caldav_truth import (  # noqa: F401
+    UTC,
+    caldav,
+    hub_plugins,
+    hub_settings_overrides,
+    transition_days,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.connections import connect_account
+from hub.accounts import connect_account
 from hub.models import MailMessage, ProviderSetting, TimelineEntry, UserAlias
 from hub.sending import send_mail
 from hub.sync.mail import folder_progress, sync_folder
@@ -192,8 +192,9 @@ def test_a_contact_deep_in_a_huge_recipient_list_is_logged(hub, acme, server, sm
 @pytest.fixture
 def small_parts(monkeypatch):
     """Parts of 10 messages, pages of 4: a 40-message folder exercises what 10,000 do."""
-    from hub.sync import mail as engine
     from hub_imap import sync as imap_sync
+
+    from hub.sync import mail as engine
 
     monkeypatch.setattr(imap_sync, "MIN_PARTITION", 10)
     monkeypatch.setattr(engine, "PAGE_SIZE", 4)

@@ -8,8 +8,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from hub.connections import disconnect_account, promote_pending_accounts
-from hub.models import Account, AccountStatus, MailMessage, MailUsage, Organization, Plan, TimelineEntry, User
+from hub.accounts import disconnect_account, promote_pending_accounts
+from hub.models import (
+    Account,
+    AccountStatus,
+    MailMessage,
+    MailUsage,
+    Organization,
+    Plan,
+    TimelineEntry,
+    User,
+)
 from hub.plugins import hookimpl
 from hub.sync.mail import folder_progress, sync_folder
 from hub.testing.memory import MemoryProvider
@@ -130,7 +139,7 @@ def test_the_day_is_the_users_local_day(hub, backend, acme):
     assert set(usage(hub, acme.alice)) == {datetime(2030, 3, 4).date(), datetime(2030, 3, 5).date()}
 
 
-# --- the company's mailbox cap (hub/connections.py) -------------------------------------------------
+# --- the company's mailbox cap (hub/accounts.py) -------------------------------------------------
 
 
 def status(hub, account_id) -> AccountStatus:
@@ -150,9 +159,9 @@ def test_over_the_mailbox_cap_is_pending_until_another_user_disconnects(hub, bac
     assert (status(hub, alice), status(hub, bob)) == (AccountStatus.ENABLED, AccountStatus.PENDING)
 
     backend.deliver("bob@acme-research.org", "inbox", mail("dan@globex.com", "bob@acme-research.org", "for Bob"))
-    from hub import jobs
+    from hub import jobs, work
 
-    jobs.enqueue_mail_sync(hub, bob, "inbox")
+    work.enqueue_mail_sync(hub, bob, "inbox")
     worker.drain()
     assert stored(hub) == []  # a Pending mailbox does not sync
 

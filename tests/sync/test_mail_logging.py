@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from hub.crm.timeline import threads_on_timeline
 from hub.models import Contact, MailMessage, Opportunity, TimelineEntry
 from hub.sync.mail import sync_folder
-from hub.sync.timeline import threads_on_timeline
 from tests.mail_corpus.world import acme, backend, connect, hub_plugins, mail  # noqa: F401 (fixtures)
 
 ALICE = "alice@acme.com"

@@ -1,4 +1,4 @@
-"""Account statuses and the error log around mail sync (hub/account_status.py, hub/jobs.py):
+"""Account statuses and the error log around mail sync (hub/account_status.py, hub/jobs/):
 Error with the fix, Connection after two days of continuous failure (a controllable clock),
 AuthExpired → Error with "Reconnect", and the error-log entries each failure writes."""
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from hub import jobs
+from hub import jobs, work
 from hub.account_status import can_sync, record_failure, record_success
 from hub.exceptions import AuthExpired, NotFound, ProviderUnavailable
 from hub.models import Account, AccountError, AccountStatus, MailMessage
@@ -57,7 +57,7 @@ def test_two_days_of_continuous_failure_turn_the_account_to_connection_and_syncs
     calls = backend.calls["hub_sync_mail"]
     backend.deliver(ALICE, "inbox", mail("dan@globex.com", ALICE, "waiting"))
     assert jobs.poll_all() == 0
-    jobs.enqueue_mail_sync(hub, account_id, "inbox")
+    work.enqueue_mail_sync(hub, account_id, "inbox")
     worker.drain()
     assert backend.calls["hub_sync_mail"] == calls and stored(hub) == []
 
@@ -97,7 +97,7 @@ def test_an_expired_grant_turns_the_account_to_error_with_reconnect_through_the_
     account_id = connect(hub, backend, acme.alice, ALICE)
     worker.drain()
     backend.revoke(ALICE)  # the user changed their password / revoked consent
-    jobs.enqueue_mail_sync(hub, account_id, "inbox")
+    work.enqueue_mail_sync(hub, account_id, "inbox")
     worker.drain()
     acct = account(hub, account_id)
     assert acct.status == AccountStatus.ERROR and acct.needs_reconnect and not can_sync(acct)

@@ -8,8 +8,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from hub import work
 from hub.exceptions import CursorExpired, ProviderUnavailable
-from hub.models import MailMessage, MailParticipant, MailThread, SyncCursor, TimelineEntry
+from hub.models import (
+    MailMessage,
+    MailParticipant,
+    MailThread,
+    SyncCursor,
+    TimelineEntry,
+)
 from hub.plugins import hookimpl
 from hub.sync import mail as engine
 from hub.sync.mail import folder_progress, sync_folder
@@ -265,15 +272,13 @@ def test_split_threads_in_one_page_are_joined(hub, backend, acme):
 
 
 def test_mail_sync_runs_as_a_job_through_a_real_worker(hub, backend, acme, worker):
-    from hub import jobs
-
     account = connect(hub, backend, acme.alice, ALICE)  # connecting enqueues the account sync
     backend.deliver(ALICE, "inbox", mail("dan@globex.com", ALICE, "via the worker"))
     worker.drain()
     assert worker.failed() == []
     assert [m.subject for m in rows(hub, MailMessage)] == ["via the worker"]
     backend.deliver(ALICE, "inbox", mail("dan@globex.com", ALICE, "second"))
-    jobs.enqueue_mail_sync(hub, account, "inbox")
+    work.enqueue_mail_sync(hub, account, "inbox")
     worker.drain()
     assert count(hub, MailMessage) == 2
 

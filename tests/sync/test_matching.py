@@ -6,10 +6,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from hub.crm.matching import ensure_contact, is_free_mail, match_addresses
 from hub.models import (
-    Company, CompanyDomain, Contact, ContactAddress, Organization, OrganizationDomain, User, UserAlias,
+    Company,
+    CompanyDomain,
+    Contact,
+    ContactAddress,
+    Organization,
+    OrganizationDomain,
+    User,
+    UserAlias,
 )
-from hub.sync.matching import ensure_contact, is_free_mail, match_addresses
 
 
 def _org(hub) -> dict:

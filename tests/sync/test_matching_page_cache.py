@@ -1,11 +1,11 @@
-"""Matching a page of calendar events at once (:func:`hub.sync.matching.page_cache`): the same
+"""Matching a page of calendar events at once (:func:`hub.crm.matching.page_cache`): the same
 answers as address by address, from a few queries for the whole page instead of two per event."""
 
 from __future__ import annotations
 
 from sqlalchemy import event
 
-from hub.sync.matching import match_addresses, page_cache
+from hub.crm.matching import match_addresses, page_cache
 from tests.sync.test_matching import _org
 
 ADDRESSES = ["alice@acme.com", "Alice@acme-labs.io", "carol@acme.com", "bob@acme-research.org",

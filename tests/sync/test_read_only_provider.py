@@ -7,11 +7,16 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from hub.connections import connect_account
+from hub.accounts import connect_account
 from hub.exceptions import ValidationError
 from hub.models import BusyBlock, Calendar
-from hub.sync.calendar import sync_calendar
-from hub.sync.calendars import default_calendar, refresh_calendars, set_conflict, set_default_calendar
+from hub.sync.calendar_pull import sync_calendar
+from hub.sync.calendars import (
+    default_calendar,
+    refresh_calendars,
+    set_conflict,
+    set_default_calendar,
+)
 from hub.testing.conformance import slot
 from hub.testing.memory import MemoryBackend, MemoryProvider
 from hub.types import CALENDAR_READ, RemoteEvent

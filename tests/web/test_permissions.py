@@ -12,7 +12,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hub.models import Account, Calendar, Company, Contact, ContactAddress, MeetingType, Organization, Role
+from hub.models import (
+    Account,
+    Calendar,
+    Company,
+    Contact,
+    ContactAddress,
+    MeetingType,
+    Organization,
+    Role,
+)
 from hub.permissions import MATRIX, Permission, can, may_read_mail_of
 from tests.web.conftest import ALICE, PASSWORD, connect_memory, sign_in
 from web.access import PUBLIC, SIGNED_IN
@@ -60,9 +69,9 @@ def test_own_mail_always_other_mail_only_with_team_mail_and_never_across_organiz
 
 #: (endpoint, method) → URL template; {placeholders} are filled from the ``ids`` fixture
 ROUTES = {
-    ("home.index", "GET"): "/",
-    ("home.health", "GET"): "/healthz",
-    ("home.account_state", "GET"): "/accounts/{account}/state",
+    ("integrations.index", "GET"): "/",
+    ("integrations.health", "GET"): "/healthz",
+    ("integrations.account_state", "GET"): "/accounts/{account}/state",
     ("auth.login", "GET"): "/login",
     ("auth.login", "POST"): "/login",
     ("auth.logout", "POST"): "/logout",

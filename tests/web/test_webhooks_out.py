@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from hub.bcc import log_raw_mail
 from hub.events import EVENT_TYPES, delivery
 from hub.models import Event, Role, User, WebhookDelivery, WebhookEndpoint, utcnow
-from hub.sync.booking import cancel_booking
+from hub.scheduling.booking import cancel_booking
 from tests.web.conftest import ALICE, ALICE_MAILBOX_PASSWORD
 from tests.web.mailboxes import deliver_thread, raw_mail
 from tests.webhook_receiver import Receiver, serve

@@ -1,6 +1,6 @@
 """Admin → Host CRM: integration tokens, webhook endpoints with their delivery log, and CSV import.
 
-The same functions as the API (:mod:`web.api.integration`, :mod:`hub.crm_import`), scoped to the
+The same functions as the API (:mod:`web.api.integration`, :mod:`hub.crm.csv_import`), scoped to the
 administrator's organization.
 """
 
@@ -9,15 +9,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 
-from hub import crm_import
 from hub.core import current_hub
+from hub.crm import csv_import as imports
 from hub.events import EVENT_TYPES
 from hub.exceptions import ValidationError
 from hub.models import IntegrationToken, WebhookEndpoint
 from hub.permissions import Permission
 from web.access import actor, requires
 from web.admin import bp
-from web.api.integration import create_token, deliveries, find_endpoint, resend, revoke_token, save_endpoint
+from web.api.integration import (
+    create_token,
+    deliveries,
+    find_endpoint,
+    resend,
+    revoke_token,
+    save_endpoint,
+)
 from web.api.integration_access import SCOPES, organization_id
 
 
@@ -115,12 +122,12 @@ def resend_delivery(endpoint_id: int, delivery_id: int):
 def csv_import():
     """Step 1: choose what to import and upload the file."""
     if request.method == "GET":
-        return render_template("admin/import_upload.html", kinds=crm_import.IMPORTABLE)
+        return render_template("admin/import_upload.html", kinds=imports.IMPORTABLE)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationError("Choose a CSV file.", field="file")
-    import_id = crm_import.store_upload(current_hub(), organization_id(), request.form.get("kind", ""),
-                                        upload.read(crm_import.MAX_BYTES + 1))
+    import_id = imports.store_upload(current_hub(), organization_id(), request.form.get("kind", ""),
+                                        upload.read(imports.MAX_BYTES + 1))
     return redirect(url_for("admin.import_mapping", import_id=import_id))
 
 
@@ -129,15 +136,15 @@ def csv_import():
 def import_mapping(import_id: str):
     """Step 2: which column is which field; step 3 (POST): the preview with each row's result."""
     hub = current_hub()
-    state = crm_import.load(hub, import_id, organization_id())
-    fields = crm_import.importable_fields(state["kind"])
+    state = imports.load(hub, import_id, organization_id())
+    fields = imports.importable_fields(state["kind"])
     if request.method == "GET":
-        mapping = state["mapping"] or crm_import.guess_mapping(state["kind"], state["header"])
+        mapping = state["mapping"] or imports.guess_mapping(state["kind"], state["header"])
         return render_template("admin/import_mapping.html", import_id=import_id, state=state, fields=fields,
                                mapping=mapping, samples=state["rows"][:3])
     mapping = {column: request.form.get(f"column-{i}", "") for i, column in enumerate(state["header"])}
-    crm_import.set_mapping(hub, import_id, organization_id(), mapping)
-    rows = crm_import.preview(hub, import_id, organization_id())
+    imports.set_mapping(hub, import_id, organization_id(), mapping)
+    rows = imports.preview(hub, import_id, organization_id())
     return render_template("admin/import_preview.html", import_id=import_id, state=state, rows=rows,
                            errors=sum(1 for r in rows if r["result"] == "error"))
 
@@ -145,7 +152,7 @@ def import_mapping(import_id: str):
 @bp.route("/import/<import_id>/start", methods=["POST"])
 @requires(Permission.ADMIN)
 def import_start(import_id: str):
-    crm_import.start(current_hub(), import_id, organization_id())
+    imports.start(current_hub(), import_id, organization_id())
     return redirect(url_for("admin.import_status", import_id=import_id))
 
 
@@ -153,7 +160,7 @@ def import_start(import_id: str):
 @requires(Permission.ADMIN)
 def import_status(import_id: str):
     """Step 4: the job's progress (the page reloads itself until the import is done)."""
-    state = crm_import.load(current_hub(), import_id, organization_id())
+    state = imports.load(current_hub(), import_id, organization_id())
     return render_template("admin/import_status.html", import_id=import_id, state=state,
                            progress=state["progress"] or {"done": 0, "total": len(state["rows"]), "counts": {},
                                                           "errors": [], "finished": False})

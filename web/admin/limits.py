@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from hub.connections import ACTIVE, promote_pending_accounts
+from hub.accounts import ACTIVE, promote_pending_accounts
 from hub.core import current_hub
 from hub.exceptions import ValidationError
 from hub.models import Account, AccountStatus, Organization, Plan, User

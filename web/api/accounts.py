@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import abort, g, jsonify
 from sqlalchemy import select
 
-from hub import jobs
-from hub.connections import connect_account, disconnect_account
+from hub import jobs, work
+from hub.accounts import connect_account, disconnect_account
 from hub.core import current_hub
-from hub.exceptions import ValidationError
 from hub.error_log import ADMIN_ONLY_AREAS
+from hub.exceptions import ValidationError
 from hub.models import Account, AccountError, AccountStatus, Calendar, SyncCursor
 from hub.permissions import Permission, permissions_of
 from web.access import api_access
@@ -120,7 +120,7 @@ def sync_account(account_id: int):
     hub = current_hub()
     with hub.db.session() as s:
         own_account(s, account_id)
-    job = jobs.enqueue_account_sync(hub, account_id)
+    job = work.enqueue_account_sync(hub, account_id)
     return jsonify(queued=job is not None, job_id=job.id if job else None), 202
 
 
@@ -144,5 +144,5 @@ def sync_all():
         ids = s.scalars(select(Account.id).where(
             Account.user_id == g.actor.id, Account.status.in_([AccountStatus.ENABLED, AccountStatus.ERROR]),
             Account.needs_reconnect.is_(False))).all()
-    queued = [i for i in ids if jobs.enqueue_account_sync(hub, i) is not None]
+    queued = [i for i in ids if work.enqueue_account_sync(hub, i) is not None]
     return jsonify(queued=queued), 202

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from hub.crm_records import BULK_LIMIT
+from hub.crm.records import BULK_LIMIT
 from hub.events import EVENT_TYPES
 from hub.models import Role
-from web.api.schemas import BOOL, DATETIME, EMAIL, INT, STR, _nullable, _object, _ref
-from web.api.spec import ROW_ID, _json, _list, _op, _param, _schema
+from web.api.operations import ROW_ID, array_of, json_body, operation, param
+from web.api.schemas import BOOL, DATETIME, EMAIL, INT, STR, _nullable, _object, ref
 
 EXTERNAL_ID = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^/\\s]+$"}
 NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}
@@ -67,20 +67,20 @@ BULK = {"users", "companies", "contacts"}
 REQUIRED_ON_CREATE = {"users": ("email",), "companies": ("name",), "contacts": (), "opportunities": ("name",)}
 
 FILTERS = {
-    "q": _param("q", "query", {"type": "string", "maxLength": 200}, description="Name or email contains."),
-    "email": _param("email", "query", {"type": "string", "maxLength": 320}, description="Has this address."),
-    "domain": _param("domain", "query", {"type": "string", "maxLength": 255}, description="Has this domain."),
-    "company_id": _param("company_id", "query", ROW_ID, description="Of this company."),
-    "contact_id": _param("contact_id", "query", ROW_ID, description="Of this contact."),
-    "is_lead": _param("is_lead", "query", {"type": "boolean"}),
-    "is_open": _param("is_open", "query", {"type": "boolean"}),
+    "q": param("q", "query", {"type": "string", "maxLength": 200}, description="Name or email contains."),
+    "email": param("email", "query", {"type": "string", "maxLength": 320}, description="Has this address."),
+    "domain": param("domain", "query", {"type": "string", "maxLength": 255}, description="Has this domain."),
+    "company_id": param("company_id", "query", ROW_ID, description="Of this company."),
+    "contact_id": param("contact_id", "query", ROW_ID, description="Of this contact."),
+    "is_lead": param("is_lead", "query", {"type": "boolean"}),
+    "is_open": param("is_open", "query", {"type": "boolean"}),
 }
 PAGING = (
-    _param("after", "query", {"type": "string", "pattern": "^[0-9]{1,18}$"},
+    param("after", "query", {"type": "string", "pattern": "^[0-9]{1,18}$"},
            description="The cursor from the previous page's X-Next-Cursor header."),
-    _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, description="Page size (100)."),
-    _param("external_id", "query", {"type": "string", "maxLength": 255}, description="The CRM's id."),
-    _param("updated_since", "query", DATETIME, description="Changed at or after."),
+    param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, description="Page size (100)."),
+    param("external_id", "query", {"type": "string", "maxLength": 255}, description="The CRM's id."),
+    param("updated_since", "query", DATETIME, description="Changed at or after."),
 )
 
 SCHEMAS: dict[str, dict] = {
@@ -88,7 +88,7 @@ SCHEMAS: dict[str, dict] = {
         "index": INT, "external_id": _nullable("string"),
         "result": {"enum": ["created", "updated", "unchanged", "error"]},
         "id": INT, "error": STR, "field": _nullable("string")}, ("index", "result")),
-    "BulkResults": _object({"results": {"type": "array", "items": _ref("BulkResult")},
+    "BulkResults": _object({"results": {"type": "array", "items": ref("BulkResult")},
                             "counts": {"type": "object", "additionalProperties": INT}}, ("results", "counts")),
     "IntegrationToken": _object({
         "id": INT, "name": STR, "scopes": {"type": "array", "items": STR}, "created_at": DATETIME,
@@ -118,7 +118,7 @@ SCHEMAS: dict[str, dict] = {
         "failed_at": _nullable(DATETIME)}, ("id", "event_id", "event_type", "attempts")),
     "Event": _object({"id": STR, "cursor": STR, "type": STR, "timestamp": DATETIME, "data": {"type": "object"}},
                      ("id", "cursor", "type", "timestamp", "data")),
-    "EventPage": _object({"events": {"type": "array", "items": _ref("Event")}, "next_cursor": STR},
+    "EventPage": _object({"events": {"type": "array", "items": ref("Event")}, "next_cursor": STR},
                          ("events", "next_cursor")),
 }
 
@@ -127,21 +127,21 @@ for kind, spec in KIND_SPECS.items():
     name, tag = spec["singular"].title(), spec["tag"]
     SCHEMAS[name] = _object({**COMMON, **spec["read"]}, ("id", *spec["read"].keys()))
     SCHEMAS[f"{name}Update"] = _object(spec["write"], minProperties=1)
-    record = _param(f"{spec['singular']}_id", "path", ROW_ID)
-    external = _param("external_id", "path", EXTERNAL_ID)
-    collection = {"get": _op(f"List {kind}", tag, returns=_list(name),
+    record = param(f"{spec['singular']}_id", "path", ROW_ID)
+    external = param("external_id", "path", EXTERNAL_ID)
+    collection = {"get": operation(f"List {kind}", tag, returns=array_of(name),
                              params=(*(FILTERS[f] for f in spec["filters"]), *PAGING))}
-    item = {"get": _op(f"A {spec['singular']}", tag, returns=_schema(name), params=(record,), errors=(404,)),
-            "patch": _op(f"Update a {spec['singular']}", tag, returns=_schema(name), body=f"{name}Update",
+    item = {"get": operation(f"A {spec['singular']}", tag, returns=ref(name), params=(record,), errors=(404,)),
+            "patch": operation(f"Update a {spec['singular']}", tag, returns=ref(name), body=f"{name}Update",
                          params=(record,), errors=(404,))}
     if kind in CREATABLE:
         SCHEMAS[f"{name}Create"] = _object(spec["write"], REQUIRED_ON_CREATE[kind])
-        collection["post"] = _op(f"Create a {spec['singular']}", tag, ok=201, returns=_schema(name),
+        collection["post"] = operation(f"Create a {spec['singular']}", tag, ok=201, returns=ref(name),
                                  body=f"{name}Create")
-        item["delete"] = _op(f"Delete a {spec['singular']}", tag, ok=204, params=(record,), errors=(404,))
-        upsert = _op(f"Create or update a {spec['singular']} by external id", tag, returns=_schema(name),
+        item["delete"] = operation(f"Delete a {spec['singular']}", tag, ok=204, params=(record,), errors=(404,))
+        upsert = operation(f"Create or update a {spec['singular']} by external id", tag, returns=ref(name),
                      body=f"{name}Update", params=(external,))
-        upsert["responses"]["201"] = {"description": "Created", **_json(_schema(name))}
+        upsert["responses"]["201"] = {"description": "Created", **json_body(ref(name))}
         PATHS[f"/{kind}/by-external-id/{{external_id}}"] = {"put": upsert}
     PATHS[f"/{kind}"] = collection
     PATHS[f"/{kind}/{{{spec['singular']}_id}}"] = item
@@ -151,48 +151,48 @@ for kind, spec in KIND_SPECS.items():
                                                           f"A {name}Update with its external_id; each record is "
                                                           "checked on its own and gets its own result.")}}},
                                          ("records",))
-        PATHS[f"/{kind}/bulk"] = {"post": _op(f"Upsert up to {BULK_LIMIT} {kind} by external id", tag,
-                                              returns=_schema("BulkResults"), body=f"{name}Bulk")}
+        PATHS[f"/{kind}/bulk"] = {"post": operation(f"Upsert up to {BULK_LIMIT} {kind} by external id", tag,
+                                              returns=ref("BulkResults"), body=f"{name}Bulk")}
 
-TOKEN = _param("token_id", "path", ROW_ID)
-ENDPOINT = _param("endpoint_id", "path", ROW_ID)
-DELIVERY = _param("delivery_id", "path", ROW_ID)
+TOKEN = param("token_id", "path", ROW_ID)
+ENDPOINT = param("endpoint_id", "path", ROW_ID)
+DELIVERY = param("delivery_id", "path", ROW_ID)
 PATHS.update({
     "/integration-tokens": {
-        "get": _op("List integration tokens", "integration", returns=_list("IntegrationToken")),
-        "post": _op("Create an integration token", "integration", ok=201, returns=_schema("IntegrationToken"),
+        "get": operation("List integration tokens", "integration", returns=array_of("IntegrationToken")),
+        "post": operation("Create an integration token", "integration", ok=201, returns=ref("IntegrationToken"),
                     body="IntegrationTokenCreate"),
     },
     "/integration-tokens/{token_id}": {
-        "delete": _op("Revoke an integration token", "integration", ok=204, params=(TOKEN,), errors=(404,)),
+        "delete": operation("Revoke an integration token", "integration", ok=204, params=(TOKEN,), errors=(404,)),
     },
     "/webhook-endpoints": {
-        "get": _op("List webhook endpoints", "webhooks", returns=_list("WebhookEndpoint")),
-        "post": _op("Register a webhook endpoint", "webhooks", ok=201, returns=_schema("WebhookEndpoint"),
+        "get": operation("List webhook endpoints", "webhooks", returns=array_of("WebhookEndpoint")),
+        "post": operation("Register a webhook endpoint", "webhooks", ok=201, returns=ref("WebhookEndpoint"),
                     body="WebhookEndpointWrite"),
     },
     "/webhook-endpoints/{endpoint_id}": {
-        "get": _op("A webhook endpoint", "webhooks", returns=_schema("WebhookEndpoint"), params=(ENDPOINT,),
+        "get": operation("A webhook endpoint", "webhooks", returns=ref("WebhookEndpoint"), params=(ENDPOINT,),
                    errors=(404,)),
-        "patch": _op("Change a webhook endpoint (enabled: true re-enables it)", "webhooks",
-                     returns=_schema("WebhookEndpoint"), body="WebhookEndpointWrite", params=(ENDPOINT,),
+        "patch": operation("Change a webhook endpoint (enabled: true re-enables it)", "webhooks",
+                     returns=ref("WebhookEndpoint"), body="WebhookEndpointWrite", params=(ENDPOINT,),
                      errors=(404,)),
-        "delete": _op("Remove a webhook endpoint", "webhooks", ok=204, params=(ENDPOINT,), errors=(404,)),
+        "delete": operation("Remove a webhook endpoint", "webhooks", ok=204, params=(ENDPOINT,), errors=(404,)),
     },
     "/webhook-endpoints/{endpoint_id}/deliveries": {
-        "get": _op("Delivery log of an endpoint, newest first", "webhooks", returns=_list("WebhookDelivery"),
-                   params=(ENDPOINT, _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500})),
+        "get": operation("Delivery log of an endpoint, newest first", "webhooks", returns=array_of("WebhookDelivery"),
+                   params=(ENDPOINT, param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500})),
                    errors=(404,)),
     },
     "/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/resend": {
-        "post": _op("Send a delivery again", "webhooks", ok=202, returns=_schema("WebhookDelivery"),
+        "post": operation("Send a delivery again", "webhooks", ok=202, returns=ref("WebhookDelivery"),
                     params=(ENDPOINT, DELIVERY), errors=(404,)),
     },
     "/events": {
-        "get": _op("Events in order, after a cursor", "events", returns=_schema("EventPage"), params=(
-            _param("after", "query", {"type": "string", "pattern": "^[0-9]{0,18}$"},
+        "get": operation("Events in order, after a cursor", "events", returns=ref("EventPage"), params=(
+            param("after", "query", {"type": "string", "pattern": "^[0-9]{0,18}$"},
                    description="next_cursor of the previous page; empty or absent = the oldest kept event."),
-            _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}),
-            _param("type", "query", {"enum": list(EVENT_TYPES)}, description="Only this event type."))),
+            param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            param("type", "query", {"enum": list(EVENT_TYPES)}, description="Only this event type."))),
     },
 })

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, g, jsonify
 
-from hub import jobs
+from hub import work
 from hub.core import current_hub
 from hub.events import delivery as webhooks
 from hub.exceptions import PermissionDenied
@@ -201,7 +201,7 @@ def resend(endpoint_id: int, delivery_id: int) -> WebhookDelivery:
         delivery = webhooks.resend(s, delivery_id)
         delivery_json(delivery)  # loads what the answer shows while the session is open
         s.expunge(delivery)
-    jobs.enqueue_webhooks(hub, endpoint_id)
+    work.enqueue_webhooks(hub, endpoint_id)
     return delivery
 
 

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from hub.core import current_hub
+from hub.crm import meetings as meeting_rules
 from hub.exceptions import ValidationError
 from hub.models import Booking, Meeting, MeetingType
 from hub.permissions import Permission
-from hub.sync import availability as slots_of
-from hub.sync import meetings as meeting_rules
-from hub.sync.booking import book
+from hub.scheduling import availability as slots_of
+from hub.scheduling.booking import book
 from web.access import api_access
 from web.api import bp
 from web.api.validation import parse_datetime

@@ -1,9 +1,9 @@
 """API: the host CRM's records — organizations, users, companies, contacts, opportunities.
 
 One set of views serves every kind (list with filters and cursor pages, get, create, PATCH, delete,
-PUT by external id, bulk upsert); what differs per kind lives in :mod:`hub.crm_records` and
+PUT by external id, bulk upsert); what differs per kind lives in :mod:`hub.crm.records` and
 :mod:`web.api.crm_spec`. Every query is limited to the caller's organization
-(:func:`hub.crm_records.visible`). Reading contacts, companies and opportunities needs the contacts
+(:func:`hub.crm.records.visible`). Reading contacts, companies and opportunities needs the contacts
 permission (or a ``read`` token); reading users and the organization, and every change, needs an
 administrator (or a ``write`` token).
 """
@@ -15,9 +15,9 @@ from typing import Callable
 import sqlalchemy as sa
 from flask import abort, g, jsonify, request, url_for
 
-from hub import crm_records
 from hub.core import current_hub
-from hub.crm_records import KINDS, Kind, load_options, serialize, visible
+from hub.crm import records as crm_records
+from hub.crm.records import KINDS, Kind, load_options, serialize, visible
 from hub.models import CompanyDomain, Contact, ContactAddress, User, UserAlias
 from hub.models.base import MAX_ROW_ID
 from hub.permissions import Permission

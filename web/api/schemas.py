@@ -28,7 +28,8 @@ HHMM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"}
 DAY_HOURS = {"type": "array", "items": {"type": "array", "items": HHMM, "minItems": 2, "maxItems": 2}}
 
 
-def _ref(name: str) -> dict:
+def ref(name: str) -> dict:
+    """A reference to a component schema."""
     return {"$ref": f"#/components/schemas/{name}"}
 
 
@@ -66,7 +67,7 @@ SCHEMAS: dict[str, dict] = {
                                "percent": INT}, ("folder", "done", "finished", "percent")),
     "SyncStatus": _object({
         "account_id": INT, "status": STR, "mail_enabled": BOOL, "finished": BOOL,
-        "folders": {"type": "array", "items": _ref("FolderProgress")},
+        "folders": {"type": "array", "items": ref("FolderProgress")},
         "calendars": {"type": "array", "items": _object({"id": INT, "name": STR, "synced": BOOL},
                                                         ("id", "name", "synced"))},
     }, ("account_id", "status", "finished", "folders", "calendars")),
@@ -90,7 +91,7 @@ SCHEMAS: dict[str, dict] = {
         "id": INT, "title": STR, "description": STR, "location": STR, "start": _nullable(DATETIME),
         "end": _nullable(DATETIME), "all_day": BOOL, "timezone": STR, "appointment_type": _nullable("string"),
         "video_url": _nullable("string"), "origin": STR, "cancelled": BOOL,
-        "attendees": {"type": "array", "items": _ref("Attendee")},
+        "attendees": {"type": "array", "items": ref("Attendee")},
     }, ("id", "title", "start", "end", "cancelled", "attendees")),
 }
 
@@ -130,7 +131,7 @@ SCHEMAS["Slot"] = _object({"start": DATETIME, "local": DATETIME}, ("start", "loc
 SCHEMAS["Availability"] = _object({
     "slug": STR, "timezone": STR, "duration_minutes": INT, "limited": BOOL,
     "unreadable_calendars": {"type": "array", "items": STR},
-    "slots": {"type": "array", "items": _ref("Slot")},
+    "slots": {"type": "array", "items": ref("Slot")},
 }, ("slug", "timezone", "duration_minutes", "limited", "slots"))
 SCHEMAS["BookingCreate"] = _object({
     "slug": SLUG, "start": DATETIME,
@@ -153,5 +154,5 @@ SCHEMAS["Message"] = _object({
 }, ("id", "subject", "direction", "date"))
 SCHEMAS["Thread"] = _object({
     "thread_id": _nullable("integer"), "subject": STR, "last_at": _nullable(DATETIME),
-    "messages": {"type": "array", "items": _ref("Message")},
+    "messages": {"type": "array", "items": ref("Message")},
 }, ("subject", "messages"))

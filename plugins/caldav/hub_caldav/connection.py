@@ -4,7 +4,7 @@ The ``caldav`` library does discovery and sends the requests; this module adds w
 requires around it:
 
 * every host name the client resolves — the first URL, a calendar home on another host, a
-  redirect target — goes through :func:`hub.net.checked_addresses`, and the socket connects to the
+  redirect target — goes through :func:`hub.ssrf_guard.checked_addresses`, and the socket connects to the
   checked address (niquests' resolver hook), so DNS rebinding cannot reach internal services;
 * every failure becomes a :mod:`hub.exceptions` error (caldav's and niquests' never escape);
 * hrefs from the server are paths; :meth:`CalDAVConnection.url` turns them into URLs on the host
@@ -46,7 +46,7 @@ from hub.exceptions import (
     RateLimited,
     WrongEtag,
 )
-from hub.net import checked_addresses
+from hub.ssrf_guard import checked_addresses
 from hub_caldav.queries import encode_path, propfind
 
 log = logging.getLogger(__name__)

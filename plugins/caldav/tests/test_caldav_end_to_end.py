@@ -7,15 +7,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import hub_caldav.hooks
 import pytest
 import sqlalchemy as sa
+from hub_caldav.testing import CyrusCalDAV, event_ics
 from werkzeug.security import generate_password_hash
 
-import hub_caldav.hooks
-from hub.models import Account, AccountStatus, Calendar, CalendarEvent, MeetingType, Role, User
-from hub.sync import booking
+from hub.models import (
+    Account,
+    AccountStatus,
+    Calendar,
+    CalendarEvent,
+    MeetingType,
+    Role,
+    User,
+)
+from hub.scheduling import booking
 from hub.types import RemoteEvent
-from hub_caldav.testing import CyrusCalDAV, event_ics
 from web.api import hash_token
 
 HUB_USER = "seller@example.com"

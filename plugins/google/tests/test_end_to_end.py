@@ -12,16 +12,27 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
+import hub_google.hooks
 import pytest
 import sqlalchemy as sa
+from hub_google.testing import SANDBOX_USER, approve
 from werkzeug.security import generate_password_hash
 
-import hub_google.hooks
-from hub import jobs
+from hub import work
+from hub.models import (
+    Account,
+    AccountStatus,
+    BusyBlock,
+    Calendar,
+    CalendarEvent,
+    Meeting,
+    MeetingType,
+    ProviderSetting,
+    PushChannelRecord,
+    Role,
+    User,
+)
 from hub.sync import calendars as calendar_rules
-from hub.models import Account, AccountStatus, BusyBlock, Calendar, CalendarEvent, Meeting, MeetingType, ProviderSetting
-from hub.models import PushChannelRecord, Role, User
-from hub_google.testing import SANDBOX_USER, approve
 
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -95,7 +106,7 @@ def test_connect_sync_book_with_meet_and_get_notified(hub, live_app, client, wor
 
     # the user turns on sync of the free/busy-only calendar: its busy time is read over the whole window
     calendar_rules.set_preferences(hub, user_id, shared_id, sync_enabled=True)
-    jobs.enqueue_calendar_sync(hub, account_id, shared_id)
+    work.enqueue_calendar_sync(hub, account_id, shared_id)
     worker.drain()
     assert not worker.failed()
     with hub.db.session() as s:

@@ -1,6 +1,6 @@
 """Opening IMAP sessions: through the SSRF guard, with TLS or STARTTLS, LOGIN or XOAUTH2.
 
-:class:`ImapClient` is imapclient's client whose sockets come from :func:`hub.net.create_connection`
+:class:`ImapClient` is imapclient's client whose sockets come from :func:`hub.ssrf_guard.create_connection`
 (checked address, no second DNS lookup, ``TCP_NODELAY``) with TLS wrapped for the host name the
 user entered, so SNI and certificate checks stay intact. :func:`open_imap` returns one logged in,
 with CONDSTORE/QRESYNC enabled where the server offers them (ENABLE must come before SELECT).
@@ -18,10 +18,9 @@ import ssl
 import imapclient
 from imapclient.exceptions import IMAPClientError
 
-from hub import net
+from hub import ssrf_guard
 from hub.exceptions import ConnectFailed, ValidationError
 from hub.types import ProviderContext
-
 from hub_imap.config import Endpoint, MailboxConfig, tls_context
 from hub_imap.errors import translated
 from hub_imap.fetch_response import parse_fetch_response
@@ -40,7 +39,7 @@ class _GuardedIMAP4(imaplib.IMAP4):
         super().__init__(host, port, timeout=timeout)
 
     def _create_socket(self, timeout=None):
-        return net.create_connection(self.host, self.port, timeout, self._allow_private)
+        return ssrf_guard.create_connection(self.host, self.port, timeout, self._allow_private)
 
 
 class _GuardedIMAP4TLS(_GuardedIMAP4):
@@ -60,7 +59,7 @@ class _GuardedIMAP4TLS(_GuardedIMAP4):
 
 
 class ImapClient(imapclient.IMAPClient):
-    """An IMAPClient whose connection goes through :mod:`hub.net` (see the module docstring)."""
+    """An IMAPClient whose connection goes through :mod:`hub.ssrf_guard` (see the module docstring)."""
 
     def __init__(self, host: str, port: int, *, tls: bool, ssl_context: ssl.SSLContext, allow_private: bool,
                  timeout: imapclient.SocketTimeout):

@@ -27,8 +27,7 @@ from hub.exceptions import (
     ProviderError,
     ProviderUnavailable,
 )
-from hub.net import connect_error
-
+from hub.ssrf_guard import connect_error
 from hub_imap.config import Endpoint, MailboxConfig
 
 AUTH_MESSAGE = "Authentication failed. Please try again."

@@ -1,7 +1,7 @@
 """Sending through SMTP: guarded connection, STARTTLS or TLS, AUTH PLAIN/LOGIN/XOAUTH2, then the Sent copy.
 
 :class:`GuardedSMTP` / :class:`GuardedSMTPSSL` are smtplib's clients with sockets from
-:func:`hub.net.create_connection` (checked address, ``TCP_NODELAY``); TLS is still wrapped for the
+:func:`hub.ssrf_guard.create_connection` (checked address, ``TCP_NODELAY``); TLS is still wrapped for the
 host name entered (``smtplib`` passes ``server_hostname=self._host``), so SNI and certificate
 checks are kept.
 
@@ -15,14 +15,18 @@ import re
 import smtplib
 from email.message import EmailMessage
 
-from hub import net
+from hub import ssrf_guard
 from hub.exceptions import HubError, ValidationError
 from hub.mime import outgoing_message
 from hub.types import AccountHandle, OutgoingMessage, SentMessage
-
 from hub_imap import session
 from hub_imap.config import MailboxConfig, tls_context
-from hub_imap.connection import CONNECT_TIMEOUT, READ_TIMEOUT, check_security, xoauth2_string
+from hub_imap.connection import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    check_security,
+    xoauth2_string,
+)
 from hub_imap.errors import translated
 from hub_imap.fetch import remote_id
 from hub_imap.folders import mailbox_for
@@ -37,7 +41,7 @@ class GuardedSMTP(smtplib.SMTP):
 
     def _get_socket(self, host, port, timeout):
         # smtplib's hook for making the socket (SMTP_SSL wraps what it returns)
-        return net.create_connection(host, port, timeout, self.allow_private)
+        return ssrf_guard.create_connection(host, port, timeout, self.allow_private)
 
 
 class GuardedSMTPSSL(smtplib.SMTP_SSL, GuardedSMTP):

@@ -11,15 +11,25 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
+import hub_office365.hooks
 import pytest
 import sqlalchemy as sa
+from hub_office365.testing import USER, Office365Remote
 from werkzeug.security import generate_password_hash
 
-import hub_office365.hooks
-from hub.models import Account, AccountStatus, Calendar, CalendarEvent, Meeting, MeetingType, ProviderSetting
-from hub.models import PushChannelRecord, Role, User
-from hub.sync import booking
-from hub_office365.testing import USER, Office365Remote
+from hub.models import (
+    Account,
+    AccountStatus,
+    Calendar,
+    CalendarEvent,
+    Meeting,
+    MeetingType,
+    ProviderSetting,
+    PushChannelRecord,
+    Role,
+    User,
+)
+from hub.scheduling import booking
 
 
 @pytest.fixture

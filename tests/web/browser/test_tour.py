@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 #: every page a person opens, as (endpoint, URL template); {placeholders} come from the tour's data
 PAGES = [
-    ("home.index", "/"),
+    ("integrations.index", "/"),
     ("connect.form", "/connect/memory"),
     ("calendars.index", "/calendars/"),
     ("mail.index", "/mail/"),

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from hub.net import is_loopback_url
+from hub.ssrf_guard import is_loopback_url
 
 #: Google's default lifetime of a Calendar channel when the client asks for none
 DEFAULT_TTL = 7 * 24 * 3600

@@ -24,11 +24,11 @@ import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from hub.net import is_loopback_url
+from hub.ssrf_guard import is_loopback_url
 from hub_office365.sandbox import times
 from hub_office365.sandbox.errors import GraphError
-from hub_office365.sandbox.odata import CONTEXT, read_json
 from hub_office365.sandbox.ids import now
+from hub_office365.sandbox.odata import CONTEXT, read_json
 
 CHANGE_TYPES = {"created", "updated", "deleted"}
 LIFECYCLE_EVENTS = {"reauthorizationRequired", "subscriptionRemoved", "missed"}

@@ -11,7 +11,7 @@ import logging
 
 from sqlalchemy import select
 
-from hub import jobs
+from hub import work
 from hub.account_status import SYNCING
 from hub.core import Hub
 from hub.models import Account, Calendar
@@ -32,13 +32,13 @@ def watched_accounts(hub: Hub, provider: str) -> list[AccountHandle]:
 def request_sync(hub: Hub, account_id: int, kind: str, key: str) -> None:
     """A listener saw a change: enqueue the sync it implies (dropped if one is already queued)."""
     if kind == "mail":
-        jobs.enqueue_mail_sync(hub, account_id, key)
+        work.enqueue_mail_sync(hub, account_id, key)
         return
     with hub.db.session() as s:
         calendar_id = s.scalar(select(Calendar.id).where(Calendar.account_id == account_id,
                                                          Calendar.remote_id == key))
     if calendar_id is not None:
-        jobs.enqueue_calendar_sync(hub, account_id, calendar_id)
+        work.enqueue_calendar_sync(hub, account_id, calendar_id)
 
 
 def start_listeners(hub: Hub) -> list[PushListener]:

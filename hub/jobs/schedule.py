@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
-from hub import jobs, reconciler
+from hub import jobs
 from hub.core import Hub
+from hub.jobs import reconciler
 
 
 def periodic_jobs(hub: Hub) -> list[tuple[object, str, int]]:

@@ -17,10 +17,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub import work
 from hub.account_status import status_changed
 from hub.core import Hub
 from hub.exceptions import ValidationError
-from hub.models import Account, AccountStatus, Calendar, MeetingType, Organization, PushChannelRecord, User, utcnow
+from hub.models import (
+    Account,
+    AccountStatus,
+    Calendar,
+    MeetingType,
+    Organization,
+    PushChannelRecord,
+    User,
+    utcnow,
+)
 from hub.types import PushChannel
 
 log = logging.getLogger(__name__)
@@ -57,10 +67,8 @@ def connect_account(hub: Hub, user_id: int, provider: str, params: dict[str, Any
             account.status = AccountStatus.PENDING
         _restore_meeting_types(s, account)
         account_id = account.id
-    from hub import jobs
-
     if account.status != AccountStatus.PENDING:
-        jobs.enqueue_account_sync(hub, account_id)
+        work.enqueue_account_sync(hub, account_id)
     hub.plugins.notify("hub_account_connected", account_id=account_id, provider=provider)
     return account_id
 
@@ -88,10 +96,8 @@ def disconnect_account(hub: Hub, account_id: int) -> None:
         account.credentials = None
         _deactivate_meeting_types(s, account)
         promoted = _promote_pending(s, account.user, mail_providers(hub))
-    from hub import jobs
-
     for pending_id in promoted:  # a freed mailbox slot starts the next one's sync now, not at the next poll
-        jobs.enqueue_account_sync(hub, pending_id)
+        work.enqueue_account_sync(hub, pending_id)
 
 
 def to_channel(record: PushChannelRecord) -> PushChannel:
@@ -143,13 +149,11 @@ def _promote_pending(s: Session, user: User, providers: set[str]) -> list[int]:
 
 def promote_pending_accounts(hub: Hub, organization_id: int) -> list[int]:
     """After the cap was raised: enable what now fits and start its sync."""
-    from hub import jobs
-
     with hub.db.session(write_lock=True) as s:
         any_user = s.scalar(select(User).where(User.organization_id == organization_id).limit(1))
         promoted = _promote_pending(s, any_user, mail_providers(hub)) if any_user else []
     for account_id in promoted:
-        jobs.enqueue_account_sync(hub, account_id)
+        work.enqueue_account_sync(hub, account_id)
     return promoted
 
 

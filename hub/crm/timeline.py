@@ -23,8 +23,16 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.models import MailMessage, MailParticipant, MailThread, Opportunity, TimelineEntry, User, utcnow
-from hub.sync.matching import AddressMatches
+from hub.crm.matching import AddressMatches
+from hub.models import (
+    MailMessage,
+    MailParticipant,
+    MailThread,
+    Opportunity,
+    TimelineEntry,
+    User,
+    utcnow,
+)
 
 CHUNK = 500
 
@@ -43,7 +51,7 @@ def log_messages(session: Session, user_id: int, mails: list[MailToLog], matches
     """Write timeline entries for ``mails`` (matched with ``matches``). Returns how many messages got logged.
 
     :param user_id: the user whose mail it is (the entries' owner).
-    :param matches: :func:`hub.sync.matching.match_addresses` for every address of ``mails``.
+    :param matches: :func:`hub.crm.matching.match_addresses` for every address of ``mails``.
     :param announce: fire ``message.logged`` for each (the host CRM's webhooks and event feed).
     """
     contacts_of: dict[int, list[tuple[int, int | None]]] = {}

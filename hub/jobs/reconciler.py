@@ -32,7 +32,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
-from hub import jobs
+from hub import work
 from hub.account_status import SYNCING
 from hub.core import Hub
 from hub.models import Account, Calendar, OutboxEntry, SyncCursor, utcnow
@@ -121,26 +121,26 @@ def resume_stale_syncs(hub: Hub, now: datetime) -> list[str]:
 
     enqueued: list[str] = []
     for account in accounts:
-        if _pending(hub, jobs.account_sync_id(account.id)):
+        if _pending(hub, work.account_sync_id(account.id)):
             continue  # its fan-out is on the way
         provider = hub.plugins.provider(account.provider)
-        work: list[tuple[str, Callable[[], object]]] = []  # (job id, what enqueues it)
+        missing: list[tuple[str, Callable[[], object]]] = []  # (job id, what enqueues it)
         never_listed = (account.calendar_enabled and provider.can("calendar") and not by_account.get(account.id)
                         and not any(k[0] == account.id and k[1] == "calendar" for k in cursors))
         if never_listed:
             if account.connected_at < cutoff:  # its first sync never ran: start from the top (it fans out)
-                work.append((jobs.account_sync_id(account.id), partial(jobs.enqueue_account_sync, hub, account.id)))
+                missing.append((work.account_sync_id(account.id), partial(work.enqueue_account_sync, hub, account.id)))
         elif account.calendar_enabled and provider.can("calendar"):
             for calendar in by_account.get(account.id, []):
                 if stale((account.id, "calendar", calendar.remote_id), account.connected_at):
-                    work.append((jobs.calendar_sync_id(account.id, calendar.id),
-                                 partial(jobs.enqueue_calendar_sync, hub, account.id, calendar.id)))
+                    missing.append((work.calendar_sync_id(account.id, calendar.id),
+                                 partial(work.enqueue_calendar_sync, hub, account.id, calendar.id)))
         if account.mail_enabled and provider.can("mail") and not never_listed:
             for folder in ("inbox", "sent"):
                 if stale((account.id, "mail", folder), account.connected_at):
-                    work.append((jobs.mail_sync_id(account.id, folder),
-                                 partial(jobs.enqueue_mail_sync, hub, account.id, folder)))
-        for job_id, enqueue in work:
+                    missing.append((work.mail_sync_id(account.id, folder),
+                                 partial(work.enqueue_mail_sync, hub, account.id, folder)))
+        for job_id, enqueue in missing:
             if not _pending(hub, job_id):
                 enqueue()
                 enqueued.append(job_id)
@@ -158,16 +158,16 @@ def push_unacknowledged(hub: Hub, now: datetime) -> list[int]:
                                 .distinct()).all()
     pushed = []
     for account_id in sorted(account_ids):
-        if _pending(hub, jobs.push_id(account_id)):
+        if _pending(hub, work.push_id(account_id)):
             continue
-        jobs.enqueue_push(hub, account_id)
+        work.enqueue_push(hub, account_id)
         pushed.append(account_id)
     return pushed
 
 
 def _pending(hub: Hub, job_id: str) -> bool:
     """Whether a job with this id (or its rate-limited re-run, ``<id>-later``) is waiting or running."""
-    for candidate in (job_id, job_id + jobs.LATER):
+    for candidate in (job_id, job_id + work.LATER):
         try:
             job = Job.fetch(candidate, connection=hub.queues.connection)
         except NoSuchJobError:

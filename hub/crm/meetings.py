@@ -8,7 +8,7 @@ Public API — the CRM side (web UI, JSON API, bookings):
   ``send_invites=False`` is "Save without inviting". A meeting that is over keeps its date and time.
 * :func:`add_meeting` and :func:`queue_push` — the same inside a caller's transaction (bookings).
 
-The calendar side, called by :mod:`hub.sync.calendar` inside a page's transaction:
+The calendar side, called by :mod:`hub.sync.calendar_pull` inside a page's transaction:
 
 * :func:`on_event` — an event arrived or changed: link it to the meeting it belongs to, import it,
   or update the meeting;
@@ -18,11 +18,11 @@ The calendar side, called by :mod:`hub.sync.calendar` inside a page's transactio
 Import rules (PRODUCT.md §3):
 
 * an event with at least one participant besides the user and their colleagues (the mail rules of
-  :mod:`hub.sync.matching`: aliases count as the user, anyone on an organization or user domain as a
+  :mod:`hub.crm.matching`: aliases count as the user, anyone on an organization or user domain as a
   colleague; rooms do not count) becomes a meeting when its calendar imports meetings and syncs
   calendar → CRM, with the calendar's appointment type; a series counts when an occurrence falls in
   the sync window, however long ago it began;
-  participants are matched through :mod:`hub.sync.matching` — unknown addresses give a participant
+  participants are matched through :mod:`hub.crm.matching` — unknown addresses give a participant
   without a contact;
 * one meeting is identified by (iCalUID, organizer): the same meeting seen on two users' calendars is
   one CRM meeting. A second event with that iCalUID on the *same* calendar, or on another calendar of
@@ -32,7 +32,7 @@ Import rules (PRODUCT.md §3):
   before its result was stored;
 * remote changes update a meeting only through a calendar of the meeting's owner, and never move a
   meeting that is over; fields the CRM edited since the last push win over the calendar's (see the
-  conflict policy in :mod:`hub.sync.calendar`);
+  conflict policy in :mod:`hub.sync.calendar_pull`);
 * a remote deletion cancels the meeting when the calendar propagates deletions and syncs calendar →
   CRM; otherwise it only unlinks the event (a later CRM edit then creates a new one);
 * only meetings the user organizes are pushed ("edits by the organizer propagate").
@@ -49,20 +49,29 @@ from typing import TYPE_CHECKING, Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub import events
+from hub import events, work
 from hub.core import Hub
+from hub.crm import matching
 from hub.exceptions import ValidationError
 from hub.models import (
-    Account, AccountStatus, Calendar, CalendarEvent, Meeting, MeetingParticipant, OutboxEntry, SyncDirection, User,
-    UserAlias, utcnow,
+    Account,
+    AccountStatus,
+    Calendar,
+    CalendarEvent,
+    Meeting,
+    MeetingParticipant,
+    OutboxEntry,
+    SyncDirection,
+    User,
+    UserAlias,
+    utcnow,
 )
-from hub.sync import matching
 from hub.sync.busy import occurs_between, to_utc, zone
 from hub.sync.calendars import default_calendar
 from hub.types import Participant, RemoteEvent
 
 if TYPE_CHECKING:
-    from hub.sync.calendar import CalendarContext
+    from hub.sync.calendar_pull import CalendarContext
 
 #: the fields a CRM edit can change, as recorded in the outbox (``payload["fields"]``)
 SYNCED_FIELDS = frozenset({"title", "description", "location", "time", "recurrence", "participants"})
@@ -168,9 +177,7 @@ def meeting_event(meeting: Meeting) -> dict:
 def enqueue_push(hub: Hub, account_id: int | None) -> None:
     """Enqueue the push job of ``account_id`` (after the commit that wrote its outbox entry)."""
     if account_id is not None:
-        from hub import jobs
-
-        jobs.enqueue_push(hub, account_id)
+        work.enqueue_push(hub, account_id)
 
 
 def _meeting(s: Session, meeting_id: int) -> Meeting:
@@ -606,7 +613,7 @@ def deleted_in_calendar(s: Session, ctx: "CalendarContext", meeting_id: int) -> 
         return None
     if ctx.pulls and ctx.propagate_deletions and meeting.owner_user_id == ctx.user_id:
         meeting.cancelled = True
-        # a CRM edit still waiting loses against the deletion (see hub.sync.calendar's policy)
+        # a CRM edit still waiting loses against the deletion (see hub.sync.calendar_push's policy)
         s.execute(sa.update(OutboxEntry).where(OutboxEntry.meeting_id == meeting.id, OutboxEntry.done_at.is_(None))
                   .values(done_at=ctx.now, last_error="The event was deleted in the calendar."))
         return "cancelled"

@@ -2,7 +2,7 @@
 
 An upload is kept in Redis for :data:`KEEP_SECONDS` (never in job arguments: the job gets its id);
 rows become records by the administrator's column mapping (:func:`records_from`) and go through
-:func:`hub.crm_records.bulk_upsert` — the bulk API's own code path — in batches, each batch its own
+:func:`hub.crm.records.bulk_upsert` — the bulk API's own code path — in batches, each batch its own
 transaction. The preview runs the first batch the same way and rolls it back; the job writes its
 progress next to the upload for the status page.
 
@@ -19,8 +19,9 @@ import re
 import uuid
 from typing import Any
 
-from hub import crm_records
+from hub import work
 from hub.core import Hub
+from hub.crm import records as crm_records
 from hub.exceptions import ValidationError
 
 KEEP_SECONDS = 6 * 3600
@@ -152,12 +153,10 @@ def preview(hub: Hub, import_id: str, organization_id: int) -> list[dict[str, An
 
 def start(hub: Hub, import_id: str, organization_id: int) -> None:
     """Queue the import job (its id only; the rows stay in Redis)."""
-    from hub import jobs
-
     state = load(hub, import_id, organization_id)
     state["progress"] = {"done": 0, "total": len(state["rows"]), "counts": {}, "errors": [], "finished": False}
     _save(hub, import_id, state)
-    jobs.enqueue_unique(hub, "default", jobs.import_csv, import_id, organization_id, job_id=f"csv-import-{import_id}")
+    work.enqueue_csv_import(hub, import_id, organization_id)
 
 
 def run_import(hub: Hub, import_id: str, organization_id: int) -> dict[str, Any]:

@@ -10,14 +10,13 @@ organization's own on its first change.
 Each kind lists its plain fields and its address-like children (a contact's addresses, a company's
 or organization's domains, a user's aliases); children are compared as sets, so sending the same
 record twice changes nothing ("unchanged"). Changes to addresses, aliases and domains are handed to
-:mod:`hub.reevaluation`, which logs or un-logs stored mail they affect.
+:mod:`hub.crm.reevaluation`, which logs or un-logs stored mail they affect.
 
 Public API: :data:`KINDS`, :func:`visible`, :func:`create`, :func:`update`, :func:`upsert`,
 :func:`bulk_upsert`, :func:`serialize`, :data:`BULK_LIMIT`.
 """
 
 from __future__ import annotations
-
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -27,12 +26,22 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from hub import public_input, tenancy
+from hub.crm.matching import normalize_email
 from hub.exceptions import ValidationError
 from hub.models import (
-    Company, CompanyDomain, Contact, ContactAddress, Opportunity, Organization, OrganizationDomain, Plan, Role,
-    User, UserAlias, utcnow,
+    Company,
+    CompanyDomain,
+    Contact,
+    ContactAddress,
+    Opportunity,
+    Organization,
+    OrganizationDomain,
+    Plan,
+    Role,
+    User,
+    UserAlias,
+    utcnow,
 )
-from hub.sync.matching import normalize_email
 
 BULK_LIMIT = 1000
 
@@ -484,7 +493,7 @@ def after_change(s: Session, kind: Kind, changes: list[Changes]) -> None:
     removed = {a for c in changes for a in c.removed}
     if not (added or removed) or kind.model not in (Contact, User, Organization):
         return
-    from hub import reevaluation
+    from hub.crm import reevaluation
 
     if kind.model is Contact:
         reevaluation.contact_addresses_changed(s, added, removed)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from hub.account_status import log_error
-from hub.connections import to_channel
+from hub.accounts import to_channel
 from hub.core import Hub
 from hub.exceptions import HubError
 from hub.models import Account, Calendar, PushChannelRecord, utcnow

@@ -1,106 +1,54 @@
-"""RQ job functions. They take ids and plain values — never ORM objects, never secrets.
+"""Orchestration: the RQ job functions (here) and what runs them — :mod:`hub.jobs.worker`,
+:mod:`hub.jobs.schedule` (periodic work), :mod:`hub.jobs.reconciler` (stale and abandoned work),
+:mod:`hub.jobs.push_channels` (provider push subscriptions), :mod:`hub.jobs.idle_listeners` (IMAP IDLE).
+
+Job functions take ids and plain values — never ORM objects, never secrets.
 
 Every per-account job runs through :func:`_run_for_account`, the one place where the shared rules
 apply: skip accounts that must not sync, record success and failures on the account (status and
 error log), retry transient errors with backoff (``RateLimited`` honours ``retry_after``).
 Jobs are at-least-once (a killed worker's job runs again), so every engine step is idempotent.
 
-Job ids are deterministic (``sync-cal-<account>-<calendar>``), so a second request for a sync
-that is already queued is dropped, and one that arrives while it runs schedules one re-run.
+Work is requested through :mod:`hub.work` (deterministic job ids, one re-run when asked while
+running); these functions are what its job names point at, so they stay in this module's root.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import time
 from typing import Callable
 
-from rq import Retry, get_current_job
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq import get_current_job
 from sqlalchemy import select
 
-from hub.account_status import can_sync, log_error, mark_failing, record_failure, record_success
+from hub.account_status import (
+    can_sync,
+    log_error,
+    mark_failing,
+    record_failure,
+    record_success,
+)
 from hub.core import Hub, current_hub
 from hub.exceptions import HubError, RateLimited
 from hub.models import Account, AccountStatus, Calendar
 from hub.types import CALENDAR_READ
+from hub.work import (
+    LATER,
+    RERUN_KEY,
+    enqueue_account_sync,
+    enqueue_calendar_sync,
+    enqueue_channel_renewal,
+    enqueue_mail_part,
+    enqueue_mail_sync,
+    enqueue_webhooks,
+)
 
 log = logging.getLogger(__name__)
 
-#: backoff for transient provider errors (seconds); the last failure is written to the error log
-TRANSIENT_RETRY = Retry(max=5, interval=[5, 30, 120, 600, 1800])
 RATE_LIMIT_ATTEMPTS = 8
 #: how stale a worker's view of admin-disabled providers may get
 PROVIDER_REFRESH_SECONDS = 15
-RERUN_KEY = "hub:rerun:{}"
-
-
-# --- enqueueing (called by the web app, webhooks, the scheduler) ------------------------------------
-
-
-def enqueue_unique(hub: Hub, queue: str, func: Callable, *args, job_id: str, delay: float | None = None):
-    """Enqueue once; when the same job is already running, ask it to run once more when done."""
-    job = hub.queues.enqueue(queue, func, *args, job_id=job_id, retry=TRANSIENT_RETRY, delay=delay)
-    if job is None and _running(hub, job_id):  # a job still waiting will see the change anyway: no re-run
-        hub.queues.connection.set(RERUN_KEY.format(job_id), 1, ex=3600)
-    return job
-
-
-def _running(hub: Hub, job_id: str) -> bool:
-    try:
-        return Job.fetch(job_id, connection=hub.queues.connection).get_status(refresh=False) == JobStatus.STARTED
-    except NoSuchJobError:  # finished and expired between the enqueue and now
-        return False
-
-
-# the deterministic job ids: one job per piece of work, whoever asks for it (the reconciler too)
-def calendar_sync_id(account_id: int, calendar_id: int) -> str:
-    return f"sync-cal-{account_id}-{calendar_id}"
-
-
-def mail_sync_id(account_id: int, folder: str, part: int | None = None) -> str:
-    return f"sync-mail-{account_id}-{folder}" + ("" if part is None else f"-part{part}")
-
-
-def account_sync_id(account_id: int) -> str:
-    return f"sync-account-{account_id}"
-
-
-def push_id(account_id: int) -> str:
-    return f"push-{account_id}"
-
-
-#: added to a job's id for its re-run after a provider's Retry-After
-LATER = "-later"
-
-
-def enqueue_calendar_sync(hub: Hub, account_id: int, calendar_id: int, full: bool = False):
-    return enqueue_unique(hub, "sync", sync_calendar, account_id, calendar_id, full,
-                          job_id=calendar_sync_id(account_id, calendar_id))
-
-
-def enqueue_mail_sync(hub: Hub, account_id: int, folder: str, full: bool = False):
-    return enqueue_unique(hub, "sync", sync_mail, account_id, folder, full, job_id=mail_sync_id(account_id, folder))
-
-
-def enqueue_mail_part(hub: Hub, account_id: int, folder: str, part: int):
-    return enqueue_unique(hub, "sync", sync_mail, account_id, folder, False, part,
-                          job_id=mail_sync_id(account_id, folder, part))
-
-
-def enqueue_account_sync(hub: Hub, account_id: int):
-    return enqueue_unique(hub, "sync", sync_account, account_id, job_id=account_sync_id(account_id))
-
-
-def enqueue_channel_renewal(hub: Hub, account_id: int, force_key: str | None = None):
-    return enqueue_unique(hub, "default", renew_channels, account_id, force_key,
-                          job_id=f"channels-{account_id}" + ("-forced" if force_key is not None else ""))
-
-
-def enqueue_push(hub: Hub, account_id: int):
-    return enqueue_unique(hub, "push", push_outbox, account_id, job_id=push_id(account_id))
 
 
 # --- jobs ----------------------------------------------------------------------------------------
@@ -133,12 +81,12 @@ def sync_account(account_id: int) -> str:
 
 
 def sync_calendar(account_id: int, calendar_id: int, full: bool = False) -> str:
-    """Pull one calendar page by page (see :mod:`hub.sync.calendar`)."""
+    """Pull one calendar page by page (see :mod:`hub.sync.calendar_pull`)."""
 
     def work(hub: Hub):
-        from hub.sync import calendar
+        from hub.sync import calendar_pull, calendar_push
 
-        return calendar.sync_calendar(hub, account_id, calendar_id, full=full)
+        return calendar_pull.sync_calendar(hub, account_id, calendar_id, full=full)
 
     return _run_for_account(account_id, "calendar", work)
 
@@ -160,12 +108,12 @@ def sync_mail(account_id: int, folder: str, full: bool = False, part: int | None
 
 
 def push_outbox(account_id: int) -> str:
-    """Push the account's pending outbox rows to its calendars (see :mod:`hub.sync.calendar`)."""
+    """Push the account's pending outbox rows to its calendars (see :mod:`hub.sync.calendar_pull`)."""
 
     def work(hub: Hub):
-        from hub.sync import calendar
+        from hub.sync import calendar_pull, calendar_push
 
-        return calendar.push_outbox(hub, account_id)
+        return calendar_push.push_outbox(hub, account_id)
 
     return _run_for_account(account_id, "push", work)
 
@@ -183,13 +131,13 @@ def poll_all() -> int:
 
 
 def renew_channels(account_id: int, force_key: str | None = None) -> str:
-    """Create or renew the account's push channels (see :mod:`hub.push_channels`).
+    """Create or renew the account's push channels (see :mod:`hub.jobs.push_channels`).
 
     ``force_key`` renews the channels on that key ("" = all) even if they look fresh.
     """
 
     def work(hub: Hub):
-        from hub.push_channels import ensure_channels
+        from hub.jobs.push_channels import ensure_channels
 
         return ensure_channels(hub, account_id, force_keys=() if force_key is None else (force_key,))
 
@@ -209,8 +157,8 @@ def renew_all_channels() -> int:
 
 
 def reconcile() -> str:
-    """Periodic: re-enqueue stale syncs and unacknowledged pushes, recover abandoned jobs (:mod:`hub.reconciler`)."""
-    from hub.reconciler import reconcile as run
+    """Periodic: re-enqueue stale syncs and unacknowledged pushes, recover abandoned jobs (:mod:`hub.jobs.reconciler`)."""
+    from hub.jobs.reconciler import reconcile as run
 
     return str(run(current_hub()))
 
@@ -282,15 +230,6 @@ def _rerun_if_asked(hub: Hub) -> None:
 # --- webhooks to the host CRM (see hub.events) -----------------------------------------------------
 
 
-def webhooks_id(endpoint_id: int) -> str:
-    return f"webhooks-{endpoint_id}"
-
-
-def enqueue_webhooks(hub: Hub, endpoint_id: int, delay: float | None = None):
-    job_id = webhooks_id(endpoint_id) + (f"-at-{int(time.time() + delay)}" if delay else "")
-    return enqueue_unique(hub, "default", deliver_webhooks, endpoint_id, job_id=job_id, delay=delay)
-
-
 def deliver_webhooks(endpoint_id: int) -> str:
     """Send an endpoint's due webhook deliveries; schedule this job again for the next retry."""
     from hub.events.delivery import deliver_endpoint
@@ -318,8 +257,8 @@ def purge_events() -> int:
 
 
 def import_csv(import_id: str, organization_id: int) -> str:
-    """An administrator's CSV import (see :mod:`hub.crm_import`); the rows wait in Redis, not in the job."""
-    from hub.crm_import import run_import
+    """An administrator's CSV import (see :mod:`hub.crm.csv_import`); the rows wait in Redis, not in the job."""
+    from hub.crm.csv_import import run_import
 
     progress = run_import(current_hub(), import_id, organization_id)
     return f"{progress['done']} rows: {progress['counts']}"

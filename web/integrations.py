@@ -12,7 +12,7 @@ from hub.models import Account, AccountStatus, MeetingType, SyncCursor, utcnow
 from hub.permissions import Permission
 from web.access import actor, public, requires
 
-bp = Blueprint("home", __name__)
+bp = Blueprint("integrations", __name__)
 
 #: what each status means, shown next to it
 STATUS_HELP = {

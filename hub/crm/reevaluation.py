@@ -3,8 +3,8 @@
 A contact's new address logs the mail already stored with it; a removed one takes that mail off
 the contact's timeline. A user's new alias makes mail with that address (and its domain, unless
 free mail) internal: it is taken off timelines; so does a new domain of the organization. Only the messages with an affected address are
-matched again (:func:`hub.sync.matching.match_addresses`, per owner) and logged again
-(:func:`hub.sync.timeline.log_messages`); ``message.logged`` / ``message.unlogged`` fire for the
+matched again (:func:`hub.crm.matching.match_addresses`, per owner) and logged again
+(:func:`hub.crm.timeline.log_messages`); ``message.logged`` / ``message.unlogged`` fire for the
 messages whose state changed.
 """
 
@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub import events
+from hub.crm.matching import domain_of, is_free_mail, match_addresses
+from hub.crm.timeline import MailToLog, log_messages
 from hub.models import MailMessage, MailParticipant, TimelineEntry, User
-from hub.sync.matching import domain_of, is_free_mail, match_addresses
-from hub.sync.timeline import MailToLog, log_messages
 
 
 def contact_addresses_changed(s: Session, added: Iterable[str], removed: Iterable[str]) -> int:

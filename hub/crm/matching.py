@@ -33,7 +33,15 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.models import Company, CompanyDomain, Contact, ContactAddress, OrganizationDomain, User, UserAlias
+from hub.models import (
+    Company,
+    CompanyDomain,
+    Contact,
+    ContactAddress,
+    OrganizationDomain,
+    User,
+    UserAlias,
+)
 
 MatchKind = Literal["self", "colleague", "contact", "external_unknown"]
 

@@ -15,7 +15,7 @@ Algorithm (DESIGN.md "Booking"):
    write lock across a network round trip would stall every other writer;
 3. the host is locked — ``SELECT … FOR UPDATE`` on the host's user row on PostgreSQL, SQLite's write
    lock (``BEGIN IMMEDIATE``) on SQLite — and the slot is checked again against the stored busy
-   blocks and bookings with exactly the rules the booking page uses (:mod:`hub.sync.availability`);
+   blocks and bookings with exactly the rules the booking page uses (:mod:`hub.scheduling.availability`);
    of concurrent requests for overlapping slots exactly one gets past this point, the others see its
    booking and get ``SlotUnavailable``;
 4. the guest becomes or matches a contact; the booking, its meeting (origin "booking", video link
@@ -32,12 +32,21 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub import events
-from hub import public_input
+from hub import events, public_input
 from hub.core import Hub
+from hub.crm import matching, meetings
 from hub.exceptions import HubError, NotActive, SlotUnavailable, ValidationError
-from hub.models import Account, AccountStatus, Booking, BookingStatus, Calendar, MeetingType, User, utcnow
-from hub.sync import availability, matching, meetings
+from hub.models import (
+    Account,
+    AccountStatus,
+    Booking,
+    BookingStatus,
+    Calendar,
+    MeetingType,
+    User,
+    utcnow,
+)
+from hub.scheduling import availability
 from hub.sync.busy import zone
 from hub.sync.calendars import default_calendar, usable
 from hub.types import Participant

@@ -35,7 +35,15 @@ from sqlalchemy.orm import Session
 from hub.core import Hub
 from hub.exceptions import NotActive, ValidationError
 from hub.models import (
-    Account, AccountStatus, Booking, BookingStatus, BusyBlock, Calendar, MeetingType, SyncCursor, utcnow,
+    Account,
+    AccountStatus,
+    Booking,
+    BookingStatus,
+    BusyBlock,
+    Calendar,
+    MeetingType,
+    SyncCursor,
+    utcnow,
 )
 from hub.sync.busy import zone
 

@@ -6,7 +6,7 @@
   the slot grid, too little notice, too far ahead, a calendar that cannot be read, an event, a
   buffer next to an event, a booking), each naming the setting that would change the answer.
 
-Read-only over :mod:`hub.sync.availability`: the offered slots come from its :func:`compute`, so the
+Read-only over :mod:`hub.scheduling.availability`: the offered slots come from its :func:`compute`, so the
 two can never disagree about *whether* a time is offered; this module only says *why*.
 """
 
@@ -18,8 +18,16 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.models import Booking, BookingStatus, BusyBlock, Calendar, CalendarEvent, MeetingType, utcnow
-from hub.sync.availability import DAYS, _candidates, compute, conflict_calendars
+from hub.models import (
+    Booking,
+    BookingStatus,
+    BusyBlock,
+    Calendar,
+    CalendarEvent,
+    MeetingType,
+    utcnow,
+)
+from hub.scheduling.availability import DAYS, _candidates, compute, conflict_calendars
 from hub.sync.busy import zone
 
 

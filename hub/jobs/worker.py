@@ -6,7 +6,7 @@ no-op sync itself. RQ's ``SimpleWorker`` runs jobs in-process but sends no heart
 runs, so a job of a killed worker would look alive until its whole timeout (30 min) had passed.
 :class:`InProcessWorker` is a SimpleWorker that keeps heartbeating from a thread, as a forking
 worker's monitor loop does: a killed worker's job expires within ~90 s and the reconciler
-(:mod:`hub.reconciler`) hands it to RQ's cleanup. No library does this combination; it is small.
+(:mod:`hub.jobs.reconciler`) hands it to RQ's cleanup. No library does this combination; it is small.
 """
 
 from __future__ import annotations
