@@ -4,9 +4,10 @@ syncs run — then a burst of competing bookings for overlapping slots, checked 
 Set-up (all on loopback, all stopped at the end): a database of its own on the PostgreSQL server
 (``--database-url``, default the machine's ``postgresql://postgres@127.0.0.1:5432/test``), an embedded
 Redis (or ``--redis-url``), the Google sandbox with a host whose calendar holds ``--busy`` events and
-``--sync-accounts`` more accounts to keep syncing, the web app served by gunicorn (``gthread``; the
-werkzeug threaded server with ``--server werkzeug`` or when gunicorn is missing — see
-``bench/requirements.txt``), two ``hub worker`` processes, and a poller that changes every syncing
+``--sync-accounts`` more accounts to keep syncing, the web app served as ``hub serve --no-worker`` serves
+it (gunicorn ``gthread`` in a child, 2 × 16 threads, plus its scheduler and IMAP IDLE children; with
+``--server gunicorn`` a bare gunicorn of the same shape, with ``--server werkzeug`` the development
+server for comparison), two ``hub worker`` processes, and a poller that changes every syncing
 account's calendar and enqueues its sync every ``--sync-every`` seconds while the clients run.
 
 1. **Load**: ``--clients`` concurrent clients (threads spread over a few processes, each with its own
@@ -133,7 +134,12 @@ def load_report(results: list[tuple[str, float, int]], seconds: float) -> tuple[
 def serve_app(env: dict, port: int, kind: str, log: Path) -> subprocess.Popen:
     """The web app on 127.0.0.1:``port`` in a separate process."""
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
-    if kind == "gunicorn" and Path(gunicorn).exists():
+    if kind == "serve":  # the production server, exactly as one machine runs it
+        from hub.testing.peers.base import free_port
+
+        env = {**env, "HUB_SMTP_PORT": str(free_port())}  # its BCC receiver, off the machine's shared 2525
+        args = [sys.executable, "-m", "hub.cli", "serve", "--no-worker", "--port", str(port)]
+    elif kind == "gunicorn" and Path(gunicorn).exists():
         args = [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread",
                 "--threads", "16", "--keep-alive", "30", "--log-level", "warning", "hub.app:create_app()"]
     else:
@@ -268,7 +274,7 @@ def main() -> int:
     parser.add_argument("--sync-every", type=float, default=5.0, help="seconds between polls of the syncing accounts")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--contenders", type=int, default=8)
-    parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
+    parser.add_argument("--server", choices=("serve", "gunicorn", "werkzeug"), default="serve")
     parser.add_argument("--worker-options", default="", help='options for the two `hub worker`s, e.g. "--fork --nice 0"')
     parser.add_argument("--database-url", default=os.environ.get("HUB_TEST_DATABASE_URL")
                         or "postgresql://postgres@127.0.0.1:5432/test")

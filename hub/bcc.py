@@ -101,7 +101,7 @@ def log_raw_mail(hub, raw: bytes, user_ids: list[int], now: datetime | None = No
             for email, name in people:
                 kind = matches[email].kind
                 if kind == "external_unknown":
-                    contact_id = ensure_contact(s, email, name, source="bcc")
+                    contact_id = ensure_contact(s, email, name, source="bcc", user_id=user_id)
                     marked.add(contact_id)
                     events.contact_created(s, contact_id, user_id, "bcc")
                 elif kind == "contact":

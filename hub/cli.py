@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from hub.config import Settings
-from hub.exceptions import HubError
+from hub.exceptions import ConfigError, HubError
 
 
 def friendly_errors(func):
@@ -89,29 +89,46 @@ def init(admin_email: str | None, admin_password: str | None) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", "worker_count", default=1, show_default=True, type=int, help="RQ worker processes to run alongside.")
 @click.option("--no-worker", is_flag=True, help="Serve the web app only.")
+@click.option("--web-workers", default=2, show_default=True, type=int,
+              help="gunicorn worker processes for the web app (16 threads each).")
+@click.option("--server", type=click.Choice(["auto", "gunicorn", "waitress"]), default="auto", show_default=True,
+              help="The web server: gunicorn, or waitress where gunicorn cannot run (Windows).")
 @friendly_errors
-def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
-    """Run the web app, RQ workers and the scheduler together (one machine)."""
-    from waitress import create_server
-
+def serve(host: str, port: int, worker_count: int, no_worker: bool, web_workers: int, server: str) -> None:
+    """Run the web app (gunicorn; waitress where it cannot run), RQ workers and the scheduler together
+    (one machine)."""
     from hub.app import create_app
-    from hub.supervisor import Children, listen, stop_signals
+    from hub.supervisor import Children, gunicorn_runs_here, listen, stop_signals
 
+    if server == "auto":
+        server = "gunicorn" if gunicorn_runs_here() else "waitress"
+    elif server == "gunicorn" and not gunicorn_runs_here():
+        raise ConfigError("gunicorn cannot run here.",
+                          fix="Install it (pip install gunicorn), or use --server waitress.")
     hub = build_hub(create_keys=True)
-    children = smtp = server = None
+    children = smtp = waitress = sock = None
     with stop_signals() as shutting_down:
         try:
             hub.db.upgrade()
-            app = create_app(hub=hub)
+            app = create_app(hub=hub)  # here too: a configuration error stops us before any child starts
             sock = listen(host, port)  # first: a taken port stops here, before any child starts
-            # a production server (waitress: no development server, no access log of query strings)
-            server = create_server(app, sockets=[sock], threads=16)
             commands = ([] if no_worker else ["worker"] * worker_count) + ["scheduler", "idle"]
-            children = Children(commands, hub.queues.redis_url).start()
+            if server == "gunicorn":  # in a child, on this socket
+                commands.append(f"web --workers {web_workers}")
+            else:
+                from waitress import create_server
+
+                waitress = create_server(app, sockets=[sock], threads=16)
+            children = Children(commands, hub.queues.redis_url,
+                                listen_fd=sock.fileno() if server == "gunicorn" else None).start()
             smtp = _start_bcc_receiver(hub)
-            click.echo(f"CRM hub serving on http://{host}:{port}/ (Redis: {hub.queues.redis_url}, "
+            click.echo(f"CRM hub serving on http://{host}:{port}/ with {server} (Redis: {hub.queues.redis_url}, "
                        f"workers: {commands.count('worker')}). Stop with Ctrl-C.")
-            server.run()  # Ctrl-C or SIGTERM raise KeyboardInterrupt here (stop_signals)
+            if waitress is not None:
+                waitress.run()  # Ctrl-C or SIGTERM raise KeyboardInterrupt here (stop_signals)
+            else:
+                while True:
+                    signal.pause()  # the same, while the children work
         except KeyboardInterrupt:
             pass  # a signal before the server ran
         finally:
@@ -121,11 +138,28 @@ def serve(host: str, port: int, worker_count: int, no_worker: bool) -> None:
                 children.stop()
             if smtp is not None:
                 smtp.stop()
-            if server is not None:
-                server.close()
+            if waitress is not None:
+                waitress.close()
+            elif sock is not None:
+                sock.close()
             hub.close()
             if children is not None:
                 click.echo("Stopped.")
+
+
+@main.command(hidden=True)
+@click.option("--workers", "web_workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=16, show_default=True, type=int)
+@friendly_errors
+def web(web_workers: int, threads: int) -> None:
+    """The web app under gunicorn, on the listening socket `hub serve` hands down (one of its children)."""
+    from hub.app import create_app
+    from hub.supervisor import LISTEN_FD_ENV, run_gunicorn
+
+    if LISTEN_FD_ENV not in os.environ:
+        raise ConfigError("`hub web` runs as a child of `hub serve`.",
+                          fix="Run `hub serve`, or gunicorn yourself (docs/deployment.md).")
+    run_gunicorn(lambda: create_app(hub=build_hub()), int(os.environ[LISTEN_FD_ENV]), web_workers, threads)
 
 
 def _start_bcc_receiver(hub):

@@ -78,10 +78,27 @@ class Database:
         from alembic import command
 
         self.check()
-        with self.engine.begin() as conn:
-            cfg = alembic_config(self.url)
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        cfg = alembic_config(self.url)
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection if self.is_sqlite else None
+            if raw is not None:
+                # SQLite alters a table by copying it and dropping the old one; with foreign keys on,
+                # the drop cascades to every row pointing at it. The pragma only changes outside a
+                # transaction, so before ours; the references are checked before it commits instead.
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    if raw is not None:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise ConfigError(f"The schema upgrade would leave {len(broken)} broken references "
+                                              f"(first: {tuple(broken[0])}); nothing was changed.",
+                                              fix="Report this with the database's migration history.")
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=ON")
 
     def dispose(self) -> None:
         self.engine.dispose()

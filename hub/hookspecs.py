@@ -344,7 +344,10 @@ def hub_fetch_events(
     zone): they stay naive and the hub reads them in the calendar's zone (``RemoteCalendar.timezone``, an
     IANA or Windows name, else the owner's). A zone with neither name (Outlook's "Customized Time Zone")
     comes with its VTIMEZONE text in ``RemoteEvent.vtimezone``, so the hub repeats the series by the
-    zone's own rules.
+    zone's own rules. An event written with a DURATION of hours, minutes or seconds (an exact length,
+    RFC 5545 §3.3.6) carries it in ``RemoteEvent.duration_seconds``: the hub then ends it that long
+    after its start, which for a floating start may differ from the wall-clock ``end`` by a DST change;
+    durations in days or weeks are nominal and stay in ``end`` alone.
 
     :param account: the account.
     :param calendar_id: a ``RemoteCalendar.remote_id`` from :func:`hub_list_calendars`.

@@ -1,5 +1,9 @@
-"""The children of ``hub serve`` (workers, scheduler, IMAP IDLE): started, started again when one dies,
-and stopped with it — however it is stopped.
+"""The children of ``hub serve`` (the web server, workers, scheduler, IMAP IDLE): started, started again
+when one dies, and stopped with it — however it is stopped.
+
+* The web server is gunicorn (a production server: pre-forked workers, no access log of query strings)
+  in a child of its own, on the listening socket ``hub serve`` bound first and hands down; where
+  gunicorn cannot run (Windows, or not installed) ``hub serve`` runs waitress in its own process instead.
 
 * Each child runs in a process group of its own, so a terminal's Ctrl-C reaches only ``hub serve``,
   which then stops them; a child never sees the Ctrl-C first, exits, and is "restarted" mid-shutdown.
@@ -33,15 +37,22 @@ log = logging.getLogger(__name__)
 GRACE_SECONDS = 5.0
 #: set in a child's environment: the pid of the `hub serve` it must not outlive
 PARENT_ENV = "HUB_SUPERVISOR_PID"
+#: set in the web child's environment: the number of the listening socket it inherited
+LISTEN_FD_ENV = "HUB_LISTEN_FD"
 _PR_SET_PDEATHSIG = 1
 
 
 class Children:
     """``hub <command>`` child processes sharing this process's Redis."""
 
-    def __init__(self, commands: list[str], redis_url: str):
+    def __init__(self, commands: list[str], redis_url: str, listen_fd: int | None = None):
+        """``commands`` are ``hub`` subcommands with their options (``"web --workers 2"``); the ``web``
+        child inherits ``listen_fd``, the socket it serves on (kept open here for its restarts)."""
         self.commands = commands
+        self.listen_fd = listen_fd
         self.env = {**os.environ, "HUB_REDIS_URL": redis_url, PARENT_ENV: str(os.getpid())}
+        if listen_fd is not None:
+            self.env[LISTEN_FD_ENV] = str(listen_fd)
         self.procs: list[subprocess.Popen] = []
         self.stopping = threading.Event()
         self._lock = threading.Lock()  # a restart and the stop never interleave
@@ -55,7 +66,9 @@ class Children:
         return self
 
     def _spawn(self, command: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "hub.cli", command], env=self.env, process_group=0)
+        args = command.split()
+        fds = (self.listen_fd,) if args[0] == "web" and self.listen_fd is not None else ()
+        return subprocess.Popen([sys.executable, "-m", "hub.cli", *args], env=self.env, process_group=0, pass_fds=fds)
 
     def _restart_dead(self, every: float) -> None:
         """Start again any child that exited (a crash, the OOM killer): one dead worker must not stop
@@ -133,3 +146,43 @@ def listen(host: str, port: int) -> socket.socket:
             raise ConfigError(f"Port {port} is in use by another program.",
                               fix=f"Stop that program, or start the hub on another port (--port {port + 1}).") from None
         raise
+
+
+def gunicorn_runs_here() -> bool:
+    """Whether gunicorn can serve on this machine (it needs ``fork``: not on Windows)."""
+    if sys.platform == "win32":
+        return False
+    try:
+        import gunicorn.app.base  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_gunicorn(make_app: Callable[[], object], listen_fd: int, workers: int, threads: int) -> None:
+    """Serve the app made by ``make_app`` with gunicorn on the inherited socket ``listen_fd``, until
+    SIGTERM (or the parent's death, see :func:`follow_parent`).
+
+    Each worker process makes its own app after the fork (database pools and Redis connections are
+    not shared across a fork). Worker threads suit the mix of quick pages and webhooks (docs/deployment.md).
+    A gunicorn worker notices a dead arbiter within a second and ends too.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    class HubWeb(BaseApplication):
+        def load_config(self):
+            settings = {
+                "bind": [f"fd://{listen_fd}"], "workers": workers, "worker_class": "gthread", "threads": threads,
+                # the whole stop stays within the supervisor's grace period
+                "graceful_timeout": int(max(GRACE_SECONDS - 2, 1)), "keepalive": 30,
+                "accesslog": None, "errorlog": "-", "loglevel": "info",
+            }
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn ≥ 25.1: its control socket has one
+                settings["control_socket_disable"] = True      # path per user, which two hubs would share
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return make_app()
+
+    HubWeb().run()

@@ -227,6 +227,11 @@ class RemoteEvent:
     #: the VTIMEZONE (iCalendar text) defining ``timezone`` when it is neither an IANA nor a Windows
     #: name (Outlook's "Customized Time Zone"), so series repeat by the zone's own DST rules
     vtimezone: str | None = None
+    #: the exact length in seconds when the event was written with a DURATION of hours, minutes or
+    #: seconds (RFC 5545 §3.3.6: exact, unlike days and weeks, which are nominal). A floating start's
+    #: wall-clock ``end`` is an hour off when a DST change of the calendar's zone falls in between; with
+    #: this set the hub ends the event (and each occurrence of a series) this many seconds after its start
+    duration_seconds: int | None = None
     #: the hub's own marker (a meeting's client id) when the hub created the event
     hub_marker: str | None = None
     updated: datetime | None = None

@@ -131,3 +131,71 @@ def test_meeting_participants_unique_per_meeting(hub, make_user):
         with hub.db.session() as s:
             s.add(Meeting(owner_user_id=uid, participants=[MeetingParticipant(email="x@y.test"),
                                                            MeetingParticipant(email="x@y.test")]))
+
+
+def test_an_opportunitys_one_contact_moves_into_its_contacts_and_back(tmp_path):
+    """The migration to several contacts per opportunity keeps each opportunity's contact (both ways)."""
+    from alembic import command
+
+    from hub.database import Database, alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "issue20_sign_in_sessions")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO contacts (id, name, is_lead, source, created_at, updated_at) "
+                                 "VALUES (1, 'Dan', false, 'crm', '2026-01-01', '2026-01-01')"))
+            conn.execute(sa.text("INSERT INTO opportunities (id, name, contact_id, stage, is_open, created_at, "
+                                 "updated_at) VALUES (1, 'Deal', 1, '', true, '2026-01-01', '2026-01-01'), "
+                                 "(2, 'No one', NULL, '', true, '2026-01-01', '2026-01-01')"))
+            conn.execute(sa.text("INSERT INTO users (id, email, name, role, timezone, active, bcc_token, "
+                                 "created_at, updated_at) VALUES (1, 'a@corp.test', 'A', 'salesperson', 'UTC', "
+                                 "true, 'x', '2026-01-01', '2026-01-01')"))
+            conn.execute(sa.text("INSERT INTO timeline_entries (id, kind, user_id, opportunity_id, at) "
+                                 "VALUES (1, 'mail', 1, 1, '2026-01-01')"))
+        Database(url).upgrade()  # as `hub` runs it
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT opportunity_id, contact_id FROM opportunity_contacts")).all() == [(1, 1)]
+            assert conn.execute(sa.text("SELECT opportunity_id FROM timeline_entries")).all() == [(1,)]
+        command.downgrade(alembic_config(url), "issue20_sign_in_sessions")  # as `alembic downgrade` runs it
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT id, contact_id FROM opportunities ORDER BY id")).all() == [(1, 1), (2, None)]
+            assert conn.execute(sa.text("SELECT opportunity_id FROM timeline_entries")).all() == [(1,)]
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_an_sqlite_database_with_data_loses_none_of_it(tmp_path):
+    """SQLite alters a table by copying it and dropping the old one; with foreign keys on, that drop
+    would cascade to every row pointing at the table (0003 copies contacts and opportunities)."""
+    from alembic import command
+
+    from hub.database import Database, alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "issue19_recipient_count")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in (
+                "INSERT INTO users (id, email, name, role, timezone, active, bcc_token, created_at, updated_at) "
+                "VALUES (1, 'a@corp.test', 'A', 'salesperson', 'UTC', true, 'x', '2026-01-01', '2026-01-01')",
+                "INSERT INTO contacts (id, name, is_lead, source, created_at, updated_at) "
+                "VALUES (1, 'Dan', false, 'crm', '2026-01-01', '2026-01-01')",
+                "INSERT INTO contact_addresses (id, contact_id, email) VALUES (1, 1, 'dan@globex.test')",
+                "INSERT INTO opportunities (id, name, contact_id, is_open, created_at, updated_at) "
+                "VALUES (1, 'Deal', 1, true, '2026-01-01', '2026-01-01')",
+                "INSERT INTO timeline_entries (id, kind, user_id, contact_id, at) VALUES (1, 'mail', 1, 1, '2026-01-01')",
+                "INSERT INTO timeline_entries (id, kind, user_id, opportunity_id, at) VALUES (2, 'mail', 1, 1, '2026-01-01')",
+            ):
+                conn.execute(sa.text(statement))
+        Database(url).upgrade()  # as `hub` runs it
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT email FROM contact_addresses")).scalars().all() == ["dan@globex.test"]
+            assert conn.execute(sa.text("SELECT id FROM timeline_entries ORDER BY id")).scalars().all() == [1, 2]
+            assert conn.execute(sa.text("SELECT opportunity_id, contact_id FROM opportunity_contacts")).all() == [(1, 1)]
+            assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        engine.dispose()

@@ -48,6 +48,10 @@ def wait_until_serving(proc: subprocess.Popen, instance: Path, port: int) -> Non
         raise
 
 
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def start_serve(instance: Path, port: int) -> subprocess.Popen:
     return start(instance, [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)], hub_env(instance))
 
@@ -114,6 +118,31 @@ def test_children_end_when_serve_is_killed_outright(tmp_path):
         wait_until(lambda: hub_children() == [], STOP_SECONDS, "the children to end")
     finally:
         kill_all(proc, tmp_path)  # the Redis daemon too
+
+
+def test_a_killed_web_server_is_started_again_on_the_same_port(tmp_path):
+    """The web server (gunicorn's arbiter, a child of `hub serve`) killed outright: its workers end,
+    `hub serve` starts it again on the socket it holds, and the same address answers."""
+    import requests
+
+    port = free_port()
+    proc = start_serve(tmp_path, port)
+    try:
+        wait_until_serving(proc, tmp_path, port)
+        web = lambda: sorted(pid for pid, cmd in marked_processes(tmp_path) if "hub.cli web" in cmd)  # noqa: E731
+        first = wait_until(lambda: (lambda found: found if len(found) == 3 else None)(web()), 60,
+                           "gunicorn's arbiter and two workers")
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=30).headers["Server"] == "gunicorn"
+        arbiter = next(pid for pid in first if parent_of(pid) == proc.pid)  # its workers are its children
+        os.kill(arbiter, signal.SIGKILL)
+        wait_until(lambda: len(web()) == 3 and not set(web()) & set(first), 60, "a new arbiter and new workers")
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=30).status_code == 200
+    except BaseException:
+        kill_all(proc, tmp_path)
+        raise
+    proc.send_signal(signal.SIGTERM)
+    output = stop_and_collect(proc, tmp_path)
+    assert output.count("starting it again") == 1 and "hub web" in output, output
 
 
 def test_a_taken_port_stops_serve_before_it_starts_anything(tmp_path):

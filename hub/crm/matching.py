@@ -9,14 +9,15 @@ Public API (shared by the mail and calendar engines, the BCC receiver and bookin
   unless the domain is free-mail;
 * :func:`page_cache` — within it, a session loads the organization directory once per owner and
   looks each address up once (the calendar engine wraps one page of events in it);
-* :func:`is_free_mail`, :func:`normalize_email`, :func:`domain_of`.
+* :func:`is_free_mail`, :func:`free_mail_of`, :func:`normalize_email`, :func:`domain_of`.
 
 Rules, in order (PRODUCT.md §5):
 
 1. ``self`` — the owner's login address or one of their aliases;
 2. ``colleague`` — another registered user of the owner's organization (any of their addresses), or
    anyone at an organization domain: the organization's declared domains plus the domains of its
-   users' addresses and aliases ("alias domains"), free-mail domains excepted. Colleagues are never
+   users' addresses and aliases ("alias domains"), free-mail domains excepted (the built-in list and
+   the organization's own ``free_mail_domains``). Colleagues are never
    contacts, even when the CRM holds a contact row for the address;
 3. ``contact`` — an address of a CRM contact or lead (contacts have several addresses);
 4. ``external_unknown`` — anyone else; ``company_id`` is set when the domain belongs to a CRM company
@@ -26,8 +27,9 @@ Rules, in order (PRODUCT.md §5):
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Literal
+from typing import Collection, Iterable, Iterator, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +40,7 @@ from hub.models import (
     CompanyDomain,
     Contact,
     ContactAddress,
+    Organization,
     OrganizationDomain,
     User,
     UserAlias,
@@ -104,10 +107,15 @@ def domain_of(email: str) -> str:
     return domain.rstrip(".") if at else ""
 
 
-def is_free_mail(domain: str) -> bool:
-    """True for free-mail providers (gmail.com, gmx.de, yahoo.co.uk …), whose users are not a company."""
+def is_free_mail(domain: str, extra: Collection[str] = ()) -> bool:
+    """True for free-mail providers (gmail.com, gmx.de, yahoo.co.uk …), whose users are not a company.
+
+    :param extra: the organization's own ``free_mail_domains`` (:func:`free_mail_of`); they count
+        besides the built-in list, never instead of it — an organization adds the regional providers
+        its customers use without having to repeat the world's big ones.
+    """
     domain = (domain or "").strip().lower().rstrip(".")
-    if domain in FREE_MAIL_DOMAINS:
+    if domain in FREE_MAIL_DOMAINS or domain in extra:
         return True
     brand, _, suffix = domain.partition(".")
     # "gmx.de", "yahoo.co.uk", "hotmail.com.br" — but not "outlook.acme.com" (a company host)
@@ -115,6 +123,22 @@ def is_free_mail(domain: str) -> bool:
         labels = suffix.split(".")
         return len(labels) == 1 or (len(labels) == 2 and labels[0] in {"co", "com"} and len(labels[1]) == 2)
     return False
+
+
+def free_mail_of(session: Session, *, organization_id: int | None = None, user_id: int | None = None) -> frozenset[str]:
+    """The organization's own free-mail domains (of ``organization_id``, or of ``user_id``'s organization)."""
+    if organization_id is None and user_id is None:
+        return frozenset()
+    query = sa.select(Organization.free_mail_domains)
+    query = (query.where(Organization.id == organization_id) if organization_id is not None
+             else query.join(User, User.organization_id == Organization.id).where(User.id == user_id))
+    return _domains_from(session.scalar(query))
+
+
+def _domains_from(value) -> frozenset[str]:
+    if isinstance(value, str):  # the JSON column read as text inside a UNION
+        value = json.loads(value or "[]")
+    return frozenset(str(d).strip().lower().rstrip(".") for d in value or () if d)
 
 
 def match_addresses(session: Session, owner_user_id: int, emails: Iterable[str]) -> AddressMatches:
@@ -156,6 +180,8 @@ def match_addresses(session: Session, owner_user_id: int, emails: Iterable[str])
 class _Directory:
     user_by_address: dict[str, int]
     domains: set[str]
+    #: the organization's own free-mail domains
+    free_mail: frozenset[str] = frozenset()
 
 
 _CACHE_KEY = "hub.matching.page_cache"
@@ -218,19 +244,26 @@ def _organization_directory(session: Session, owner_user_id: int) -> _Directory:
         .where(same_org),
         sa.select(sa.literal("d"), sa.null(), OrganizationDomain.domain)
         .where(OrganizationDomain.organization_id == org_id),
+        # the organization's free-mail list rides along (as JSON text): still one query
+        sa.select(sa.literal("f"), sa.null(), sa.cast(Organization.free_mail_domains, sa.String))
+        .where(Organization.id == org_id),
     )
     users: dict[str, int] = {}
     domains: set[str] = set()
+    alias_domains: set[str] = set()
+    free_mail: frozenset[str] = frozenset()
     for kind, user_id, value in session.execute(query):
         if kind == "u":
             address = normalize_email(value)
             users[address] = user_id
-            domain = domain_of(address)
-            if domain and not is_free_mail(domain):  # a user's gmail alias does not make gmail internal
-                domains.add(domain)
+            alias_domains.add(domain_of(address))
+        elif kind == "f":
+            free_mail = _domains_from(value)
         else:
             domains.add(value.strip().lower())
-    return _Directory(users, domains)
+    # a user's gmail alias does not make gmail internal, nor one at a provider the organization lists
+    domains |= {d for d in alias_domains if d and not is_free_mail(d, free_mail)}
+    return _Directory(users, domains, free_mail)
 
 
 #: addresses (and domains) per CRM lookup query
@@ -261,7 +294,8 @@ def _crm_lookup(session: Session, emails: set[str]) -> tuple[dict[str, tuple[int
     return contacts, companies
 
 
-def ensure_contact(session: Session, email: str, name: str = "", source: str = "crm") -> int:
+def ensure_contact(session: Session, email: str, name: str = "", source: str = "crm",
+                   user_id: int | None = None) -> int:
     """Return the id of the contact with address ``email``, creating it (and its company) if needed.
 
     A new contact at a non-free-mail domain joins the company owning that domain, or a new company
@@ -270,6 +304,7 @@ def ensure_contact(session: Session, email: str, name: str = "", source: str = "
     :param email: the address (any case).
     :param name: display name for a new contact.
     :param source: where it came from: "crm", "bcc", "booking", "calendar".
+    :param user_id: the user it is made for: their organization's free-mail domains make no company either.
     :raises ValueError: when ``email`` is not an address.
     """
     email = normalize_email(email)
@@ -279,7 +314,8 @@ def ensure_contact(session: Session, email: str, name: str = "", source: str = "
     existing = _contact_id_for(session, email)
     if existing is not None:
         return existing
-    company_id = None if is_free_mail(domain) else _ensure_company(session, domain)
+    free = is_free_mail(domain, free_mail_of(session, user_id=user_id) if user_id is not None else ())
+    company_id = None if free else _ensure_company(session, domain)
     try:
         with session.begin_nested():
             contact = Contact(name=(name or "").strip()[:200], company_id=company_id, source=source)

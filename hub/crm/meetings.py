@@ -167,11 +167,24 @@ def delete_meeting(hub: Hub, meeting_id: int, *, send_invites: bool = True) -> N
     enqueue_push(hub, account_id)
 
 
-def meeting_event(meeting: Meeting) -> dict:
-    """What ``meeting.*`` events say about a meeting."""
+def meeting_event(meeting: Meeting, changed_in: str = "crm") -> dict:
+    """What ``meeting.*`` events say about a meeting.
+
+    :param changed_in: where the change was made: "crm" (the UI, the API, a booking) or "calendar"
+        (a pull found it), so the host CRM can tell its own edits' echo from the user's.
+    """
     return {"meeting_id": meeting.id, "title": meeting.title,
             "start": meeting.start.isoformat() if meeting.start else None,
-            "end": meeting.end.isoformat() if meeting.end else None, "origin": meeting.origin}
+            "end": meeting.end.isoformat() if meeting.end else None, "origin": meeting.origin,
+            "changed_in": changed_in}
+
+
+def _visible_state(meeting: Meeting) -> dict[str, Any]:
+    """What the CRM shows of a meeting, to tell whether a pull changed anything (``meeting.updated``)."""
+    return {"title": meeting.title, "description": meeting.description, "location": meeting.location,
+            "start": meeting.start, "end": meeting.end, "all_day": meeting.all_day, "timezone": meeting.timezone,
+            "recurrence": list(meeting.recurrence or []), "video_url": meeting.video_url,
+            "attendees": sorted((p.email, p.response or "", bool(p.organizer)) for p in meeting.participants)}
 
 
 def enqueue_push(hub: Hub, account_id: int | None) -> None:
@@ -434,7 +447,13 @@ def on_event(s: Session, ctx: "CalendarContext", row: CalendarEvent, event: Remo
             return _ensure_deleted(s, ctx, meeting, row)
         if not ctx.pulls or meeting.owner_user_id != ctx.user_id:
             return None
+        before = _visible_state(meeting)
         _apply_remote(s, ctx, meeting, event)
+        after = _visible_state(meeting)
+        changed = sorted(k for k in after if after[k] != before[k])
+        if changed:  # a pull that only echoes the CRM's own push changes nothing and says nothing
+            events.record_for_user(s, meeting.owner_user_id, "meeting.updated",
+                                   {**meeting_event(meeting, "calendar"), "changed": changed})
         return "updated"
     if not (ctx.pulls and ctx.import_meetings):
         return None
@@ -513,11 +532,16 @@ class _PageMeetings:
         self.new.append((meeting, row))
 
     def finish(self) -> None:
-        """Insert the imported meetings and link their rows."""
+        """Insert the imported meetings, link their rows and record their ``meeting.created`` events."""
         if self.new:
             self.s.flush()
+            created: dict[int, list[dict]] = defaultdict(list)
             for meeting, row in self.new:
                 row.meeting_id = meeting.id
+                created[meeting.owner_user_id].append({**meeting_event(meeting, "calendar"), "user_id": meeting.owner_user_id})
+            for owner, items in created.items():  # as events.record_for_user, for the page at once
+                organization_id = self.s.scalar(sa.select(User.organization_id).where(User.id == owner))
+                events.record_many(self.s, organization_id, "meeting.created", items)
             self.new.clear()
 
 
@@ -616,5 +640,6 @@ def deleted_in_calendar(s: Session, ctx: "CalendarContext", meeting_id: int) -> 
         # a CRM edit still waiting loses against the deletion (see hub.sync.calendar_push's policy)
         s.execute(sa.update(OutboxEntry).where(OutboxEntry.meeting_id == meeting.id, OutboxEntry.done_at.is_(None))
                   .values(done_at=ctx.now, last_error="The event was deleted in the calendar."))
+        events.record_for_user(s, meeting.owner_user_id, "meeting.cancelled", meeting_event(meeting, "calendar"))
         return "cancelled"
     return "unlinked"

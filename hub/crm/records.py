@@ -12,8 +12,13 @@ or organization's domains, a user's aliases); children are compared as sets, so 
 record twice changes nothing ("unchanged"). Changes to addresses, aliases and domains are handed to
 :mod:`hub.crm.reevaluation`, which logs or un-logs stored mail they affect.
 
+Organizations are made by :func:`create_organization` (a new tenant: the caller's own organization
+sees nothing of it) and removed by :func:`delete_organization` (refused while it holds users unless
+asked, and while any of their accounts is connected).
+
 Public API: :data:`KINDS`, :func:`visible`, :func:`create`, :func:`update`, :func:`upsert`,
-:func:`bulk_upsert`, :func:`serialize`, :data:`BULK_LIMIT`.
+:func:`bulk_upsert`, :func:`serialize`, :data:`BULK_LIMIT`, :func:`create_organization`,
+:func:`delete_organization`, :class:`OrganizationNotEmpty`.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub import public_input, tenancy
 from hub.crm.matching import normalize_email
-from hub.exceptions import ValidationError
+from hub.exceptions import UserError, ValidationError
 from hub.models import (
+    Account,
+    AccountStatus,
     Company,
     CompanyDomain,
     Contact,
@@ -83,6 +90,9 @@ class Kind:
     children: Children | None = None
     #: JSON field → (referenced kind name, column): a reference by hub id or by the CRM's external id
     references: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: JSON field → (referenced kind name, relationship): several references, as ``<name>_ids`` and/or
+    #: ``<name>_external_ids`` (the union of both), compared as a set like the children
+    reference_lists: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
@@ -95,7 +105,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          Children("addresses", ContactAddress, "email", _address, "emails"),
          references={"company": ("companies", "company_id")}),
     Kind("opportunities", Opportunity, ("name", "stage", "is_open"),
-         references={"company": ("companies", "company_id"), "contact": ("contacts", "contact_id")}),
+         references={"company": ("companies", "company_id")},
+         reference_lists={"contact": ("contacts", "contacts")}),
 )}
 
 
@@ -129,6 +140,8 @@ def serialize(kind: Kind, row) -> dict[str, Any]:
                                          for c in getattr(row, kind.children.relation))
     for name, (_target, column) in kind.references.items():
         out[f"{name}_id"] = getattr(row, column)
+    for name, (_target, relation) in kind.reference_lists.items():
+        out[f"{name}_ids"] = sorted(r.id for r in getattr(row, relation))
     if kind.model is Contact:
         out["source"] = row.source
     if kind.model is Opportunity:
@@ -140,6 +153,7 @@ def serialize(kind: Kind, row) -> dict[str, Any]:
 
 def load_options(kind: Kind) -> list:
     options = [selectinload(getattr(kind.model, kind.children.relation))] if kind.children else []
+    options += [selectinload(getattr(kind.model, relation)) for _t, relation in kind.reference_lists.values()]
     if kind.model is User:
         options.append(selectinload(User.plan))
     return options
@@ -235,15 +249,19 @@ class Changes:
     changed: bool = False
     added: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
+    #: domains that joined or left the organization's free-mail list
+    free_mail: set[str] = field(default_factory=set)
 
 
 def _is_other(owner, row) -> bool:
     return owner is not None and owner is not row and (row.id is None or owner != row.id)
 
 
-def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any],
+def apply(s: Session, organization_id: int | None, kind: Kind, row, data: dict[str, Any],
           lookups: Lookups | None = None) -> Changes:
     """Set ``data``'s fields on ``row`` (new or existing) of ``kind``; what changed.
+
+    ``organization_id`` is the caller's organization (None only for a new organization).
 
     Everything is checked before anything is set, so a refused record leaves ``row`` as it was.
 
@@ -256,7 +274,11 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
         values["organization_id"] = organization_id
     if "external_id" in data and (data["external_id"] or None) != row.external_id:
         external_id = data["external_id"] or None
-        if external_id is not None and kind.model is not Organization and lookups.row(kind, external_id) is not None:
+        # an organization's external id is unique in the whole hub, every other record's per organization
+        taken = external_id is not None and (
+            s.scalar(sa.select(Organization.id).where(Organization.external_id == external_id)) is not None
+            if kind.model is Organization else lookups.row(kind, external_id) is not None)
+        if taken:
             raise ValidationError(f"external_id: {external_id!r} already names another record.", field="external_id")
         values["external_id"] = external_id
     for name in kind.fields:
@@ -287,6 +309,10 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
     for name, (target, column) in kind.references.items():
         if f"{name}_id" in data or f"{name}_external_id" in data:
             values[column] = _reference(s, organization_id, KINDS[target], data, name, lookups)
+    lists: dict[str, set[int]] = {}
+    for name, (target, relation) in kind.reference_lists.items():
+        if f"{name}_ids" in data or f"{name}_external_ids" in data:
+            lists[relation] = _references(s, organization_id, KINDS[target], data, name, lookups)
     add: list[str] = []
     drop: list = []
     if kind.children and kind.children.name in data:
@@ -305,7 +331,15 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
     changes = Changes()
     for name, value in values.items():
         if getattr(row, name) != value:
+            if name == "free_mail_domains":
+                changes.free_mail = set(value) ^ set(row.free_mail_domains or ())
             setattr(row, name, value)
+            changes.changed = True
+    for relation, wanted_ids in lists.items():
+        target = kind.model.__mapper__.relationships[relation].mapper.class_
+        if {r.id for r in getattr(row, relation)} != wanted_ids:
+            setattr(row, relation, list(s.scalars(sa.select(target).where(target.id.in_(sorted(wanted_ids))))
+                                        ) if wanted_ids else [])
             changes.changed = True
     if kind.model is Opportunity and "is_open" in data:
         closed_at = None if row.is_open else (row.closed_at or utcnow())
@@ -325,6 +359,8 @@ def apply(s: Session, organization_id: int, kind: Kind, row, data: dict[str, Any
         changes.changed = changes.changed or bool(add or drop)
     if kind.model is User and "email" in values:
         lookups.owners[(User, values["email"])] = row
+    if changes.changed and row.id is not None and hasattr(row, "updated_at"):
+        row.updated_at = utcnow()  # addresses or contacts alone touch no column of the row itself
     return changes
 
 
@@ -381,6 +417,32 @@ def _reference(s: Session, organization_id: int, target: Kind, data: dict, name:
     return found
 
 
+def _references(s: Session, organization_id: int, target: Kind, data: dict, name: str, lookups: Lookups) -> set[int]:
+    """The ids ``<name>_ids`` and ``<name>_external_ids`` point at, all visible to the organization."""
+    found: set[int] = set()
+    external = data.get(f"{name}_external_ids")
+    if external is not None:
+        if not isinstance(external, list):
+            raise ValidationError(f"{name}_external_ids: give a list.", field=f"{name}_external_ids")
+        for external_id in external:
+            ref = lookups.reference(target, str(external_id))
+            if ref is None:
+                raise ValidationError(f"{name}_external_ids: no {name} with external id {external_id!r}.",
+                                      field=f"{name}_external_ids")
+            found.add(ref)
+    wanted = data.get(f"{name}_ids")
+    if wanted is not None:
+        if not isinstance(wanted, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in wanted):
+            raise ValidationError(f"{name}_ids: give a list of ids.", field=f"{name}_ids")
+        known = set(s.scalars(sa.select(target.model.id).where(target.model.id.in_(sorted(set(wanted))),
+                                                                visible(target, organization_id)))) if wanted else set()
+        missing = sorted(set(wanted) - known)
+        if missing:
+            raise ValidationError(f"{name}_ids: no {name} {missing[0]}.", field=f"{name}_ids")
+        found |= known
+    return found
+
+
 #: fields a new record of the kind cannot do without
 REQUIRED = {"users": ("email",), "companies": ("name",), "opportunities": ("name",), "organizations": ("name",)}
 
@@ -404,7 +466,7 @@ def create(s: Session, organization_id: int, kind: Kind, data: dict[str, Any]):
         changes = apply(s, organization_id, kind, row, data)
     s.add(row)
     s.flush()
-    after_change(s, kind, [changes])
+    after_change(s, organization_id, kind, [changes])
     return row
 
 
@@ -413,7 +475,7 @@ def update(s: Session, organization_id: int, kind: Kind, row, data: dict[str, An
     with s.no_autoflush:
         changes = apply(s, organization_id, kind, row, data)
     s.flush()
-    after_change(s, kind, [changes])
+    after_change(s, organization_id, kind, [changes])
     return changes
 
 
@@ -483,21 +545,74 @@ def bulk_upsert(s: Session, organization_id: int, kind: Kind, records: list[dict
     s.flush()
     for result, row, _changes in applied:
         result["id"] = row.id
-    after_change(s, kind, [changes for _r, _row, changes in applied])
+    after_change(s, organization_id, kind, [changes for _r, _row, changes in applied])
     return results
 
 
-def after_change(s: Session, kind: Kind, changes: list[Changes]) -> None:
-    """Hand added or removed addresses and aliases to the re-evaluation of stored mail (once per batch)."""
+# --- organizations: made by a caller of another one, deleted only when that is safe ---------------
+
+
+class OrganizationNotEmpty(UserError):
+    """The organization still holds people or connected accounts."""
+
+
+def create_organization(s: Session, data: dict[str, Any]) -> Organization:
+    """A new, empty organization (flushed); its domains must not belong to another one."""
+    kind = KINDS["organizations"]
+    row = _new_row(kind, data)
+    with s.no_autoflush:
+        changes = apply(s, None, kind, row, data)  # an organization belongs to none
+    s.add(row)
+    s.flush()
+    after_change(s, row.id, kind, [changes])
+    return row
+
+
+def delete_organization(s: Session, organization: Organization, with_users: bool = False) -> None:
+    """Delete ``organization`` with everything it holds, or refuse.
+
+    Refused while it has users, unless ``with_users``: they go too, with every mail, meeting and
+    timeline entry they synced. Refused always while one of them has a connected account: only
+    disconnecting revokes the hub's access at the provider and stops its sync and push channels,
+    so that happens first, where it is done properly. A hard delete, not a soft one: a flag would
+    have to be honoured by sign-in, tokens, every job and every query, and anything that missed it
+    would keep a deleted tenant half alive.
+
+    :raises OrganizationNotEmpty: with what is in the way and how to clear it.
+    """
+    users = s.scalar(sa.select(sa.func.count(User.id)).where(User.organization_id == organization.id)) or 0
+    if users and not with_users:
+        raise OrganizationNotEmpty(
+            f"{organization.name} still has {users} user{'s' if users != 1 else ''}: deleting it deletes "
+            "them with all the mail and meetings they synced.",
+            fix="Send with_users=true to delete them too (after disconnecting their accounts).")
+    connected = s.scalar(sa.select(sa.func.count(Account.id)).join(User, User.id == Account.user_id).where(
+        User.organization_id == organization.id, Account.status != AccountStatus.DISCONNECTED)) or 0
+    if connected:
+        raise OrganizationNotEmpty(
+            f"{organization.name} still has {connected} connected account{'s' if connected != 1 else ''}.",
+            fix="Disconnect them first (DELETE /api/v1/accounts/{id} or the Integrations page): that revokes "
+                "the hub's access and stops their sync.")
+    # the database cascades: users take their accounts, mail, meetings and sessions; the organization
+    # its domains, companies, contacts, opportunities, tokens, webhook endpoints and events
+    s.execute(sa.delete(User).where(User.organization_id == organization.id).execution_options(
+        synchronize_session=False))
+    s.delete(organization)
+    s.flush()
+
+
+def after_change(s: Session, organization_id: int, kind: Kind, changes: list[Changes]) -> None:
+    """Hand added or removed addresses, aliases and domains to the re-evaluation of stored mail (once per batch)."""
     added = {a for c in changes for a in c.added}
     removed = {a for c in changes for a in c.removed}
-    if not (added or removed) or kind.model not in (Contact, User, Organization):
+    free_mail = {d for c in changes for d in c.free_mail}
+    if not (added or removed or free_mail) or kind.model not in (Contact, User, Organization):
         return
     from hub.crm import reevaluation
 
     if kind.model is Contact:
         reevaluation.contact_addresses_changed(s, added, removed)
     elif kind.model is User:
-        reevaluation.user_aliases_changed(s, added, removed)
-    else:
-        reevaluation.organization_domains_changed(s, added | removed)
+        reevaluation.user_aliases_changed(s, added, removed, organization_id)
+    else:  # a domain joined or left the organization, or its free-mail list: who is a colleague changes
+        reevaluation.organization_domains_changed(s, added | removed | free_mail)

@@ -2,7 +2,8 @@
 
 A contact's new address logs the mail already stored with it; a removed one takes that mail off
 the contact's timeline. A user's new alias makes mail with that address (and its domain, unless
-free mail) internal: it is taken off timelines; so does a new domain of the organization. Only the messages with an affected address are
+free mail) internal: it is taken off timelines; so does a new domain of the organization, and a
+domain leaving its free-mail list (a change of that list re-evaluates mail at the domain either way). Only the messages with an affected address are
 matched again (:func:`hub.crm.matching.match_addresses`, per owner) and logged again
 (:func:`hub.crm.timeline.log_messages`); ``message.logged`` / ``message.unlogged`` fire for the
 messages whose state changed.
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub import events
-from hub.crm.matching import domain_of, is_free_mail, match_addresses
+from hub.crm.matching import domain_of, free_mail_of, is_free_mail, match_addresses
 from hub.crm.timeline import MailToLog, log_messages
 from hub.models import MailMessage, MailParticipant, TimelineEntry, User
 
@@ -27,15 +28,19 @@ def contact_addresses_changed(s: Session, added: Iterable[str], removed: Iterabl
     return relog(s, _messages_with(s, set(added) | set(removed), set()))
 
 
-def user_aliases_changed(s: Session, added: Iterable[str], removed: Iterable[str]) -> int:
-    """Re-log the stored mail with the changed aliases or at their (non-free-mail) domains."""
+def user_aliases_changed(s: Session, added: Iterable[str], removed: Iterable[str],
+                         organization_id: int | None = None) -> int:
+    """Re-log the stored mail with the changed aliases or at their domains — not free-mail ones
+    (the built-in list and the organization's own)."""
     addresses = set(added) | set(removed)
     domains = {domain_of(a) for a in addresses} - {""}
-    return relog(s, _messages_with(s, addresses, {d for d in domains if not is_free_mail(d)}))
+    free_mail = free_mail_of(s, organization_id=organization_id)
+    return relog(s, _messages_with(s, addresses, {d for d in domains if not is_free_mail(d, free_mail)}))
 
 
 def organization_domains_changed(s: Session, domains: Iterable[str]) -> int:
-    """Re-log the stored mail with anyone at a domain the organization took on or gave up."""
+    """Re-log the stored mail with anyone at a domain the organization took on or gave up, or one
+    that joined or left its free-mail list (a user's alias there stops or starts making it internal)."""
     return relog(s, _messages_with(s, set(), set(domains)))
 
 

@@ -4,7 +4,8 @@ Public API:
 
 * :func:`log_messages` — for a batch of freshly stored messages, one :class:`~hub.models.TimelineEntry`
   per message on each known contact taking part, one on each of their companies, and one on the open
-  opportunity (the newest open one of the first contact that has one, else of their company);
+  opportunity (the newest open one among those listing the first contact that has one — an
+  opportunity has several contacts, any of them counts — else of their company);
   mail without a known contact — internal-only mail, mail with strangers — is not logged;
 * :func:`remove_messages` — delete stored messages; where the same mail (same Message-ID) survives
   in another of the user's copies, its timeline entries move there instead of vanishing;
@@ -29,6 +30,7 @@ from hub.models import (
     MailParticipant,
     MailThread,
     Opportunity,
+    OpportunityContact,
     TimelineEntry,
     User,
     utcnow,
@@ -94,11 +96,13 @@ def log_messages(session: Session, user_id: int, mails: list[MailToLog], matches
 
 
 def _open_opportunities(session: Session, contact_ids: set[int], company_ids: set[int]):
-    """The newest open opportunity per contact and per company, in one query."""
+    """The newest open opportunity per contact (any of an opportunity's contacts) and per company, in one query."""
     query = (
-        sa.select(Opportunity.id, Opportunity.contact_id, Opportunity.company_id)
+        sa.select(Opportunity.id, OpportunityContact.contact_id, Opportunity.company_id)
+        .outerjoin(OpportunityContact, OpportunityContact.opportunity_id == Opportunity.id)
         .where(Opportunity.is_open.is_(True),
-               sa.or_(Opportunity.contact_id.in_(contact_ids or [-1]), Opportunity.company_id.in_(company_ids or [-1])))
+               sa.or_(OpportunityContact.contact_id.in_(contact_ids or [-1]),
+                      Opportunity.company_id.in_(company_ids or [-1])))
         .order_by(Opportunity.created_at.asc(), Opportunity.id.asc())
     )
     by_contact: dict[int, int] = {}

@@ -2,7 +2,7 @@
 
 from hub.models.base import Base, utcnow
 from hub.models.people import (
-    Company, CompanyDomain, Contact, ContactAddress, Opportunity, Organization,
+    Company, CompanyDomain, Contact, ContactAddress, Opportunity, OpportunityContact, Organization,
     OrganizationDomain, Plan, Role, User, UserAlias,
 )
 from hub.models.accounts import Account, AccountError, AccountStatus, ProviderSetting, PushChannelRecord

@@ -146,6 +146,17 @@ class ContactAddress(IdMixin, Base):
     contact: Mapped[Contact] = relationship(back_populates="addresses")
 
 
+class OpportunityContact(Base):
+    """A contact taking part in an opportunity (an opportunity has several; a contact may be in several)."""
+
+    __tablename__ = "opportunity_contacts"
+    opportunity_id: Mapped[int] = mapped_column(sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    #: deleting a contact takes it off its opportunities; the opportunities stay
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+
+
 class Opportunity(IdMixin, TimestampMixin, Base):
     __tablename__ = "opportunities"
     __table_args__ = (sa.UniqueConstraint("organization_id", "external_id"),)
@@ -156,7 +167,9 @@ class Opportunity(IdMixin, TimestampMixin, Base):
     external_id: Mapped[str | None] = mapped_column(sa.String(255))
     name: Mapped[str] = mapped_column(sa.String(200))
     company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True)
-    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     stage: Mapped[str] = mapped_column(sa.String(64), default="")
     is_open: Mapped[bool] = mapped_column(default=True)
     closed_at: Mapped[datetime | None] = mapped_column()
+    #: the contacts taking part (mail with any of them is logged on the opportunity)
+    contacts: Mapped[list[Contact]] = relationship(secondary="opportunity_contacts", order_by="Contact.id",
+                                                   passive_deletes=True)

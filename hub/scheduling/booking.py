@@ -88,7 +88,7 @@ def book(hub: Hub, slug: str, start: datetime, guest_name: str, guest_email: str
         match = matching.match_addresses(s, host, [guest_email]).get(guest_email)
         contact_id = None
         if match is None or match.kind not in ("self", "colleague"):
-            contact_id = matching.ensure_contact(s, guest_email, guest_name, source="booking")
+            contact_id = matching.ensure_contact(s, guest_email, guest_name, source="booking", user_id=host)
         meeting = meetings.add_meeting(
             s, host, f"{meeting_type.name} with {guest_name}", start, end,
             attendees=[Participant(guest_email, guest_name)], timezone_name=meeting_type.timezone,

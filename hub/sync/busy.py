@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.models import BusyBlock
-from hub.rrules import rule_problem
+from hub.rrules import fast_forward, rule_problem, steps_problem
 from hub.timezones import to_utc, zone
 from hub.types import RemoteEvent
 
@@ -89,7 +89,7 @@ def blocks(master: RemoteEvent | None, exceptions: list[RemoteEvent], start: dat
     cal_zone = zone(calendar_tz)
     out = Intervals()
     singles = list(exceptions) + ([master] if master is not None and not master.recurrence else [])
-    out += [(to_utc(e.start, cal_zone), to_utc(e.end, cal_zone)) for e in singles if is_blocking(e, self_emails)]
+    out += [_span(e, cal_zone) for e in singles if is_blocking(e, self_emails)]
     if master is not None and master.recurrence and is_blocking(master, self_emails):
         skipped = [e.original_start for e in exceptions if e.original_start is not None]
         try:
@@ -104,7 +104,7 @@ def blocks(master: RemoteEvent | None, exceptions: list[RemoteEvent], start: dat
             log.warning("cannot expand recurring event %s (%s); counting its first occurrence only",
                         master.remote_id, exc)
             out.problem = f"{str(exc)[:160]}; only its first occurrence blocks time"
-            out.append((to_utc(master.start, cal_zone), to_utc(master.end, cal_zone)))
+            out.append(_span(master, cal_zone))
     # a zero-length occurrence takes up no time (RFC 5545 §3.6.1), so it blocks nothing
     out[:] = sorted(i for i in out if i[0] < end and i[1] > start and i[0] < i[1])
     return out
@@ -114,11 +114,20 @@ def occurs_between(event: RemoteEvent, start: datetime, end: datetime, calendar_
     """Whether any occurrence of ``event`` (a single event or a series master) overlaps [start, end)."""
     cal_zone = zone(calendar_tz)
     if not event.recurrence:
-        return to_utc(event.start, cal_zone) < end and to_utc(event.end, cal_zone) > start
+        begin, finish = _span(event, cal_zone)
+        return begin < end and finish > start
     try:
         return next(iter(_occurrences(event, [], start, end, cal_zone)), None) is not None
     except (ValueError, KeyError, TypeError):
         return to_utc(event.start, cal_zone) < end
+
+
+def _span(event: RemoteEvent, tz: tzinfo) -> Interval:
+    """An event's own start and end in UTC; an exact DURATION (§3.3.6) counts from the start instant."""
+    begin = to_utc(event.start, tz)
+    if event.duration_seconds is not None and isinstance(event.start, datetime):
+        return begin, begin + timedelta(seconds=event.duration_seconds)
+    return begin, to_utc(event.end, tz)
 
 
 def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: datetime, end: datetime,
@@ -132,7 +141,14 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
     rules = [line.strip() for line in master.recurrence if line.strip()]
     for problem in filter(None, (rule_problem(r) for r in rules if r.upper().startswith("RRULE"))):
         raise ValueError(problem)  # before the expander loops on it
-    dtstart, rules = _fast_forward(master.start, rules, start, tzid, series_tz, all_day)
+    # the expander walks every instance from DTSTART: a MINUTELY series begun a year ago would cost half a
+    # million steps before the window; what is still too dense after moving on is refused (fail closed)
+    dtstart, rules = fast_forward(master.start, rules, start, series_tz)
+    walked = start - to_utc(dtstart, series_tz)  # what the expander steps through before the window
+    rdates = sum(r.partition(":")[2].count(",") + 1 for r in rules if r.upper().startswith("RDATE"))
+    problem = steps_problem([r for r in rules if r.upper().startswith("RRULE")], rdates, walked)
+    if problem:
+        raise ValueError(problem)
     lines += ["BEGIN:VEVENT", "UID:series", _when("DTSTART", dtstart, tzid, series_tz, all_day)] + rules
     lines += [_when("EXDATE", value, tzid, series_tz, all_day) for value in skipped]
     lines += ["END:VEVENT", "END:VCALENDAR"]
@@ -147,7 +163,8 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
         first: date | datetime = start.astimezone(cal_zone).date() - timedelta(days=days)
     else:
         # §3.8.5.3: every occurrence lasts the master's exact duration
-        length = to_utc(master.end, series_tz) - to_utc(master.start, series_tz)
+        begin, finish = _span(master, series_tz)
+        length = finish - begin
         first = start - max(length, timedelta(0)) - timedelta(days=1)
         if tzid is None:  # floating: expanded in wall time, read in the calendar's zone after
             first = first.astimezone(cal_zone).replace(tzinfo=None)
@@ -165,46 +182,6 @@ def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: dat
             return
         if o_end > start or (o_start == o_end and o_start >= start):  # (zero-length still "occurs")
             yield o_start, o_end
-
-
-#: seconds per step of the rules :func:`_fast_forward` may move on
-_SUB_DAILY = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600}
-
-
-def _fast_forward(dtstart: datetime | date, rules: list[str], start: datetime, tzid: str | None, series_tz: tzinfo,
-                  all_day: bool) -> tuple[datetime | date, list[str]]:
-    """A SECONDLY/MINUTELY/HOURLY rule without BY parts, begun long before ``start``, moved on by whole
-    days of its own period (the same occurrences from there, COUNT reduced by the ones skipped).
-
-    The expander walks every occurrence from DTSTART, so a MINUTELY event begun a year ago would cost
-    half a million steps before the window; this arithmetic is the hub's own for that reason.
-    """
-    rrules = [r for r in rules if r.upper().startswith("RRULE")]
-    if all_day or len(rrules) != 1:
-        return dtstart, rules
-    try:
-        parts = icalendar.vRecur.from_ical(rrules[0].partition(":")[2])
-        freq = str(parts["FREQ"][0]).upper()
-        interval = int(parts.get("INTERVAL", [1])[0])
-    except (KeyError, ValueError, IndexError):
-        return dtstart, rules
-    if freq not in _SUB_DAILY or any(k.upper().startswith("BY") for k in parts) or interval < 1:
-        return dtstart, rules
-    step = interval * _SUB_DAILY[freq]
-    period_days = step // math.gcd(step, 86400)  # whole days after which the wall-clock pattern repeats
-    wall = dtstart.astimezone(series_tz).replace(tzinfo=None) if dtstart.tzinfo else dtstart
-    target = start.astimezone(series_tz).replace(tzinfo=None)
-    days = ((target - wall).days // period_days - 1) * period_days
-    if days <= 0:
-        return dtstart, rules
-    moved = wall + timedelta(days=days)
-    if "COUNT" in parts:
-        left = int(parts["COUNT"][0]) - days * 86400 // step
-        if left <= 0:
-            return dtstart, [r for r in rules if r not in rrules]
-        parts["COUNT"] = [left]
-        rules = [f"RRULE:{parts.to_ical().decode()}" if r in rrules else r for r in rules]
-    return (moved.replace(tzinfo=series_tz) if tzid is not None else moved), rules
 
 
 def _instant(value: datetime | date, series_tz: tzinfo) -> datetime | date:

@@ -183,7 +183,10 @@ def content_hash(event: RemoteEvent) -> str:
         # a series' zone decides where its occurrences fall after a DST change
         event.timezone if event.recurrence else None,
         instant(event.original_start), event.recurring_event_id,
-    ] + ([event.vtimezone] if event.vtimezone else [])
+    ] + ([event.vtimezone] if event.vtimezone else []) + (
+        # an exact DURATION ends a floating event off the wall clock; only added when set, so the
+        # hashes of events stored before the field existed stay the same (no mass re-import)
+        [event.duration_seconds] if event.duration_seconds is not None else [])
     return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
 
 

@@ -183,11 +183,7 @@ def end_as_written(spec: Spec, wall: datetime) -> datetime:
     """The end instant of an instance starting at ``wall``, as its DTEND or DURATION says."""
     if spec.all_day:
         return instant(spec, wall + length(spec))
-    if spec.use_duration:
-        if spec.kind == "floating":
-            # KNOWN GAP, not a choice: §3.3.6 makes PT90M exact, but a floating DTSTART reaches the hub as
-            # a naive start and end (the plugin cannot know the zone), so the end is the wall-clock one
-            return instant(spec, wall + length(spec))
+    if spec.use_duration:  # §3.3.6: PT90M is exact — floating starts too, once read in the calendar's zone
         return instant(spec, wall) + length(spec)
     # DTEND is written as a local wall time; §3.3.5: an ambiguous one means its first occurrence
     return instant(spec, end_wall(spec, wall))
@@ -290,7 +286,7 @@ def ends_before_start(spec: Spec) -> bool:
     """A local DTEND that reads (§3.3.5) as earlier than its DTSTART, as a fall-back hour can make it."""
     starts = rule_starts(spec)
     walls = [spec.start] + [starts[i] + timedelta(hours=h) for i, h in spec.moved.items() if i < len(starts)]
-    if spec.all_day or (spec.kind == "floating" and spec.use_duration):  # (the known gap: see end_as_written)
+    if spec.all_day or spec.use_duration:  # a duration cannot end before its start
         return False
     return any(end_as_written(spec, w) < instant(spec, w) for w in walls)
 
@@ -330,5 +326,9 @@ def check(spec: Spec) -> None:
 @example(Spec("America/Santiago", "Europe/Berlin", datetime(2027, 4, 3, 23, 30), 30, False, None, 1, None, None,
               None, None))  # DTEND reads as before DTSTART: malformed
 @example(Spec("floating", "Europe/Berlin", datetime(2027, 3, 28, 2, 30), 30, True, None, 1, None, None, None, None))
+@example(Spec("floating", "Europe/Berlin", datetime(2027, 10, 31, 1, 30), 90, True, None, 1, None, None, None,
+              None))  # PT90M over the fall-back hour: 90 exact minutes, not until 03:00 wall time (2 h 30)
+@example(Spec("floating", "Australia/Sydney", datetime(2027, 10, 3, 1, 30), 90, True, "DAILY", 1, 3, None, None,
+              None))  # a series begun on the spring-forward day: every occurrence lasts 90 min (wall: 30 min)
 def test_busy_blocks_agree_with_the_oracle(spec):
     check(spec)

@@ -107,6 +107,20 @@ def test_floating_times_follow_the_calendars_zone_when_it_has_one(caldav):
     assert caldav.blocks() == [(at(day, 9, 0, BERLIN), at(day, 10, 0, BERLIN))]
 
 
+def test_a_floating_event_with_an_exact_duration_lasts_it_across_the_owners_dst_change(caldav):
+    """RFC 5545 §3.3.6: PT90M is exact. Written from 01:30 on the fall-back day of the owner's zone (the
+    calendar names none, so the plugin hands the floating time on as it is), it ends 90 minutes later, at
+    02:00 after the change — not at 03:00, its wall-clock end (2 h 30)."""
+    caldav.set_owner_zone("Europe/Berlin")
+    change = transition_days(BERLIN, today() + timedelta(days=3))["overlap"]
+    caldav.put("floating-duration", vcalendar(
+        f"UID:floating-duration\nDTSTAMP:20260101T000000Z\nDTSTART:{local(datetime.combine(change, time(1, 30)))}\n"
+        "DURATION:PT90M\nSUMMARY:Night shift"))
+    caldav.sync()
+    begin = at(change, 1, 30, BERLIN)
+    assert caldav.blocks() == [(begin, begin + timedelta(minutes=90))]
+
+
 # --- defects 3 and 4: Windows names and in-object VTIMEZONEs --------------------------------------------
 
 

@@ -12,15 +12,10 @@ import hub_google.hooks
 import hub_office365.hooks
 import pytest
 
-from hub.models import Calendar
+from hub.models import Calendar, User
 from hub.sync import calendar_pull
-from hub.sync.calendars import refresh_calendars
-from tests.faults.accounts import (
-    add_user,
-    connect_google,
-    connect_office365,
-    set_provider_config,
-)
+from hub.sync.calendars import CalendarZone, calendar_zone, refresh_calendars
+from tests.faults.accounts import add_user, connect_google, connect_office365, set_provider_config
 from tests.sync.caldav_truth import transition_days
 from tests.sync.calendar_world import busy_blocks, calendar_id
 
@@ -118,3 +113,27 @@ def test_an_outlook_series_in_a_windows_zone_keeps_its_local_hour_across_dst(hub
     days = [first + timedelta(weeks=i) for i in range(4)]
     assert busy_blocks(hub, cal) == [(datetime.combine(d, time(10), BERLIN).astimezone(UTC),
                                       datetime.combine(d, time(11), BERLIN).astimezone(UTC)) for d in days]
+
+
+def test_an_all_day_event_on_a_graph_calendar_is_a_day_of_the_mailbox_zone(hub, graph):
+    """Graph calendars carry no zone of their own; the mailbox's (``/me/mailboxSettings`` → ``timeZone``,
+    a Windows name here) is the one Outlook shows them in, and it wins over the owner's profile zone."""
+    graph.state.mailbox(GRAPH_EMAIL).time_zone = "W. Europe Standard Time"
+    set_provider_config(hub, "office365", graph.config())
+    user = add_user(hub, GRAPH_EMAIL)
+    with hub.db.session() as s:
+        s.get(User, user).timezone = "America/New_York"
+    account = connect_office365(hub, user, graph, GRAPH_EMAIL)
+    refresh_calendars(hub, account)
+    first = datetime.now(UTC).date() + timedelta(days=5)
+    midnight = {"dateTime": f"{first.isoformat()}T00:00:00.0000000", "timeZone": "W. Europe Standard Time"}
+    graph.state.add_event(GRAPH_EMAIL, {
+        "subject": "Offsite", "isAllDay": True, "start": midnight,
+        "end": dict(midnight, dateTime=f"{(first + timedelta(days=2)).isoformat()}T00:00:00.0000000")})
+    with hub.db.session() as s:
+        row = s.query(Calendar).filter_by(account_id=account, is_default=True).one()
+        cal, zone = row.id, calendar_zone(row, s.get(User, user))
+    assert zone == CalendarZone("Europe/Berlin", "calendar")
+    calendar_pull.sync_calendar(hub, account, cal)
+    assert busy_blocks(hub, cal) == [(datetime.combine(first, time.min, BERLIN).astimezone(UTC),
+                                      datetime.combine(first + timedelta(days=2), time.min, BERLIN).astimezone(UTC))]

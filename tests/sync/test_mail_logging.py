@@ -58,8 +58,9 @@ def test_free_mail_address_of_a_contact_still_logs_on_the_contact_and_its_compan
 
 def test_the_contacts_own_open_opportunity_wins_and_closed_ones_are_ignored(hub, backend, acme):
     with hub.db.session() as s:
-        closed = Opportunity(name="Old deal", contact_id=acme.dan, is_open=False)
-        own = Opportunity(name="Dan's deal", contact_id=acme.dan, company_id=acme.globex, is_open=True)
+        dan = s.get(Contact, acme.dan)
+        closed = Opportunity(name="Old deal", contacts=[dan], is_open=False)
+        own = Opportunity(name="Dan's deal", contacts=[dan], company_id=acme.globex, is_open=True)
         s.add_all([closed, own])
         s.flush()
         own_id, closed_id = own.id, closed.id
@@ -68,6 +69,19 @@ def test_the_contacts_own_open_opportunity_wins_and_closed_ones_are_ignored(hub,
     sync_all(hub, account)
     assert [e.opportunity_id for e in entries(hub) if e.opportunity_id] == [own_id]
     assert not entries(hub, opportunity_id=closed_id)
+
+
+def test_mail_with_any_contact_of_an_opportunity_is_logged_on_it(hub, backend, acme):
+    with hub.db.session() as s:
+        pilot = Opportunity(name="Pilot", contacts=[s.get(Contact, acme.dan), s.get(Contact, acme.frank)])
+        s.add(pilot)
+        s.flush()
+        pilot_id = pilot.id
+    account = connect(hub, backend, acme.alice, ALICE)
+    backend.deliver(ALICE, "sent", mail(ALICE, "frank@initech.io", "Pilot plan"))  # the second contact only
+    backend.deliver(ALICE, "inbox", mail("dan@globex.com", ALICE, "Pilot budget"))
+    sync_all(hub, account)
+    assert logged_subjects(hub, opportunity_id=pilot_id) == ["Pilot budget", "Pilot plan"]
 
 
 def test_a_lead_without_company_is_logged_on_the_lead_only(hub, backend, acme):

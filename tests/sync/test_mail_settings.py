@@ -58,7 +58,7 @@ def test_disable_and_keep_leaves_everything_logged_and_stops_syncing(hub, backen
 def test_disable_and_remove_takes_the_accounts_mail_off_timelines_and_nothing_else(hub, backend, acme):
     work, other = world_with_mail(hub, backend, acme)
     with hub.db.session() as s:
-        s.add(Opportunity(name="Frank's pilot", contact_id=acme.frank))
+        s.add(Opportunity(name="Frank's pilot", contacts=[s.get(Contact, acme.frank)]))
     people = (count(hub, Contact), count(hub, Company), count(hub, Opportunity))
 
     result = disable_mail_sync(hub, work, remove_logged=True)

@@ -7,8 +7,9 @@ for integration tokens of each scope, administrators, other roles and another or
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from hub.models import IntegrationToken, Organization, OrganizationDomain, Plan, Role, User
+from hub.models import Account, Contact, IntegrationToken, Organization, OrganizationDomain, Plan, Role, User
 from tests.web.conftest import add_user
 from web.api import hash_token
 
@@ -81,7 +82,7 @@ def test_companies_contacts_and_opportunities_crud_with_external_ids(api, write)
     assert contact.json["emails"] == ["maria@acme.test", "maria@home.test"]
     assert contact.json["company_id"] == company.json["id"] and contact.json["is_lead"] is True
     opp = api.post("/api/v1/opportunities", headers=write, json={
-        "name": "Big deal", "stage": "proposal", "contact_external_id": "c-1", "company_id": company.json["id"]})
+        "name": "Big deal", "stage": "proposal", "contact_external_ids": ["c-1"], "company_id": company.json["id"]})
     assert opp.status_code == 201 and opp.json["is_open"] and opp.json["closed_at"] is None
 
     contact_url = f"/api/v1/contacts/{contact.json['id']}"
@@ -238,3 +239,128 @@ def test_a_cursor_beyond_any_row_is_an_empty_page_and_a_huge_one_a_400(api, writ
     assert api.get("/api/v1/contacts?after=999999999999999999", headers=write).json == []
     assert api.get("/api/v1/events?after=999999999999999999", headers=write).json["events"] == []
     assert api.get("/api/v1/events?after=10000000000000000000", headers=write).status_code == 400
+
+
+def test_an_opportunity_has_several_contacts_by_id_or_external_id(api, write):
+    maria = api.post("/api/v1/contacts", headers=write, json={"name": "Maria", "external_id": "c-m"}).json
+    jo = api.post("/api/v1/contacts", headers=write, json={"name": "Jo", "external_id": "c-j"}).json
+    ann = api.post("/api/v1/contacts", headers=write, json={"name": "Ann", "external_id": "c-a"}).json
+    opp = api.post("/api/v1/opportunities", headers=write, json={
+        "name": "Pilot", "contact_ids": [maria["id"]], "contact_external_ids": ["c-j"]})
+    assert opp.status_code == 201, opp.json
+    assert opp.json["contact_ids"] == sorted([maria["id"], jo["id"]])
+    url = f"/api/v1/opportunities/{opp.json['id']}"
+    assert api.get(url, headers=write).json["contact_ids"] == sorted([maria["id"], jo["id"]])
+    assert [o["id"] for o in api.get(f"/api/v1/opportunities?contact_id={jo['id']}", headers=write).json] \
+        == [opp.json["id"]]
+
+    patched = api.patch(url, headers=write, json={"contact_ids": [ann["id"], jo["id"]]})
+    assert patched.status_code == 200 and patched.json["contact_ids"] == sorted([ann["id"], jo["id"]])
+    assert api.get(f"/api/v1/opportunities?contact_id={maria['id']}", headers=write).json == []
+    unknown = api.patch(url, headers=write, json={"contact_external_ids": ["c-j", "nope"]})
+    assert unknown.status_code == 400 and unknown.json["field"] == "contact_external_ids"
+    assert api.get(url, headers=write).json["contact_ids"] == sorted([ann["id"], jo["id"]])  # nothing changed
+
+    put = "/api/v1/opportunities/by-external-id/o-1"
+    first = api.put(put, headers=write, json={"name": "Deal", "contact_external_ids": ["c-a", "c-m"]})
+    assert first.status_code == 201 and first.json["contact_ids"] == sorted([ann["id"], maria["id"]])
+    again = api.put(put, headers=write, json={"name": "Deal", "contact_ids": [maria["id"], ann["id"]]})
+    assert again.headers["X-Upsert-Result"] == "unchanged"
+    cleared = api.put(put, headers=write, json={"contact_ids": []})
+    assert cleared.headers["X-Upsert-Result"] == "updated" and cleared.json["contact_ids"] == []
+
+    # a contact deleted leaves its opportunities, without it
+    assert api.delete(f"/api/v1/contacts/{jo['id']}", headers=write).status_code == 204
+    assert api.get(url, headers=write).json["contact_ids"] == [ann["id"]]
+
+
+def test_an_opportunity_never_takes_another_organizations_contact(api, hub, write):
+    with hub.db.session() as s:
+        other = Organization(name="Other")
+        s.add(other)
+        s.flush()
+        other_id = other.id
+    boss = add_user(hub, "boss@other.test", Role.ADMIN, other_id)
+    with hub.db.session() as s:
+        s.get(User, boss).api_token_hash = hash_token("other-admin")
+    theirs = api.post("/api/v1/contacts", headers=bearer("other-admin"), json={"name": "Theirs"}).json
+    refused = api.post("/api/v1/opportunities", headers=write, json={"name": "X", "contact_ids": [theirs["id"]]})
+    assert refused.status_code == 400 and refused.json["field"] == "contact_ids"
+
+
+def test_an_organization_is_created_with_a_token_for_it_and_shares_nothing(api, write, hub):
+    created = api.post("/api/v1/organizations", headers=write, json={
+        "name": "Newco", "domains": ["newco.test"], "free_mail_domains": ["mail.newco.test"], "external_id": "t-9"})
+    assert created.status_code == 201, created.json
+    assert created.json["domains"] == ["newco.test"] and created.json["external_id"] == "t-9"
+    theirs = bearer(created.json["token"])
+    assert created.json["token"].startswith("hubi_")
+    assert [o["name"] for o in api.get("/api/v1/organizations", headers=theirs).json] == ["Newco"]
+    assert api.get("/api/v1/contacts", headers=theirs).json == []
+    user = api.post("/api/v1/users", headers=theirs, json={"email": "nina@newco.test", "role": "admin"})
+    assert user.status_code == 201
+    assert api.get("/api/v1/users?email=nina@newco.test", headers=write).json == []
+    assert [o["name"] for o in api.get("/api/v1/organizations", headers=write).json] == ["Corp"]
+    assert "token" not in api.get(f"/api/v1/organizations/{created.json['id']}", headers=theirs).json
+    with hub.db.session() as s:
+        token = s.scalar(sa.select(IntegrationToken).where(IntegrationToken.organization_id == created.json["id"]))
+        assert sorted(token.scopes) == ["read", "webhooks_admin", "write"]
+
+    assert api.post("/api/v1/organizations", headers=write, json={"name": "Dup", "domains": ["corp.test"]}
+                    ).json["field"] == "domains"
+    assert api.post("/api/v1/organizations", headers=write, json={"name": "Dup", "external_id": "t-9"}
+                    ).json["field"] == "external_id"
+    assert api.post("/api/v1/organizations", headers=write, json={"domains": ["x.test"]}).status_code == 400
+    read_only = bearer(make_token(api, "read"))
+    assert api.post("/api/v1/organizations", headers=read_only, json={"name": "No"}).status_code == 403
+    assert api.post("/api/v1/organizations", headers=bearer("sales-token"), json={"name": "No"}).status_code == 403
+
+
+def test_an_organization_is_deleted_only_when_asked_to_take_its_users_and_their_accounts_are_disconnected(
+        api, write, hub, memory, worker):
+    created = api.post("/api/v1/organizations", headers=write, json={"name": "Newco", "domains": ["newco.test"]})
+    org_id, theirs = created.json["id"], bearer(created.json["token"])
+    url = f"/api/v1/organizations/{org_id}"
+    assert api.delete(url, headers=write).status_code == 404  # never another organization
+    nina = api.post("/api/v1/users", headers=theirs, json={"email": "nina@newco.test"}).json
+    api.post("/api/v1/companies", headers=theirs, json={"name": "Their customer", "domains": ["cust.test"]})
+    api.post("/api/v1/contacts", headers=theirs, json={"name": "Cy", "emails": ["cy@cust.test"]})
+    with hub.db.session() as s:
+        s.get(User, nina["id"]).api_token_hash = hash_token("nina-token")
+    memory.add_account("nina@newco.test", "nina-secret", "Nina")
+    account = api.post("/api/v1/accounts", headers=bearer("nina-token"), json={
+        "provider": "memory", "email": "nina@newco.test", "password": "nina-secret"})
+    assert account.status_code == 201, account.json
+    worker.drain()
+
+    refused = api.delete(url, headers=theirs)
+    assert refused.status_code == 409 and "1 user" in refused.json["message"] and "with_users" in refused.json["fix"]
+    connected = api.delete(f"{url}?with_users=true", headers=theirs)
+    assert connected.status_code == 409 and "1 connected account" in connected.json["message"]
+    assert api.get(url, headers=theirs).status_code == 200  # nothing happened
+    assert api.delete(f"/api/v1/accounts/{account.json['id']}", headers=bearer("nina-token")).status_code == 204
+    worker.drain()
+
+    assert api.delete(f"{url}?with_users=true", headers=theirs).status_code == 204
+    assert api.get(url, headers=theirs).status_code == 401  # its tokens went with it
+    with hub.db.session() as s:
+        assert s.get(Organization, org_id) is None and s.get(User, nina["id"]) is None
+        assert s.scalar(sa.select(sa.func.count()).select_from(Account).where(Account.user_id == nina["id"])) == 0
+        assert s.scalar(sa.select(sa.func.count()).select_from(Contact).where(Contact.organization_id == org_id)) == 0
+    assert [o["name"] for o in api.get("/api/v1/organizations", headers=write).json] == ["Corp"]
+
+    empty = api.post("/api/v1/organizations", headers=write, json={"name": "Empty"}).json
+    assert api.delete(f"/api/v1/organizations/{empty['id']}", headers=bearer(empty["token"])).status_code == 204
+
+
+def test_a_change_of_only_addresses_or_contacts_counts_for_updated_since(api, write):
+    contact = api.post("/api/v1/contacts", headers=write, json={"name": "Ed", "emails": ["ed@x.test"]}).json
+    opp = api.post("/api/v1/opportunities", headers=write, json={"name": "Deal"}).json
+    since = max(contact["updated_at"], opp["updated_at"])
+    api.patch(f"/api/v1/contacts/{contact['id']}", headers=write, json={"emails": ["ed@y.test"]})
+    api.patch(f"/api/v1/opportunities/{opp['id']}", headers=write, json={"contact_ids": [contact["id"]]})
+    query = {"updated_since": since}
+    assert [c["id"] for c in api.get("/api/v1/contacts", headers=write, query_string=query).json
+            if c["updated_at"] > since] == [contact["id"]]
+    assert [o["id"] for o in api.get("/api/v1/opportunities", headers=write, query_string=query).json
+            if o["updated_at"] > since] == [opp["id"]]

@@ -178,6 +178,8 @@ ROUTES = {
     ("api.list_organizations", "GET"): "/api/v1/organizations",
     ("api.get_organization", "GET"): "/api/v1/organizations/{org}",
     ("api.update_organization", "PATCH"): "/api/v1/organizations/{org}",
+    ("api.create_organization", "POST"): "/api/v1/organizations",
+    ("api.delete_organization", "DELETE"): "/api/v1/organizations/{org}",
     ("api.list_users", "GET"): "/api/v1/users",
     ("api.get_user", "GET"): "/api/v1/users/{alice}",
     ("api.update_user", "PATCH"): "/api/v1/users/{alice}",

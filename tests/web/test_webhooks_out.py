@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 from hub.bcc import log_raw_mail
 from hub.events import EVENT_TYPES, delivery
-from hub.models import Event, Role, User, WebhookDelivery, WebhookEndpoint, utcnow
+from hub.models import Event, Meeting, Role, User, WebhookDelivery, WebhookEndpoint, utcnow
 from hub.scheduling.booking import cancel_booking
+from hub.types import Participant, RemoteEvent
 from tests.web.conftest import ALICE, ALICE_MAILBOX_PASSWORD
 from tests.web.mailboxes import deliver_thread, raw_mail
 from tests.webhook_receiver import Receiver, serve
@@ -192,3 +193,77 @@ def test_a_new_organization_domain_makes_mail_with_it_internal(api, hub, people)
     [logged] = [e for e in feed(api) if e["type"] == "message.logged"]
     [unlogged] = [e for e in feed(api) if e["type"] == "message.unlogged"]
     assert unlogged["data"]["message_id"] == logged["data"]["message_id"]
+
+
+def test_meetings_made_moved_and_deleted_in_the_calendar_fire_meeting_events(api, hub, people, worker, memory):
+    account = api.post("/api/v1/accounts", headers=ALICE_TOKEN,
+                       json={"provider": "memory", "email": ALICE, "password": ALICE_MAILBOX_PASSWORD}).json["id"]
+    worker.drain()
+
+    def pull() -> list[dict]:
+        assert api.post(f"/api/v1/accounts/{account}/sync", headers=ALICE_TOKEN).status_code == 202
+        worker.drain()
+        return [e for e in feed(api) if e["type"].startswith("meeting.")]
+
+    start = (utcnow() + timedelta(days=3)).replace(microsecond=0)
+    made = memory.put_event(ALICE, "primary", RemoteEvent(
+        remote_id="", start=start, end=start + timedelta(minutes=30), summary="Call with Dan",
+        organizer=Participant(ALICE, organizer=True), attendees=[Participant("dan@globex.test")]))
+    [created] = pull()
+    assert created["type"] == "meeting.created"
+    assert created["data"]["title"] == "Call with Dan" and created["data"]["user_id"] == people["alice"]
+    assert created["data"]["changed_in"] == "calendar" and created["data"]["origin"] == "calendar"
+    meeting_id = created["data"]["meeting_id"]
+
+    memory.bump_etag(ALICE, "primary", made.remote_id)  # seen again, nothing the CRM shows changed
+    assert pull() == [created]
+
+    later = start + timedelta(hours=1)
+    memory.put_event(ALICE, "primary", made.replace(summary="Call with Dan (moved)", start=later,
+                                                    end=later + timedelta(minutes=30)))
+    [_, updated] = pull()
+    assert updated["type"] == "meeting.updated" and updated["data"]["meeting_id"] == meeting_id
+    assert updated["data"]["changed"] == ["end", "start", "title"]
+    assert updated["data"]["start"] == later.isoformat() and updated["data"]["changed_in"] == "calendar"
+
+    memory.delete_event(ALICE, "primary", made.remote_id)
+    [_, _, cancelled] = pull()
+    assert cancelled["type"] == "meeting.cancelled" and cancelled["data"]["meeting_id"] == meeting_id
+    with hub.db.session() as s:
+        assert s.get(Meeting, meeting_id).cancelled
+
+
+def test_an_organization_free_mail_domain_never_makes_a_company(api, hub, people):
+    [org] = api.get("/api/v1/organizations", headers=ADMIN).json
+    api.patch(f"/api/v1/organizations/{org['id']}", headers=ADMIN, json={"free_mail_domains": ["mail.example"]})
+    log_raw_mail(hub, raw_mail("fred@mail.example", ALICE, "Hello")[0], [people["alice"]])
+    log_raw_mail(hub, raw_mail("ann@newco.test", ALICE, "Hello")[0], [people["alice"]])
+    [fred] = api.get("/api/v1/contacts?email=fred@mail.example", headers=ADMIN).json
+    [ann] = api.get("/api/v1/contacts?email=ann@newco.test", headers=ADMIN).json
+    assert fred["company_id"] is None and ann["company_id"] is not None  # the built-in rule as before
+    assert api.get("/api/v1/companies?domain=mail.example", headers=ADMIN).json == []
+
+
+def test_a_changed_free_mail_list_re_evaluates_mail_at_those_domains(api, hub, people, worker, memory):
+    api.post("/api/v1/accounts", headers=ALICE_TOKEN,
+             json={"provider": "memory", "email": ALICE, "password": ALICE_MAILBOX_PASSWORD})
+    deliver_thread(memory, ALICE, "Quote", turns=2)  # with maria@acme.test
+    worker.drain()
+    # Alice's alias at acme.test makes everyone there a colleague: Maria's mail stays off timelines
+    api.patch(f"/api/v1/users/{people['alice']}", headers=ADMIN, json={"aliases": ["alice@acme.test"]})
+    contact = api.put("/api/v1/contacts/by-external-id/maria", headers=ADMIN,
+                      json={"name": "Maria", "emails": ["maria@acme.test"]}).json
+    messages = f"/api/v1/contacts/{contact['id']}/messages"
+    assert api.get(messages, headers=ALICE_TOKEN).json == []
+
+    # acme.test is a free-mail provider after all: an alias there says nothing about colleagues
+    [org] = api.get("/api/v1/organizations", headers=ADMIN).json
+    api.patch(f"/api/v1/organizations/{org['id']}", headers=ADMIN, json={"free_mail_domains": ["acme.test"]})
+    [thread] = api.get(messages, headers=ALICE_TOKEN).json
+    assert len(thread["messages"]) == 2
+    logged = [e for e in feed(api) if e["type"] == "message.logged"]
+    assert sorted(e["data"]["message_id"] for e in logged) == sorted(m["id"] for m in thread["messages"])
+
+    api.patch(f"/api/v1/organizations/{org['id']}", headers=ADMIN, json={"free_mail_domains": []})
+    assert api.get(messages, headers=ALICE_TOKEN).json == []
+    assert len([e for e in feed(api) if e["type"] == "message.unlogged"]) == 2

@@ -17,7 +17,8 @@ NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}
 DOMAIN = {"type": "string", "minLength": 3, "maxLength": 255, "pattern": "^[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\.?$"}
 DOMAINS = {"type": "array", "maxItems": 100, "items": DOMAIN}
 EMAILS = {"type": "array", "maxItems": 100, "items": EMAIL}
-REF_ID = _nullable({"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
+ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+REF_ID = _nullable(ID)
 REF_EXTERNAL = _nullable(EXTERNAL_ID)
 COMMON = {"id": INT, "external_id": _nullable("string"), "updated_at": _nullable(DATETIME)}
 
@@ -55,10 +56,12 @@ KIND_SPECS: dict[str, dict] = {
     "opportunities": dict(
         singular="opportunity", tag="opportunities",
         read={"name": STR, "stage": STR, "is_open": BOOL, "closed_at": _nullable(DATETIME),
-              "company_id": _nullable("integer"), "contact_id": _nullable("integer")},
+              "company_id": _nullable("integer"), "contact_ids": {"type": "array", "items": INT}},
         write={"name": NAME, "stage": {"type": "string", "maxLength": 64}, "is_open": BOOL,
-               "company_id": REF_ID, "company_external_id": REF_EXTERNAL, "contact_id": REF_ID,
-               "contact_external_id": REF_EXTERNAL, "external_id": EXTERNAL_ID},
+               "company_id": REF_ID, "company_external_id": REF_EXTERNAL,
+               "contact_ids": {"type": "array", "maxItems": 100, "items": ID},
+               "contact_external_ids": {"type": "array", "maxItems": 100, "items": EXTERNAL_ID},
+               "external_id": EXTERNAL_ID},
         filters=("company_id", "contact_id", "is_open")),
 }
 #: what each kind offers besides list/get/PATCH
@@ -71,7 +74,7 @@ FILTERS = {
     "email": param("email", "query", {"type": "string", "maxLength": 320}, description="Has this address."),
     "domain": param("domain", "query", {"type": "string", "maxLength": 255}, description="Has this domain."),
     "company_id": param("company_id", "query", ROW_ID, description="Of this company."),
-    "contact_id": param("contact_id", "query", ROW_ID, description="Of this contact."),
+    "contact_id": param("contact_id", "query", ROW_ID, description="Of (among others) this contact."),
     "is_lead": param("is_lead", "query", {"type": "boolean"}),
     "is_open": param("is_open", "query", {"type": "boolean"}),
 }
@@ -153,6 +156,21 @@ for kind, spec in KIND_SPECS.items():
                                          ("records",))
         PATHS[f"/{kind}/bulk"] = {"post": operation(f"Upsert up to {BULK_LIMIT} {kind} by external id", tag,
                                               returns=ref("BulkResults"), body=f"{name}Bulk")}
+
+# organizations: made by an administrator (or write token) of another one; each deletes only its own
+SCHEMAS["OrganizationCreate"] = _object(KIND_SPECS["organizations"]["write"], ("name",))
+SCHEMAS["OrganizationCreated"] = _object({**SCHEMAS["Organization"]["properties"], "token": {
+    "type": "string", "description": "An integration token for the new organization (read, write, "
+                                     "webhooks_admin); shown only here."}}, ("id", "name", "token"))
+PATHS["/organizations"]["post"] = operation("Create an organization", "organizations", ok=201,
+                                            returns=ref("OrganizationCreated"), body="OrganizationCreate")
+_delete = operation("Delete your organization", "organizations", ok=204, errors=(404, 409), params=(
+    param("organization_id", "path", ROW_ID),
+    param("with_users", "query", {"type": "boolean"},
+          description="Delete its users too, with the mail and meetings they synced (their accounts must be "
+                      "disconnected first).")))
+_delete["responses"]["409"]["description"] = "It still has users (without with_users) or connected accounts"
+PATHS["/organizations/{organization_id}"]["delete"] = _delete
 
 TOKEN = param("token_id", "path", ROW_ID)
 ENDPOINT = param("endpoint_id", "path", ROW_ID)

@@ -5,7 +5,8 @@ PUT by external id, bulk upsert); what differs per kind lives in :mod:`hub.crm.r
 :mod:`web.api.crm_spec`. Every query is limited to the caller's organization
 (:func:`hub.crm.records.visible`). Reading contacts, companies and opportunities needs the contacts
 permission (or a ``read`` token); reading users and the organization, and every change, needs an
-administrator (or a ``write`` token).
+administrator (or a ``write`` token). So does making a new organization — a new tenant that shares
+nothing with the caller's (the answer carries a token for it) — and deleting one's own.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from flask import abort, g, jsonify, request, url_for
 
 from hub.core import current_hub
 from hub.crm import records as crm_records
-from hub.crm.records import KINDS, Kind, load_options, serialize, visible
-from hub.models import CompanyDomain, Contact, ContactAddress, User, UserAlias
+from hub.crm.records import KINDS, Kind, OrganizationNotEmpty, load_options, serialize, visible
+from hub.models import CompanyDomain, Contact, ContactAddress, OpportunityContact, User, UserAlias
 from hub.models.base import MAX_ROW_ID
 from hub.permissions import Permission
 from web.api import bp
 from web.api.crm_spec import BULK, CREATABLE, KIND_SPECS
-from web.api.integration_access import integration_access, organization_id
+from web.api.integration import create_token
+from web.api.integration_access import SCOPES, integration_access, organization_id
 from web.api.validation import check
 
 PAGE_SIZE = 100
@@ -39,9 +41,12 @@ def _filtered(kind: Kind, query, params: dict):
         query = query.where(model.external_id == params["external_id"])
     if "updated_since" in params and hasattr(model, "updated_at"):
         query = query.where(model.updated_at >= params["updated_since"])
-    for name in ("company_id", "contact_id", "is_lead", "is_open"):
+    for name in ("company_id", "is_lead", "is_open"):
         if name in params:
             query = query.where(getattr(model, name) == params[name])
+    if "contact_id" in params:  # one of the opportunity's contacts
+        query = query.where(model.id.in_(sa.select(OpportunityContact.opportunity_id).where(
+            OpportunityContact.contact_id == params["contact_id"])))
     if "email" in params:
         email = params["email"].strip().lower()
         if model is Contact:
@@ -150,6 +155,28 @@ def _bulk_view(kind: Kind) -> Callable:
     return view
 
 
+def create_organization():
+    """A new organization and, shown once, an integration token for it (the caller's own
+    organization sees nothing of the new one, so the token is the way in)."""
+    with current_hub().db.session(write_lock=True) as s:
+        row = crm_records.create_organization(s, g.body)
+        actor = g.get("actor")
+        _token_row, token = create_token(s, row.id, "Provisioning", list(SCOPES), actor.id if actor else None)
+        body = {**serialize(KINDS["organizations"], row), "token": token}
+    return jsonify(body), 201
+
+
+def delete_organization(organization_id: int):
+    """Delete the caller's own organization: see :func:`hub.crm.records.delete_organization`."""
+    with current_hub().db.session(write_lock=True) as s:
+        row = _find(s, KINDS["organizations"], organization_id)
+        try:
+            crm_records.delete_organization(s, row, with_users=bool(g.params.get("with_users")))
+        except OrganizationNotEmpty as exc:
+            return jsonify({**exc.as_dict(), "error": "Conflict"}), 409
+    return "", 204
+
+
 def _register(rule: str, endpoint: str, view: Callable, method: str, permission: Permission, scope: str) -> None:
     view.__name__ = endpoint
     bp.add_url_rule(rule, endpoint, integration_access(permission, scope)(view), methods=[method])
@@ -169,3 +196,8 @@ for _name, _spec in KIND_SPECS.items():
                   Permission.ADMIN, "write")
     if _name in BULK:
         _register(f"/{_name}/bulk", f"bulk_{_name}", _bulk_view(_kind), "POST", Permission.ADMIN, "write")
+# a new organization is a new tenant: administrators (and write tokens) of one may make it; each may
+# delete only its own
+_register("/organizations", "create_organization", create_organization, "POST", Permission.ADMIN, "write")
+_register("/organizations/<int:organization_id>", "delete_organization", delete_organization, "DELETE",
+          Permission.ADMIN, "write")

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 import recurring_ical_events
 
-from hub.rrules import rule_problem
+from hub.rrules import fast_forward, rule_problem, steps_problem
 from hub.timezones import pinned
 from hub.types import Participant, RemoteEvent
 
@@ -188,11 +188,15 @@ class CalendarObject:
         return keys
 
     def occurs_between(self, start: datetime, end: datetime) -> bool:
-        """Whether any occurrence of this resource overlaps ``[start, end)``."""
+        """Whether any occurrence of this resource overlaps ``[start, end)``.
+
+        A series too dense to step through up to ``start`` counts as inside: the sync engine then
+        expands it from a later start, or refuses it and says so (hub.sync.busy)."""
+        if self._too_dense(start, start):
+            return True
         try:  # lazily: a rule repeating every minute must not be expanded in full to answer this
-            longest = max((self._length(v) for v in [self.master, *self.overrides.values()] if v is not None),
-                          default=timedelta(0))
-            for occurrence in recurring_ical_events.of(self.calendar).after(start - longest - timedelta(days=1)):
+            first = start - self._longest() - timedelta(days=1)
+            for occurrence in recurring_ical_events.of(self._near(first)).after(first):
                 begin, finish = (self._instant(v) for v in self._span(occurrence))
                 if begin >= end:
                     return False
@@ -208,8 +212,12 @@ class CalendarObject:
         Transparent and cancelled occurrences are free; all-day ones are busy from midnight to
         midnight in the default zone.
         """
+        problem = self._too_dense(start, end)
+        if problem:
+            raise MalformedObject(problem)
         try:
-            occurrences = recurring_ical_events.of(self.calendar).between(start, end)
+            near = self._near(start - self._longest() - timedelta(days=1))
+            occurrences = recurring_ical_events.of(near).between(start, end)
         except Exception as exc:
             raise MalformedObject(f"recurrence cannot be expanded ({type(exc).__name__})") from None
         busy = []
@@ -223,6 +231,51 @@ class CalendarObject:
         return busy
 
     # --- helpers -----------------------------------------------------------------------------------
+
+    def _longest(self) -> timedelta:
+        return max((self._length(v) for v in [self.master, *self.overrides.values()] if v is not None),
+                   default=timedelta(0))
+
+    def _near(self, start: datetime) -> icalendar.Calendar:
+        """The object with its master's DTSTART (and DTEND) moved on close to ``start`` when its rule
+        repeats within a day (:func:`hub.rrules.fast_forward`): the expander walks every instance from
+        DTSTART, and a MINUTELY series begun a year ago is half a million of them. Overrides stay."""
+        master = self.master
+        if master is None or not isinstance(master.get("RRULE"), icalendar.vRecur):
+            return self.calendar
+        raw = master.decoded("DTSTART")
+        if not isinstance(raw, datetime):
+            return self.calendar
+        rule = "RRULE:" + master["RRULE"].to_ical().decode()
+        moved, rules = fast_forward(raw, [rule], start, raw.tzinfo or self.default_zone or timezone.utc)
+        if moved == raw and rules == [rule]:
+            return self.calendar
+        copy = icalendar.Calendar.from_ical(self.calendar.to_ical())
+        vevent = next(v for v in copy.walk("VEVENT") if "RECURRENCE-ID" not in v and "RRULE" in v)
+        shift = _wall(moved) - _wall(raw)
+        for name in ("DTSTART", "DTEND"):
+            if name in vevent:
+                vevent[name] = _moved_property(vevent[name], vevent.decoded(name), shift)
+        del vevent["RRULE"]
+        if rules:
+            vevent.add("RRULE", icalendar.vRecur.from_ical(rules[0].partition(":")[2]))
+        return copy
+
+    def _too_dense(self, since: datetime, until: datetime) -> str | None:
+        """Why expanding the series up to ``until`` would take too many steps even from its start moved
+        on near ``since`` (an outsider's invitation can repeat every second for years), or ``None``."""
+        try:
+            near = self._near(since)
+        except Exception:  # a rule the expander cannot read: the expansion itself reports the object
+            return None
+        master = next((v for v in near.walk("VEVENT") if "RECURRENCE-ID" not in v), None)
+        if master is None:
+            return None
+        rules = [rule.to_ical().decode() for rule in _as_list(master.get("RRULE"))]
+        rdates = sum(len(prop.dts) for prop in _as_list(master.get("RDATE")))
+        if not rules and not rdates:
+            return None
+        return steps_problem(rules, rdates, until - self._instant(self._span(master)[0]))
 
     def _when(self, vevent: icalendar.Event, name: str) -> date | datetime:
         """A date or aware datetime property; floating times take the default zone."""
@@ -254,9 +307,7 @@ class CalendarObject:
             duration = vevent.decoded("DURATION")
             if not isinstance(duration, timedelta):
                 raise MalformedObject("DURATION is not a duration")
-            exact = "D" not in vevent["DURATION"].to_ical().decode().upper().split("T")[0] and "W" not in \
-                vevent["DURATION"].to_ical().decode().upper()
-            if exact and isinstance(start, datetime) and start.tzinfo is not None:
+            if _exact_duration(vevent) is not None and isinstance(start, datetime) and start.tzinfo is not None:
                 # RFC 5545 §3.3.6: hours, minutes and seconds are exact, across a DST change too
                 end = pinned(start).astimezone(timezone.utc) + duration
             else:  # days and weeks are nominal: the same wall-clock time
@@ -285,6 +336,7 @@ class CalendarObject:
     def _event(self, vevent: icalendar.Event, remote_id: str) -> RemoteEvent:
         start, end = self._span(vevent)
         all_day = not isinstance(start, datetime)
+        exact = _exact_duration(vevent) if not all_day and "DTEND" not in vevent else None
         return RemoteEvent(
             remote_id=remote_id,
             start=start,
@@ -303,6 +355,7 @@ class CalendarObject:
             attendees=[p for p in (_participant(a) for a in _as_list(vevent.get("ATTENDEE"))) if p],
             transparent=str(vevent.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
             video_url=_conference_url(vevent),
+            duration_seconds=int(exact.total_seconds()) if exact is not None else None,
             hub_marker=str(vevent[MARKER]) if MARKER in vevent else None,
             updated=self._updated(vevent),
             sequence=_int(vevent.get("SEQUENCE")),
@@ -353,6 +406,29 @@ class CalendarObject:
         return out
 
 
+def _wall(value: datetime) -> datetime:
+    return value.replace(tzinfo=None)
+
+
+def _moved_property(prop, value: datetime, shift: timedelta):
+    """A DTSTART/DTEND ``shift`` later on its own wall clock, written with the property's own TZID or Z."""
+    moved = icalendar.vDDDTypes((_wall(value) + shift).replace(tzinfo=value.tzinfo))
+    if "TZID" in prop.params:  # the name as written (the tzinfo may be one the object's VTIMEZONE built)
+        moved.params["TZID"] = prop.params["TZID"]
+    return moved
+
+
+def _exact_duration(vevent: icalendar.Event) -> timedelta | None:
+    """The VEVENT's DURATION when it is exact — hours, minutes and seconds only (RFC 5545 §3.3.6)."""
+    if "DURATION" not in vevent:
+        return None
+    text = vevent["DURATION"].to_ical().decode().upper()
+    value = vevent.decoded("DURATION")
+    if "W" in text or "D" in text.split("T")[0] or not isinstance(value, timedelta):
+        return None
+    return value
+
+
 def _as_list(value) -> list:
     if value is None:
         return []
@@ -378,11 +454,12 @@ def _zone_name(prop, start: datetime) -> str | None:
 
 
 def _recurrence_lines(vevent: icalendar.Event) -> list[str]:
-    """RRULE/RDATE/EXDATE as content lines (``"RRULE:FREQ=WEEKLY;COUNT=3"``), as Google lists them."""
+    """RRULE/RDATE/EXDATE as content lines (``"RRULE:FREQ=WEEKLY;COUNT=3"``), as Google lists them:
+    unfolded (icalendar folds at 75 octets, and a folded rule no longer parses as one)."""
     lines = []
     for name in ("RRULE", "RDATE", "EXDATE"):
         for prop in _as_list(vevent.get(name)):
-            lines.append(vevent.content_line(name, prop).to_ical().decode())
+            lines.append(re.sub(r"\r?\n[ \t]", "", vevent.content_line(name, prop).to_ical().decode()))
     return lines
 
 

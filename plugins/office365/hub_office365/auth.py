@@ -22,8 +22,12 @@ PROVIDER = "office365"
 LABEL = "Microsoft 365"
 DEFAULT_LOGIN_BASE = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_BASE = "https://graph.microsoft.com/v1.0"
-#: minimal delegated scopes: sign-in + refresh, read/write calendars, read mail, send mail
-SCOPES = ["offline_access", "User.Read", "Calendars.ReadWrite", "Mail.Read", "Mail.Send"]
+#: minimal delegated scopes: sign-in + refresh, read/write calendars, read mail, send mail, and the
+#: mailbox's time zone (the zone of its calendars' all-day and floating events)
+SCOPES = ["offline_access", "User.Read", "Calendars.ReadWrite", "Mail.Read", "Mail.Send", "MailboxSettings.Read"]
+#: scopes added after accounts were connected without them: a refresh asks for them only when the grant
+#: holds them, because the identity platform refuses a refresh beyond the grant (AADSTS65001)
+LATER_SCOPES = {"MailboxSettings.Read"}
 
 CONFIG_SCHEMA = (
     ConfigField("client_id", "Application (client) ID", required=True,
@@ -104,15 +108,33 @@ def grant_error(body: dict[str, Any]) -> HubError | None:
     return None
 
 
-def oauth_client(context: ProviderContext) -> OAuthClient:
-    """The OAuth client for the configured tenant (raises ConfigError without a client id)."""
+def granted(token: dict[str, Any] | None) -> set[str]:
+    """The scopes a stored token was granted, lower-case and without Graph's resource prefix."""
+    text = (token or {}).get("scope") or ""
+    names = text.split() if isinstance(text, str) else list(text)
+    return {n.removeprefix("https://graph.microsoft.com/").lower() for n in names}
+
+
+def scopes_for(token: dict[str, Any] | None) -> list[str]:
+    """The scopes to ask for: all of :data:`SCOPES` for a new sign-in (``token`` None), else only the
+    :data:`LATER_SCOPES` the stored grant holds (an account connected before they were added keeps
+    refreshing; reconnecting grants them)."""
+    if token is None:
+        return list(SCOPES)
+    held = granted(token)
+    return [s for s in SCOPES if s not in LATER_SCOPES or s.lower() in held]
+
+
+def oauth_client(context: ProviderContext, token: dict[str, Any] | None = None) -> OAuthClient:
+    """The OAuth client for the configured tenant (raises ConfigError without a client id); with the
+    account's stored ``token``, refreshes ask only for what it was granted (:func:`scopes_for`)."""
     base = setting(context, "login_base").rstrip("/")
     tenant = setting(context, "tenant")
     endpoints = OAuthEndpoints(
         authorize_url=f"{base}/{tenant}/oauth2/v2.0/authorize",
         token_url=f"{base}/{tenant}/oauth2/v2.0/token",
         revoke_url=None,  # the identity platform has no per-app token revocation endpoint
-        scopes=list(SCOPES),
+        scopes=scopes_for(token),
         authorize_params={"response_mode": "query", "prompt": "select_account"},
     )
     return OAuthClient(endpoints, setting(context, "client_id"), setting(context, "client_secret") or None,

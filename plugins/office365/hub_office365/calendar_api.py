@@ -29,9 +29,11 @@ from hub.exceptions import (
     ProviderUnavailable,
     RateLimited,
 )
+from hub.timezones import iana_name
 from hub.types import AccountHandle, BusyInterval, EventChange, EventPage, FreeBusy, PushResult, RemoteCalendar, Window
 from hub_office365 import mapping, recurrence
-from hub_office365.graph import GraphClient
+from hub_office365.graph import AccessDenied, GraphClient
+from hub_office365.zones import UTC_NAMES
 
 PAGE_SIZE = 50
 UTC_VIEW = {"Prefer": f'odata.maxpagesize={PAGE_SIZE}, outlook.timezone="UTC"'}
@@ -47,10 +49,17 @@ def _stamp(value: datetime) -> str:
 
 
 def list_calendars(account: AccountHandle) -> list[RemoteCalendar]:
-    """Every calendar of the mailbox; ``canEdit`` and the owner decide the access role."""
+    """Every calendar of the mailbox; ``canEdit`` and the owner decide the access role.
+
+    A Graph calendar has no zone of its own: the user's own calendars take the mailbox's
+    (:func:`mailbox_zone`); a calendar another mailbox shares is left without one (the owner's profile
+    zone then applies in the hub).
+    """
     client = GraphClient(account)
     result = []
-    for item in client.collect("/me/calendars"):
+    items = client.collect("/me/calendars")
+    zone = mailbox_zone(client) if items else None
+    for item in items:
         owner = ((item.get("owner") or {}).get("address") or "").lower()
         if not item.get("canEdit"):
             role = "reader"
@@ -60,8 +69,25 @@ def list_calendars(account: AccountHandle) -> list[RemoteCalendar]:
             role = "owner"
         result.append(RemoteCalendar(remote_id=item["id"], name=item.get("name") or "", access_role=role,
                                      is_primary=bool(item.get("isDefaultCalendar")),
+                                     timezone=zone if not owner or owner == account.email.lower() else None,
                                      color=item.get("hexColor") or None))
     return result
+
+
+def mailbox_zone(client: GraphClient) -> str | None:
+    """The IANA name of the mailbox's time zone (``mailboxSettings.timeZone``, a Windows or IANA name).
+
+    ``None`` when it cannot say: a grant from before the hub asked for ``MailboxSettings.Read`` (403
+    until the user reconnects), an unknown name, or UTC — which Exchange also reports for a user who
+    never chose a zone, so the owner's profile zone is the better guess then.
+    """
+    try:
+        name = client.get("/me/mailboxSettings").get("timeZone")
+    except AccessDenied:
+        return None
+    if not isinstance(name, str) or name.strip().lower() in UTC_NAMES:
+        return None
+    return iana_name(name)
 
 
 # --- fetching ------------------------------------------------------------------------------------------

@@ -39,6 +39,10 @@ ON_PREMISES = NotSupported(
 )
 
 
+class AccessDenied(ProviderError):
+    """Graph's 403: the token lacks a permission, or the user may not touch the item."""
+
+
 def error_for(response: requests.Response) -> HubError:
     """The hub error for a Graph error response (never returns for a 2xx/3xx)."""
     try:
@@ -62,9 +66,9 @@ def error_for(response: requests.Response) -> HubError:
     if status == 401:
         return AuthExpired(f"{auth.LABEL} no longer accepts the stored sign-in ({code}).", fix=auth.RECONNECT)
     if status == 403:
-        return ProviderError(f"{auth.LABEL} denied access: {message or code}",
-                             fix="Check that you may edit this calendar, or reconnect the account and accept "
-                                 "every permission.")
+        return AccessDenied(f"{auth.LABEL} denied access: {message or code}",
+                            fix="Check that you may edit this calendar, or reconnect the account and accept "
+                                "every permission.")
     if status == 404 or code in {"ErrorItemNotFound", "ResourceNotFound"}:
         return NotFound(f"{auth.LABEL}: {message or 'not found'}")
     if status >= 500:
@@ -79,7 +83,7 @@ class GraphClient:
         self.account = account
         self.base = auth.setting(account.context, "graph_base").rstrip("/")
         self.timeout = float(auth.setting(account.context, "timeout") or 60)
-        self.oauth = auth.oauth_client(account.context)
+        self.oauth = auth.oauth_client(account.context, dict(account.credentials.get("token") or {}))
         self._session: requests.Session | None = None
 
     def _url(self, url: str) -> str:

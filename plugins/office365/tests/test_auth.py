@@ -17,9 +17,10 @@ from hub_office365.testing import expire_token
 def test_authorization_url_asks_for_the_minimal_scopes(hooks, context):
     url = hooks.hub_authorization_url(context=context, start=oauth.start("http://127.0.0.1/cb", "a@b.example"))
     assert url.startswith(context.config["login_base"] + "/common/oauth2/v2.0/authorize?")
-    assert "scope=offline_access+User.Read+Calendars.ReadWrite+Mail.Read+Mail.Send" in url
+    assert "scope=offline_access+User.Read+Calendars.ReadWrite+Mail.Read+Mail.Send+MailboxSettings.Read" in url
     assert "login_hint=a%40b.example" in url
-    assert SCOPES == ["offline_access", "User.Read", "Calendars.ReadWrite", "Mail.Read", "Mail.Send"]
+    assert SCOPES == ["offline_access", "User.Read", "Calendars.ReadWrite", "Mail.Read", "Mail.Send",
+                      "MailboxSettings.Read"]
 
 
 def test_connect_stores_token_and_user(account, state):

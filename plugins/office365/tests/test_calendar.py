@@ -65,6 +65,32 @@ def test_list_calendars_maps_access(hooks, account, state):
     assert [n for n, c in calendars.items() if c.is_primary] == ["Calendar"]
 
 
+@pytest.mark.parametrize("setting, expected", [("W. Europe Standard Time", "Europe/Berlin"),
+                                               ("Europe/Berlin", "Europe/Berlin"), ("UTC", None),
+                                               ("tzone://Microsoft/Utc", None), ("Mars Standard Time", None)])
+def test_own_calendars_report_the_mailbox_zone(hooks, account, state, setting, expected):
+    """Graph calendars have no zone; the mailbox's (Windows or IANA name) is their zone. UTC is also what
+    a mailbox whose user never chose a zone reports, so it says nothing (the owner's zone applies)."""
+    state.mailbox(account.email).time_zone = setting
+    state.add_calendar(account.email, "Team")
+    state.add_calendar(account.email, "Boss", owner="boss@contoso.example")
+    zones = {c.name: c.timezone for c in hooks.hub_list_calendars(account=account)}
+    assert zones == {"Calendar": expected, "Team": expected, "Boss": None}
+
+
+def test_an_account_granted_before_the_mailbox_settings_scope_keeps_syncing(hooks, account, state):
+    """Accounts connected before the hub asked for MailboxSettings.Read: their refresh must not ask for it
+    (the identity platform would refuse with AADSTS65001), and their calendars simply report no zone."""
+    state.mailbox(account.email).time_zone = "W. Europe Standard Time"
+    for grant in state.grants.values():
+        grant.scopes = [s for s in grant.scopes if s != "MailboxSettings.Read"]
+    token = account.credentials["token"]
+    account.credentials["token"] = {**token, "expires_at": 0,
+                                    "scope": " ".join(s for s in token["scope"].split() if s != "MailboxSettings.Read")}
+    assert [c.timezone for c in hooks.hub_list_calendars(account=account)] == [None]
+    assert "MailboxSettings.Read" not in account.saved[-1]["token"]["scope"], "refreshed within the old grant"
+
+
 def test_calendar_list_follows_next_links(hooks, account, state):
     for i in range(14):  # Graph pages /me/calendars at 10
         state.add_calendar(account.email, f"c{i}")

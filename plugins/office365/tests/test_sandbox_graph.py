@@ -320,3 +320,37 @@ def test_notification_urls_must_be_https_but_for_the_loopback_exception(graph, s
     assert subscribe(office365_webhook_receiver.url + "/w", latestSupportedTlsVersion="v2_0").status_code == 400
     state.knobs.loopback_http_push = False
     assert subscribe(office365_webhook_receiver.url + "/w").status_code == 400
+
+
+def _session_with(office365_sandbox, *scopes: str) -> requests.Session:
+    state = office365_sandbox.state
+    grant = Grant(id=str(uuid.uuid4()), email=USER, client_id="sandbox-client", scopes=list(scopes))
+    state.grants[grant.id] = grant
+    session = requests.Session()
+    session.headers["Authorization"] = "Bearer " + state.issue_tokens(grant)["access_token"]
+    return session
+
+
+def test_mailbox_settings_need_the_mailbox_settings_scope(office365_sandbox):
+    """Graph serves mailbox settings only to MailboxSettings.Read(Write); calendar scopes are not enough."""
+    session = _session_with(office365_sandbox, "offline_access", "User.Read", "Calendars.ReadWrite")
+    answer = session.get(office365_sandbox.graph_base + "/me/mailboxSettings")
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "ErrorAccessDenied"
+    assert session.get(office365_sandbox.graph_base + "/me/mailboxSettings/timeZone").status_code == 403
+
+
+def test_mailbox_settings_report_the_zone_as_the_mailbox_names_it(office365_sandbox):
+    office365_sandbox.state.mailbox(USER).time_zone = "W. Europe Standard Time"
+    session = _session_with(office365_sandbox, "https://graph.microsoft.com/MailboxSettings.Read")
+    whole = session.get(office365_sandbox.graph_base + "/me/MailboxSettings").json()
+    assert whole["timeZone"] == "W. Europe Standard Time"
+    assert whole["workingHours"]["timeZone"] == {"name": "W. Europe Standard Time"}
+    assert {"archiveFolder", "automaticRepliesSetting", "language", "dateFormat", "timeFormat", "userPurpose",
+            "delegateMeetingMessageDeliveryOptions"} <= set(whole)
+    one = session.get(office365_sandbox.graph_base + "/me/mailboxSettings/timeZone").json()
+    assert one["value"] == "W. Europe Standard Time" and one["@odata.context"].endswith("/mailboxSettings/timeZone")
+    office365_sandbox.state.mailbox(USER).time_zone = "Europe/Berlin"  # a tenant set up with IANA names
+    assert session.get(office365_sandbox.graph_base + "/me/mailboxSettings").json()["timeZone"] == "Europe/Berlin"
+    unknown = session.get(office365_sandbox.graph_base + "/me/mailboxSettings/colour")
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "BadRequest"

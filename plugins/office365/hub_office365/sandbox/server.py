@@ -22,14 +22,15 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from hub_office365.sandbox import calendar, control, identity, mail, subscriptions
+from hub_office365.sandbox import calendar, control, identity, mail, mailbox_settings, subscriptions
 from hub_office365.sandbox.errors import GraphError, error_response, mailbox_not_enabled
 from hub_office365.sandbox.odata import CONTEXT
 from hub_office365.sandbox.state import SandboxState
 
 #: path segments Graph matches case-insensitively (ids keep their case)
 KEYWORDS = {"v1.0", "me", "calendars", "calendar", "calendarview", "delta", "events", "instances", "getschedule",
-            "mailfolders", "messages", "attachments", "createreply", "send", "sendmail", "subscriptions"}
+            "mailfolders", "messages", "attachments", "createreply", "send", "sendmail", "subscriptions"
+            } | mailbox_settings.KEYWORDS
 
 
 def me(state, request: Request, box) -> dict:
@@ -52,7 +53,8 @@ class SandboxApp:
 
     def __init__(self, state: SandboxState):
         self.state = state
-        self.url_map = Map([Rule("/v1.0/me", endpoint=me)] + calendar.rules() + mail.rules() + subscriptions.rules()
+        self.url_map = Map([Rule("/v1.0/me", endpoint=me)] + calendar.rules() + mail.rules() + mailbox_settings.rules()
+                           + subscriptions.rules()
                            + identity.rules() + control.rules(), strict_slashes=False)
 
     def __call__(self, environ, start_response):

@@ -67,6 +67,10 @@ class Mailbox:
     user_id: str
     #: hosted in an on-premises Exchange: Graph cannot reach it (MailboxNotEnabledForRESTAPI)
     on_premises: bool = False
+    #: the mailbox's time zone setting as Graph reports it (``mailboxSettings.timeZone``): a Windows name
+    #: by default, an IANA name in tenants set up that way. "UTC" for a user who never chose one
+    #: [unverified: what Exchange Online reports then]
+    time_zone: str = "UTC"
     calendars: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -284,6 +288,14 @@ class SandboxState:
             return {"token_type": "Bearer", "scope": " ".join(grant.scopes),
                     "expires_in": self.knobs.access_token_lifetime, "ext_expires_in": self.knobs.access_token_lifetime,
                     "access_token": access, "refresh_token": refresh}
+
+    def token_scopes(self, token: str) -> set[str]:
+        """The resource scopes (lower-case, without Graph's URL prefix) a live access token carries."""
+        with self.lock:
+            entry = self.access_tokens.get(token)
+            if entry is None or entry[1] <= now():
+                return set()
+            return {s.removeprefix("https://graph.microsoft.com/").lower() for s in self.grants[entry[0]].scopes}
 
     def mailbox_for_token(self, token: str) -> Mailbox | None:
         """The mailbox a live access token stands for, or None (expired, unknown, revoked)."""
