@@ -74,7 +74,8 @@ def install(test: bool) -> None:
     for number, wave in enumerate(plugin_waves()):
         targets = ["-e", f"{ROOT}[test]" if test else f"{ROOT}[demo]"] if number == 0 else []
         for plugin in wave:
-            targets += ["-e", f"{plugin}[test]" if test and "[options.extras_require]" in (plugin / "setup.cfg").read_text() else str(plugin)]
+            extras = test and "[options.extras_require]" in (plugin / "setup.cfg").read_text()
+            targets += ["-e", f"{plugin}[test]" if extras else str(plugin)]
         if test and number == 0:
             targets += ["-e", str(ROOT / "tests" / "plugins" / "testplugin")]
         sh(PY, "-m", "pip", "install", "-q", *targets)

@@ -538,7 +538,8 @@ class _PageMeetings:
             created: dict[int, list[dict]] = defaultdict(list)
             for meeting, row in self.new:
                 row.meeting_id = meeting.id
-                created[meeting.owner_user_id].append({**meeting_event(meeting, "calendar"), "user_id": meeting.owner_user_id})
+                owner = meeting.owner_user_id
+                created[owner].append({**meeting_event(meeting, "calendar"), "user_id": owner})
             for owner, items in created.items():  # as events.record_for_user, for the page at once
                 organization_id = self.s.scalar(sa.select(User.organization_id).where(User.id == owner))
                 events.record_many(self.s, organization_id, "meeting.created", items)

@@ -75,7 +75,8 @@ def test_pip_resolves_the_plugin_in_a_fresh_venv_from_the_checkout(fresh_venv, t
                            str(ROOT), str(PLUGINS / "icloud")], capture_output=True, text=True, timeout=1200,
                           env=clean_env())
     assert done.returncode == 0, done.stderr[-2000:]
-    sources = {item["metadata"]["name"]: item["download_info"]["url"] for item in json.loads(report.read_text())["install"]}
+    installs = json.loads(report.read_text())["install"]
+    sources = {item["metadata"]["name"]: item["download_info"]["url"] for item in installs}
     assert sources["crm-hub-icloud"] == (PLUGINS / "icloud").as_uri()
     assert sources["crm-hub-imap"] == (PLUGINS / "imap").as_uri()
     assert sources["crm-hub-caldav"] == (PLUGINS / "caldav").as_uri()
