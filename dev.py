@@ -36,25 +36,49 @@ def plugin_dirs() -> list[Path]:
     return sorted(p.parent for p in (ROOT / "plugins").glob("*/setup.cfg"))
 
 
+def plugin_waves() -> list[list[Path]]:
+    """The plugins in the order pip can install them editable: those another builds on first.
+
+    A plugin's requirement on a sibling that is not installed yet is a direct reference to the
+    sibling's folder (plugins/sibling_requirements.py), and pip refuses that next to an editable
+    install of the same sibling in one command.
+    """
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from sibling_requirements import declared, siblings
+
+    local = {name: folder.resolve() for name, folder in siblings().items()}
+    needs = {p.resolve(): {local[r] for r in declared(p) if r in local} for p in plugin_dirs()}
+    waves: list[list[Path]] = []
+    done: set[Path] = set()
+    while len(done) < len(needs):
+        wave = sorted(p for p in needs if p not in done and needs[p] <= done)
+        if not wave:
+            sys.exit(f"The plugins build on each other in a circle: {sorted(str(p) for p in needs if p not in done)}")
+        waves.append(wave)
+        done.update(wave)
+    return waves
+
+
 def install(test: bool) -> None:
     if sys.version_info < (3, 11):
         sys.exit("Python 3.11 or newer is needed.")
     if not PY.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     stamp = VENV / (".installed-test" if test else ".installed")
-    sources = [ROOT / "setup.cfg", *(p / "setup.cfg" for p in plugin_dirs())]
+    sources = [ROOT / "setup.cfg", *(p / "setup.cfg" for p in plugin_dirs()), *(ROOT / "plugins").glob("*/setup.py")]
     # the test extras include the demo's, so a fresh test install serves `run` as well
     for done in [stamp] if test else [stamp, VENV / ".installed-test"]:
         if done.exists() and all(s.stat().st_mtime < done.stat().st_mtime for s in sources):
             return
     sh(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
-    editable: list[str] = []
-    targets = ["-e", f"{ROOT}[test]" if test else f"{ROOT}[demo]"]
-    for plugin in plugin_dirs():
-        targets += ["-e", f"{plugin}[test]" if test and "[options.extras_require]" in (plugin / "setup.cfg").read_text() else str(plugin)]
-    if test:
-        targets += ["-e", str(ROOT / "tests" / "plugins" / "testplugin")]
-    sh(PY, "-m", "pip", "install", "-q", *editable, *targets)
+    for number, wave in enumerate(plugin_waves()):
+        targets = ["-e", f"{ROOT}[test]" if test else f"{ROOT}[demo]"] if number == 0 else []
+        for plugin in wave:
+            extras = test and "[options.extras_require]" in (plugin / "setup.cfg").read_text()
+            targets += ["-e", f"{plugin}[test]" if extras else str(plugin)]
+        if test and number == 0:
+            targets += ["-e", str(ROOT / "tests" / "plugins" / "testplugin")]
+        sh(PY, "-m", "pip", "install", "-q", *targets)
     stamp.touch()
 
 

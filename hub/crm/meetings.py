@@ -42,6 +42,7 @@ Import rules (PRODUCT.md §3):
 from __future__ import annotations
 
 import uuid
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable
@@ -426,17 +427,37 @@ def _people(s: Session, ctx: "CalendarContext", event: RemoteEvent) -> _Seen:
     return seen
 
 
-def on_event(s: Session, ctx: "CalendarContext", row: CalendarEvent, event: RemoteEvent) -> str | None:
+def on_events(s: Session, ctx: "CalendarContext", changed: list[tuple[CalendarEvent, RemoteEvent]]) -> Counter:
+    """:func:`on_event` for a page of events, with what it looks up read in a few queries for the page.
+
+    The meetings it imports are inserted together at the end (one flush), then linked to their rows.
+
+    :return: counts of the outcomes.
+    """
+    outcomes: Counter = Counter()
+    page = _PageMeetings(s, ctx, changed)
+    for row, event in changed:
+        outcome = on_event(s, ctx, row, event, page)
+        if outcome:
+            outcomes[outcome] += 1
+    page.finish()
+    return outcomes
+
+
+def on_event(s: Session, ctx: "CalendarContext", row: CalendarEvent, event: RemoteEvent,
+             page: "_PageMeetings | None" = None) -> str | None:
     """An event (a single event or a series master) arrived or changed on a synced calendar.
 
+    :param page: the page's lookups (:func:`on_events`); without it, each is a query and an import is
+        flushed at once.
     :return: what happened to the CRM: "imported", "linked", "updated", "delete queued" or ``None``.
     """
+    page = page or _PageMeetings(s, ctx, [(row, event)])
     if row.meeting_id is None and event.hub_marker:
-        pushed = s.scalar(sa.select(OutboxEntry.meeting_id).where(
-            OutboxEntry.client_id == event.hub_marker, OutboxEntry.calendar_id == ctx.calendar_id,
-            OutboxEntry.meeting_id.is_not(None)).limit(1))
+        pushed = page.pushed.get(event.hub_marker)
         if pushed is not None:  # our own event, whose push result was never stored (a crash)
             row.meeting_id, row.client_id = pushed, event.hub_marker
+            page.linked(pushed, row)
     meeting = s.get(Meeting, row.meeting_id) if row.meeting_id else None
     if meeting is not None:
         if meeting.cancelled:
@@ -453,27 +474,97 @@ def on_event(s: Session, ctx: "CalendarContext", row: CalendarEvent, event: Remo
         return "updated"
     if not (ctx.pulls and ctx.import_meetings):
         return None
+    seen = _people(s, ctx, event)  # first: it costs a dictionary lookup, expanding a series far more
+    if not seen.others:
+        return None
     # a series begun before the window counts by its occurrences inside it
     current = (occurs_between(event, ctx.window.start, ctx.window.end, ctx.timezone) if event.recurrence
                else to_utc(event.end, zone(ctx.timezone)) > ctx.window.start)
     if not current:
         return None
-    seen = _people(s, ctx, event)
-    if not seen.others:
-        return None
-    existing = _same_meeting(s, ctx, event)
+    existing = _same_meeting(ctx, event, row, page)
     if existing is not None:
-        row.meeting_id = existing.id
+        row.meeting_id = existing
+        page.linked(existing, row)
         return "linked"
     meeting = Meeting(owner_user_id=ctx.user_id, origin="calendar", appointment_type=ctx.appointment_type,
                       ical_uid=event.ical_uid, version=1,
                       organizer_email=matching.normalize_email(event.organizer.email) if event.organizer else None)
     s.add(meeting)
     _apply_remote(s, ctx, meeting, event, seen=seen, locked=frozenset())
-    s.flush()
-    row.meeting_id = meeting.id
-    events.record_for_user(s, meeting.owner_user_id, "meeting.created", meeting_event(meeting, "calendar"))
+    page.imported(meeting, row)
+    if len(page.changed) == 1:
+        page.finish()
     return "imported"
+
+
+class _PageMeetings:
+    """What :func:`on_event` looks up for a page of events, read at once, and the meetings it imports.
+
+    Nothing in the page's import path queries the database, so the new meetings (and participants)
+    wait in the session and go in with one flush (:meth:`finish`) instead of one per meeting.
+    """
+
+    def __init__(self, s: Session, ctx: "CalendarContext", changed: list[tuple[CalendarEvent, RemoteEvent]]):
+        self.s, self.ctx, self.changed = s, ctx, changed
+        self.new: list[tuple[Meeting, CalendarEvent]] = []
+        markers = sorted({e.hub_marker for r, e in changed if r.meeting_id is None and e.hub_marker})
+        self.pushed: dict[str, int] = {}
+        for first in range(0, len(markers), 500):
+            for client_id, meeting_id in s.execute(sa.select(OutboxEntry.client_id, OutboxEntry.meeting_id).where(
+                    OutboxEntry.client_id.in_(markers[first:first + 500]), OutboxEntry.calendar_id == ctx.calendar_id,
+                    OutboxEntry.meeting_id.is_not(None)).order_by(OutboxEntry.id)):
+                self.pushed.setdefault(client_id, meeting_id)
+        # the meetings already linked, loaded together (s.get then finds them in the session)
+        linked = sorted({r.meeting_id for r, _e in changed if r.meeting_id})
+        for first in range(0, len(linked), 500):
+            s.scalars(sa.select(Meeting).where(Meeting.id.in_(linked[first:first + 500]))).all()
+        # candidates for "the same meeting": (iCalUID, organizer) → meeting ids in id order, and each
+        # one's links as (calendar, user, start)
+        uids = sorted({e.ical_uid for _r, e in changed if e.ical_uid})
+        self.candidates: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+        for first in range(0, len(uids), 500):
+            for meeting_id, uid, organizer in s.execute(sa.select(Meeting.id, Meeting.ical_uid, Meeting.organizer_email)
+                                                        .where(Meeting.ical_uid.in_(uids[first:first + 500]),
+                                                               Meeting.cancelled.is_(False)).order_by(Meeting.id)):
+                self.candidates[(uid, organizer)].append(meeting_id)
+        ids = sorted({m for found in self.candidates.values() for m in found})
+        self.links: dict[int, list[tuple[int, int, datetime | None]]] = defaultdict(list)
+        for first in range(0, len(ids), 500):
+            for meeting_id, calendar_id, user_id, start, start_date in s.execute(
+                    sa.select(CalendarEvent.meeting_id, CalendarEvent.calendar_id, Account.user_id, CalendarEvent.start,
+                              CalendarEvent.start_date)
+                    .join(Calendar, Calendar.id == CalendarEvent.calendar_id)
+                    .join(Account, Account.id == Calendar.account_id)
+                    .where(CalendarEvent.meeting_id.in_(ids[first:first + 500]))):
+                self.links[meeting_id].append((calendar_id, user_id, _link_start(start, start_date)))
+
+    def linked(self, meeting_id: int, row: CalendarEvent) -> None:
+        """``row`` (on this page's calendar) now shows ``meeting_id``."""
+        self.links[meeting_id].append((self.ctx.calendar_id, self.ctx.user_id, _link_start(row.start, row.start_date)))
+
+    def imported(self, meeting: Meeting, row: CalendarEvent) -> None:
+        # no later event of the page can be "the same meeting" as this one: its only link is on this
+        # page's calendar, which makes any other event with its UID here a copy
+        self.new.append((meeting, row))
+
+    def finish(self) -> None:
+        """Insert the imported meetings, link their rows and record their ``meeting.created`` events."""
+        if self.new:
+            self.s.flush()
+            created: dict[int, list[dict]] = defaultdict(list)
+            for meeting, row in self.new:
+                row.meeting_id = meeting.id
+                owner = meeting.owner_user_id
+                created[owner].append({**meeting_event(meeting, "calendar"), "user_id": owner})
+            for owner, items in created.items():  # as events.record_for_user, for the page at once
+                organization_id = self.s.scalar(sa.select(User.organization_id).where(User.id == owner))
+                events.record_many(self.s, organization_id, "meeting.created", items)
+            self.new.clear()
+
+
+def _link_start(start: datetime | None, start_date: date | None) -> datetime | None:
+    return start or (datetime.combine(start_date, time.min, timezone.utc) if start_date else None)
 
 
 def _ensure_deleted(s: Session, ctx: "CalendarContext", meeting: Meeting, row: CalendarEvent) -> str | None:
@@ -529,28 +620,20 @@ def _apply_remote(s: Session, ctx: "CalendarContext", meeting: Meeting, event: R
     meeting.ical_uid = meeting.ical_uid or event.ical_uid
 
 
-def _same_meeting(s: Session, ctx: "CalendarContext", event: RemoteEvent) -> Meeting | None:
+def _same_meeting(ctx: "CalendarContext", event: RemoteEvent, row: CalendarEvent,
+                  page: _PageMeetings) -> int | None:
     """The meeting this event is another view of — same iCalUID and organizer, and not a copy."""
     if not event.ical_uid:
         return None
     organizer = matching.normalize_email(event.organizer.email) if event.organizer else None
-    candidates = s.scalars(sa.select(Meeting).where(
-        Meeting.ical_uid == event.ical_uid, Meeting.organizer_email.is_(None) if organizer is None
-        else Meeting.organizer_email == organizer, Meeting.cancelled.is_(False)).order_by(Meeting.id)).all()
     start = to_utc(event.start, timezone.utc if event.all_day else zone(event.timezone or ctx.timezone))
-    for meeting in candidates:
-        links = s.execute(sa.select(CalendarEvent.calendar_id, Account.user_id, CalendarEvent.start,
-                                    CalendarEvent.start_date)
-                          .join(Calendar, Calendar.id == CalendarEvent.calendar_id)
-                          .join(Account, Account.id == Calendar.account_id)
-                          .where(CalendarEvent.meeting_id == meeting.id)).all()
-        if any(calendar_id == ctx.calendar_id for calendar_id, *_ in links):
+    for meeting_id in page.candidates.get((event.ical_uid, organizer), []):
+        links = page.links.get(meeting_id, [])
+        if any(calendar_id == ctx.calendar_id for calendar_id, _user, _start in links):
             continue  # a second event with this UID on one calendar: a copy
-        if any(user_id == ctx.user_id and (link_start or (datetime.combine(link_date, time.min, timezone.utc)
-                                                          if link_date else None)) != start
-               for _, user_id, link_start, link_date in links):
+        if any(user_id == ctx.user_id and link_start != start for _calendar, user_id, link_start in links):
             continue  # the same user's other calendar has it at another time: a copy
-        return meeting
+        return meeting_id
     return None
 
 

@@ -249,13 +249,9 @@ def apply_page(s: Session, ctx: CalendarContext, page: EventPage) -> Counter:
     stats += Counter()  # drop the zero
     recompute_busy(s, ctx, series)
     people = [p.email for _row, e in changed for p in ([e.organizer] if e.organizer else []) + list(e.attendees)]
+    stats["changed"] += len(changed)
     with matching.page_cache(s, ctx.user_id, people):  # the page's addresses in a few queries, not per event
-        for row, event in changed:
-            stats["changed"] += 1
-            if not event.recurring_event_id:
-                outcome = meetings.on_event(s, ctx, row, event)
-                if outcome:
-                    stats[outcome] += 1
+        stats += meetings.on_events(s, ctx, [(row, event) for row, event in changed if not event.recurring_event_id])
     return stats
 
 

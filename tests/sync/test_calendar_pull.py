@@ -183,6 +183,26 @@ def test_an_outlook_copy_with_the_same_ical_uid_never_overwrites_the_original(hu
     assert all(len(links(hub, m.id)) == 1 for m in found.values())
 
 
+def test_a_meeting_and_its_copy_in_one_page_link_once(hub, backend, acme):
+    """The page's lookups are read once (meetings.on_events): a link made earlier in the same page still
+    makes a second event with that UID on the calendar a copy, and two copies new in one page are two."""
+    shared = event("Quarterly review", at(4, 14), attendees=[ALICE, BOB, DAN], organizer=BOB, ical_uid="review-q3")
+    backend.put_event(BOB, "primary", shared)
+    sync(hub, acme.bob_account)
+    backend.put_event(ALICE, "primary", shared)
+    backend.put_event(ALICE, "primary", event("Quarterly review (copy)", at(4, 14), attendees=[ALICE, BOB, DAN],
+                                              organizer=BOB, ical_uid="review-q3"))
+    for n in (1, 2):
+        backend.put_event(ALICE, "primary", event(f"Kick-off {n}", at(5, 9 + n), attendees=[ALICE, DAN],
+                                                  organizer=DAN, ical_uid="kickoff-copied"))
+    assert sync(hub, acme.alice_account)["imported"] == 3
+    found = {m.title: m for m in live_meetings(hub)}
+    assert set(found) == {"Quarterly review", "Quarterly review (copy)", "Kick-off 1", "Kick-off 2"}
+    assert {link.calendar_id for link in links(hub, found["Quarterly review"].id)} == {
+        calendar_id(hub, acme.alice_account), calendar_id(hub, acme.bob_account)}
+    assert all(len(links(hub, found[t].id)) == 1 for t in ("Quarterly review (copy)", "Kick-off 1", "Kick-off 2"))
+
+
 @pytest.mark.parametrize("propagate", [True, False])
 def test_a_deletion_in_the_calendar_cancels_the_meeting_only_when_deletions_propagate(hub, backend, acme, propagate):
     set_preferences(hub, acme.alice, calendar_id(hub, acme.alice_account), propagate_deletions=propagate)

@@ -18,7 +18,7 @@ from hub.types import AccountHandle, ConnectResult, ProviderContext
 from hub_caldav import locate, presets
 from hub_caldav.config import CalDAVConfig
 from hub_caldav.connection import AUTH_TYPES, AuthHints, CalDAVConnection
-from hub_caldav.discovery import discover_first, list_calendars
+from hub_caldav.discovery import calendar_address, discover_first, list_calendars
 
 
 def connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult:
@@ -57,8 +57,11 @@ def connect(context: ProviderContext, params: dict[str, Any]) -> ConnectResult:
         list_calendars(connection, found.home_url)  # the home must answer on its own host too
         # later connections send the scheme the server asked for right away: no 401 round trip each
         settings["auth"] = connection.auth or settings["auth"]
+        address = email if "@" in email else username if "@" in username else None
+        if address is None:  # a bare user name: the address invitations name this user by
+            address = calendar_address(connection, found.principal_url) or email or username
     return ConnectResult(
-        email=email or username,
+        email=address,
         credentials={"password": password},
         settings={**settings, "principal_url": found.principal_url, "calendar_home_url": found.home_url},
     )

@@ -130,6 +130,16 @@ class CalDAVConnection:
         name = type(self.client.auth).__name__ if self.client.auth is not None else ""
         return "digest" if "Digest" in name else "basic" if "Basic" in name else None
 
+    def log_in(self) -> None:
+        """Send the credentials from now on, unasked (Basic; over HTTPS only, as every URL here is).
+
+        For servers that answer without a login instead of challenging it (see
+        :func:`hub_caldav.discovery.discover`); a server that wants another scheme still says so in a 401.
+        """
+        if self.client.auth is None:
+            self.client.auth_type = "basic"
+            self.client.build_auth_object()
+
     def close(self) -> None:
         """Release the HTTP session."""
         self.client.close()

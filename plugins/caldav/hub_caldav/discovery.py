@@ -5,7 +5,7 @@ partition host (``pNN-caldav.icloud.com``); the ``caldav`` library follows that 
 then listed with one Depth-1 PROPFIND, keeping only collections that hold events (iCloud's
 Reminders lists are VTODO-only calendars).
 
-Public API: :func:`discover_first`, :func:`discover`, :func:`list_calendars`, :func:`calendar_state`, :func:`remote_calendars`,
+Public API: :func:`discover_first`, :func:`discover`, :func:`calendar_address`, :func:`list_calendars`, :func:`calendar_state`, :func:`remote_calendars`,
 :class:`Discovery`, :class:`CalendarInfo`.
 """
 
@@ -21,6 +21,7 @@ from caldav import Principal
 from hub.exceptions import AuthenticationFailed, ConnectFailed, HostNotAllowed, HubError
 from hub.types import RemoteCalendar
 from hub_caldav.connection import CalDAVConnection
+from hub_caldav.queries import propfind
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,14 @@ def discover_first(connection: CalDAVConnection, urls: list[str]) -> Discovery:
 
 
 def discover(connection: CalDAVConnection) -> Discovery:
-    """Find the principal and its calendar home, following the home to another host if needed."""
+    """Find the principal and its calendar home, following the home to another host if needed.
+
+    A server may answer without asking for a login, naming the current principal
+    ``DAV:unauthenticated`` (RFC 5397 §3; Cyrus does on its DAV root): the credentials are then sent
+    unasked, so the principal found is the user's and a wrong password is refused.
+    """
+    if connection.auth is None and _unauthenticated(connection):
+        connection.log_in()
     with connection.translating():
         principal = Principal(client=connection.client)
         home = principal.calendar_home_set
@@ -93,6 +101,29 @@ def discover(connection: CalDAVConnection) -> Discovery:
     if not home_url.endswith("/"):
         home_url += "/"
     return Discovery(principal_url=str(principal.url), home_url=home_url)
+
+
+def _unauthenticated(connection: CalDAVConnection) -> bool:
+    response = connection.request("PROPFIND", connection.base, propfind([f"{DAV}current-user-principal"]),
+                                  {"Depth": "0", "Content-Type": "application/xml; charset=utf-8"})
+    tree = response.tree
+    return tree is not None and tree.find(f".//{DAV}current-user-principal/{DAV}unauthenticated") is not None
+
+
+def calendar_address(connection: CalDAVConnection, principal_url: str) -> str | None:
+    """The principal's first ``mailto:`` calendar user address (RFC 6638 §2.4.1), if it has one."""
+    try:
+        results = connection.request("PROPFIND", principal_url, propfind([f"{CALDAV}calendar-user-address-set"]),
+                                     {"Depth": "0", "Content-Type": "application/xml; charset=utf-8"})
+    except HubError as exc:
+        log.info("no calendar-user-address-set at %s: %s", principal_url, exc.message)
+        return None
+    hrefs = results.tree.iterfind(f".//{CALDAV}calendar-user-address-set/{DAV}href") if results.tree is not None else []
+    for href in hrefs:
+        value = (href.text or "").strip()
+        if value.lower().startswith("mailto:") and "@" in value:
+            return unquote(value[7:])
+    return None
 
 
 def list_calendars(connection: CalDAVConnection, home_url: str) -> list[CalendarInfo]:

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import icalendar
+from lxml import etree
 
 from hub.testing.conformance import Remote
 from hub.types import AccountHandle, ProviderContext, RemoteEvent
@@ -109,3 +110,72 @@ def connect(hooks, user, server: str = "", email: str | None = None, config: dic
                                                      "server": server, "password": user.password, **params})
     return AccountHandle(id=7, provider="caldav", email=result.email, credentials=dict(result.credentials),
                          settings=dict(result.settings), context=ctx)
+
+
+class CyrusCalDAVUser:
+    """A Cyrus user as the CalDAV helpers name it (``name``, ``password``)."""
+
+    def __init__(self, mail_user):
+        self.name, self.password, self.email = mail_user.username, mail_user.password, mail_user.email
+
+
+class CyrusCalDAV:
+    """The CalDAV side of the ``cyrus`` peer (:mod:`hub.testing.peers.cyrus`) with the peers' small
+    interface: ``add_user``, ``request``, ``put_object``, ``expire_sync_tokens``."""
+
+    def __init__(self, cyrus):
+        self.cyrus = cyrus
+        self.url = cyrus.caldav_url()
+        self.origin = f"http://{cyrus.host}:{cyrus.http_port}"
+
+    def add_user(self) -> CyrusCalDAVUser:
+        """A new user; Cyrus makes the ``Default/`` calendar on the first look at the home."""
+        user = CyrusCalDAVUser(self.cyrus.add_user())
+        assert self.request(user, "PROPFIND", self.home(user), headers={"Depth": "1"}).status_code == 207
+        return user
+
+    def home(self, user: CyrusCalDAVUser) -> str:
+        return f"/dav/calendars/user/{user.name}/"
+
+    def request(self, user: CyrusCalDAVUser, method: str, path: str, body: bytes | str = b"",
+                headers: dict | None = None):
+        import requests
+
+        url = path if "://" in path else self.origin + path
+        data = body.encode() if isinstance(body, str) else body
+        headers = dict(headers or {})
+        if method == "PROPFIND" and not data:  # allprop (RFC 4918 §9.1), which Cyrus wants spelled out
+            data = b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:allprop/></d:propfind>'
+            headers.setdefault("Content-Type", "application/xml")
+        return requests.request(method, url, data=data, headers=headers, auth=(user.name, user.password), timeout=30)
+
+    def put_object(self, user: CyrusCalDAVUser, path: str, ics: str | bytes) -> str:
+        response = self.request(user, "PUT", path, ics, {"Content-Type": "text/calendar; charset=utf-8"})
+        if response.status_code not in (201, 204):
+            raise RuntimeError(f"PUT {path} answered {response.status_code}: {response.text[:200]}")
+        return response.headers.get("ETag", "")
+
+    def expire_sync_tokens(self, user: CyrusCalDAVUser) -> None:
+        """Make every sync token issued for ``user``'s calendars stale (403 ``valid-sync-token``).
+
+        Cyrus refuses a token older than the mailbox's ``deletedmodseq``, which rises when expunged
+        records are cleaned up: each calendar gets a member created and deleted, then ``cyr_expire -X 0``
+        removes the expunged records (as the server's nightly run would, days later).
+        """
+        import os
+        import subprocess
+
+        listing = self.request(user, "PROPFIND", self.home(user), '<?xml version="1.0"?><d:propfind xmlns:d="DAV:">'
+                               '<d:prop><d:resourcetype/></d:prop></d:propfind>',
+                               {"Depth": "1", "Content-Type": "application/xml"})
+        calendars = [r.findtext("{DAV:}href") for r in etree.fromstring(listing.content).iter("{DAV:}response")
+                     if r.find(".//{DAV:}resourcetype/{urn:ietf:params:xml:ns:caldav}calendar") is not None]
+        for calendar in calendars:
+            href = f"{calendar}expire-{secrets.token_hex(6)}.ics"
+            self.put_object(user, href, event_ics(RemoteEvent(
+                remote_id="", start=datetime(2020, 1, 1, 9, tzinfo=timezone.utc),
+                end=datetime(2020, 1, 1, 10, tzinfo=timezone.utc), summary="expire"), secrets.token_hex(8)))
+            assert self.request(user, "DELETE", href).status_code in (200, 204)
+        as_cyrus = ["runuser", "-u", self.cyrus.run_as, "--"] if os.geteuid() == 0 else []
+        subprocess.run([*as_cyrus, str(self.cyrus.bin / "cyr_expire"), "-C", str(self.cyrus.config_path), "-X", "0"],
+                       check=True, capture_output=True, env=self.cyrus.environment, timeout=60)

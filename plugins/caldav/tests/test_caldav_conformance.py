@@ -6,9 +6,8 @@ Each server shape runs the whole suite, connected with only a URL, a user name a
 * ``radicale-no-sync-token`` — Radicale behind a front without RFC 6578 (ctag/etag fallback);
 * ``xandikos`` — Xandikos behind a Basic login (412 for an unknown sync token);
 * ``xandikos-digest`` — the same behind a Digest login;
-* ``xandikos-truncated`` — sync-collection replies cut to one member with a 507 marker.
-
-Cyrus CalDAV joins once the Cyrus peer lands (it is built on another branch).
+* ``xandikos-truncated`` — sync-collection replies cut to one member with a 507 marker;
+* ``cyrus`` — Cyrus IMAP's CalDAV module at its DAV root (403 for an invalid sync token).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import pytest
 
 from hub.testing.conformance import ProviderTests
 from hub_caldav import hooks
-from hub_caldav.testing import CalDAVRemote, context, etag_cursor_outlives_expiry
+from hub_caldav.testing import CalDAVRemote, CyrusCalDAV, context, etag_cursor_outlives_expiry
 
 
 @dataclass
@@ -42,7 +41,13 @@ def _xandikos(xandikos, **options) -> Server:
     return Server(user.url, xandikos, user, etag_only=not options.get("sync_tokens", True))
 
 
+def _cyrus(cyrus) -> Server:
+    peer = CyrusCalDAV(cyrus)
+    return Server(peer.url, peer, peer.add_user())
+
+
 SHAPES = {
+    "cyrus": lambda request: _cyrus(request.getfixturevalue("cyrus")),
     "radicale": lambda request: _radicale(request.getfixturevalue("radicale")),
     "radicale-no-sync-token": lambda request: _radicale(request.getfixturevalue("radicale"), sync_tokens=False),
     "xandikos": lambda request: _xandikos(request.getfixturevalue("xandikos")),

@@ -9,7 +9,7 @@ import pytest
 
 from hub.exceptions import AuthenticationFailed, ConnectFailed, ValidationError
 from hub_caldav import locate, presets
-from hub_caldav.testing import connect
+from hub_caldav.testing import CyrusCalDAV, connect
 
 
 def test_url_user_and_password_are_enough_and_no_mail_is_asked(hooks, radicale, radicale_user):
@@ -101,6 +101,33 @@ def test_icloud_preset_keeps_apple_hints_but_names_the_server(hooks, radicale, r
         connect(hooks, radicale_user, server=radicale.url, preset="icloud", password="aaaa-bbbb-cccc-dddd")
     assert "127.0.0.1" in caught.value.message and "app-specific password" in caught.value.message
     assert "appleid.apple.com" in caught.value.fix
+
+
+def test_a_root_that_answers_without_a_login_still_gets_the_password_checked(hooks, cyrus):
+    """Cyrus answers PROPFIND on /dav/ without credentials, naming the principal ``DAV:unauthenticated``
+    (RFC 5397 §3) instead of asking for a login: the plugin logs in anyway, so a wrong password is
+    refused rather than "connected" to nobody's calendars."""
+    peer = CyrusCalDAV(cyrus)
+    user = peer.add_user()
+    with pytest.raises(AuthenticationFailed) as caught:
+        connect(hooks, user, server=peer.url, password="not-the-password")
+    assert "127.0.0.1" in caught.value.message
+
+    result = connect(hooks, user, server=peer.url)
+    assert result.settings["principal_url"].endswith(f"/dav/principals/user/{user.name}/")
+    assert result.settings["calendar_home_url"].endswith(f"/dav/calendars/user/{user.name}/")
+    assert result.settings["auth"] == "basic"
+
+
+def test_a_user_name_that_is_not_an_address_takes_the_principals_calendar_address(hooks, cyrus):
+    """The account's address is what invitations name the user by: with a bare user name, the first
+    ``mailto:`` of the principal's ``calendar-user-address-set`` (RFC 6638 §2.4.1)."""
+    peer = CyrusCalDAV(cyrus)
+    user = peer.add_user()
+    assert "@" not in user.name
+    result = connect(hooks, user, server=peer.url, email="", username=user.name)
+    assert result.email == f"{user.name}@internal"  # Cyrus without a default domain
+    assert result.settings["username"] == user.name
 
 
 def test_no_caldav_server_where_discovery_looks(hooks, radicale_user, smtp_like_port):

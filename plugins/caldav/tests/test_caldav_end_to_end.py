@@ -1,4 +1,4 @@
-"""The whole path through the hub for a calendar-only CalDAV account on Radicale and on Xandikos:
+"""The whole path through the hub for a calendar-only CalDAV account on Radicale, Xandikos and Cyrus:
 connected through the web form and through the API with only a URL, a user name and a password →
 account Enabled → calendars listed → events synced → a booking made in the CRM lands on the server.
 """
@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import hub_caldav.hooks
 import pytest
 import sqlalchemy as sa
-from hub_caldav.testing import event_ics
+from hub_caldav.testing import CyrusCalDAV, event_ics
 from werkzeug.security import generate_password_hash
 
 from hub.models import (
@@ -40,13 +40,17 @@ def form_app(app):
     return app
 
 
-@pytest.fixture(params=["radicale", "xandikos"])
+@pytest.fixture(params=["radicale", "xandikos", "cyrus"])
 def server(request):
     """(peer, user, server URL, calendar path) of a fresh account on each CalDAV server."""
     if request.param == "radicale":
         radicale = request.getfixturevalue("radicale")
         user = radicale.add_user()
         return radicale, user, radicale.url, radicale.make_calendar(user, "work", "Work")
+    if request.param == "cyrus":
+        cyrus = CyrusCalDAV(request.getfixturevalue("cyrus"))
+        user = cyrus.add_user()
+        return cyrus, user, cyrus.url, f"{cyrus.home(user)}Default/"
     xandikos = request.getfixturevalue("xandikos")
     user = xandikos.add_user()
     return xandikos, user, user.url, "/user/calendars/calendar/"
