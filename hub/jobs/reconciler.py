@@ -124,23 +124,23 @@ def resume_stale_syncs(hub: Hub, now: datetime) -> list[str]:
         if _pending(hub, work.account_sync_id(account.id)):
             continue  # its fan-out is on the way
         provider = hub.plugins.provider(account.provider)
-        work: list[tuple[str, Callable[[], object]]] = []  # (job id, what enqueues it)
+        due: list[tuple[str, Callable[[], object]]] = []  # (job id, what enqueues it)
         never_listed = (account.calendar_enabled and provider.can("calendar") and not by_account.get(account.id)
                         and not any(k[0] == account.id and k[1] == "calendar" for k in cursors))
         if never_listed:
             if account.connected_at < cutoff:  # its first sync never ran: start from the top (it fans out)
-                work.append((work.account_sync_id(account.id), partial(work.enqueue_account_sync, hub, account.id)))
+                due.append((work.account_sync_id(account.id), partial(work.enqueue_account_sync, hub, account.id)))
         elif account.calendar_enabled and provider.can("calendar"):
             for calendar in by_account.get(account.id, []):
                 if stale((account.id, "calendar", calendar.remote_id), account.connected_at):
-                    work.append((work.calendar_sync_id(account.id, calendar.id),
-                                 partial(work.enqueue_calendar_sync, hub, account.id, calendar.id)))
+                    due.append((work.calendar_sync_id(account.id, calendar.id),
+                                partial(work.enqueue_calendar_sync, hub, account.id, calendar.id)))
         if account.mail_enabled and provider.can("mail") and not never_listed:
             for folder in ("inbox", "sent"):
                 if stale((account.id, "mail", folder), account.connected_at):
-                    work.append((work.mail_sync_id(account.id, folder),
-                                 partial(work.enqueue_mail_sync, hub, account.id, folder)))
-        for job_id, enqueue in work:
+                    due.append((work.mail_sync_id(account.id, folder),
+                                partial(work.enqueue_mail_sync, hub, account.id, folder)))
+        for job_id, enqueue in due:
             if not _pending(hub, job_id):
                 enqueue()
                 enqueued.append(job_id)
