@@ -466,3 +466,19 @@ class WebhookResult:
     body: str = ""
     content_type: str = "text/plain"
     syncs: list[SyncTarget] = field(default_factory=list)
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoSandbox:
+    """A provider's local stand-in, running, as ``hub demo`` uses it (see ``hub_demo_sandbox``)."""
+
+    #: the provider's admin configuration pointing it at the stand-in (``ProviderSetting.config``)
+    config: dict[str, Any]
+    #: the form a person who allows access as ``email`` sends to the stand-in's consent page at
+    #: ``url`` (the provider's authorization URL): ``consent_form(url, email) -> fields``
+    consent_form: Callable[[str, str], dict[str, Any]]
+    #: stops the stand-in; called once when the demo ends
+    stop: Callable[[], None]

@@ -1,17 +1,17 @@
-"""Shared helpers for peer fixtures: free ports, waiting for a port, and skip-or-fail."""
+"""What every local peer needs: a free port, waiting until it listens, a folder, a certificate."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
-import pytest
-
-from hub.testing.waiting import PATIENCE
+#: seconds a peer gets to start listening; the test kit sets it to the suite's patience
+#: (:data:`hub.testing.waiting.PATIENCE`), so one setting governs every wait of a test run
+STARTUP_TIMEOUT = 60.0
 
 
 def free_port() -> int:
@@ -22,8 +22,8 @@ def free_port() -> int:
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float | None = None,
                   proc: subprocess.Popen | None = None) -> None:
-    """Until something listens on ``host:port`` (at most ``timeout``, default the suite's patience)."""
-    timeout = PATIENCE if timeout is None else timeout
+    """Until something listens on ``host:port`` (at most ``timeout``, default :data:`STARTUP_TIMEOUT`)."""
+    timeout = STARTUP_TIMEOUT if timeout is None else timeout
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -36,19 +36,11 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float | None = No
     raise RuntimeError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
-def peer_missing(reason: str):
-    """Skip a test whose peer cannot run here — but fail under CI, so CI never skips silently."""
-    if os.environ.get("CI"):
-        pytest.fail(f"test peer unavailable under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def require_executable(name: str, hint: str) -> str:
-    path = shutil.which(name) or next(
-        (str(p) for p in (Path("/usr/sbin") / name, Path("/usr/bin") / name) if p.exists()), None
-    )
-    if not path:
-        peer_missing(f"{name} is not installed ({hint})")
+def peer_directory(prefix: str) -> Path:
+    """A fresh folder anyone may enter: Dovecot's and Cyrus's mail processes run as nobody and must get
+    in (pytest's tmp folders and an instance folder may be open to their owner only)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(path, 0o755)
     return path
 
 

@@ -1,4 +1,4 @@
-"""Cyrus IMAP (with CalDAV) as a real test peer: the ``cyrus`` fixture, one server per test session.
+"""Cyrus IMAP (with CalDAV) as a real peer; the test kit's ``cyrus`` fixture runs one per test session.
 
 Debian's ``cyrus-imapd`` conflicts with ``dovecot-imapd`` as a package, so Cyrus runs from its
 unpacked ``.deb`` files (``apt-get download`` + ``dpkg -x``, done by ``.ci/run``) under
@@ -42,10 +42,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from hub.testing.peers.base import free_port, peer_missing, wait_for_port
-from hub.testing.peers.imap import ImapPeer, MailUser, _peer_directory
+from hub.peers.base import free_port, wait_for_port
+from hub.peers.imap import ImapPeer, MailUser
 
 #: where the unpacked Debian packages live (``usr/lib/cyrus/bin/master`` under it)
 CYRUS_ROOT = Path(os.environ.get("HUB_CYRUS_ROOT", "/opt/cyrus"))
@@ -228,20 +226,3 @@ def _read_all(imap, mailbox: str) -> list[tuple[bytes, tuple[bytes, ...], object
     fetched = imap.fetch(uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]) if uids else {}
     imap.unselect_folder()
     return [(data[b"BODY[]"], data[b"FLAGS"], data[b"INTERNALDATE"]) for _uid, data in sorted(fetched.items())]
-
-
-@pytest.fixture(scope="session")
-def cyrus():
-    """A Cyrus IMAP + CalDAV server (CONDSTORE, QRESYNC, SPECIAL-USE, IDLE via idled) for the test session."""
-    if not (CYRUS_ROOT / "usr/lib/cyrus/bin/master").exists():
-        peer_missing(f"Cyrus is not unpacked under {CYRUS_ROOT} (see .ci/run, or set HUB_CYRUS_ROOT)")
-    directory = _peer_directory("hub-cyrus-")
-    server = CyrusServer(directory)
-    try:
-        server.start()
-    except (RuntimeError, OSError) as exc:
-        shutil.rmtree(directory, ignore_errors=True)
-        peer_missing(str(exc))
-    yield server
-    server.stop()
-    shutil.rmtree(directory, ignore_errors=True)

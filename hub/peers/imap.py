@@ -1,6 +1,6 @@
-"""IMAP peers: ``dovecot`` (CONDSTORE, QRESYNC, SPECIAL-USE, IDLE) and ``pymap`` (plain IMAP).
+"""IMAP peers: Dovecot (CONDSTORE, QRESYNC, SPECIAL-USE, IDLE) and pymap (plain IMAP).
 
-Both fixtures are session-scoped servers on free loopback ports with a self-signed certificate
+The test kit's ``dovecot`` and ``pymap`` fixtures (:mod:`hub.testing.peers.imap`) are session-scoped servers on free loopback ports with a self-signed certificate
 for ``localhost``/``127.0.0.1`` (the same one the ``smtp_server`` serves). Tests isolate themselves
 by creating their own users::
 
@@ -35,10 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterable
 
-import pytest
-
-from hub.testing.peers.base import free_port, peer_missing, require_executable, wait_for_port
-from hub.testing.peers.smtp import peer_certificate
+from hub.peers.base import free_port, wait_for_port
+from hub.peers.smtp import peer_certificate
 
 
 @dataclass(frozen=True)
@@ -402,49 +400,3 @@ class PymapServer(ImapPeer):
         fields = [f"V{int(f[1:]) + 1000}" if f.startswith("V") else f for f in fields]
         lines[0] = " ".join(fields) + "\n"
         uidlist.write_text("".join(lines))
-
-
-# --- fixtures --------------------------------------------------------------------------------------
-
-
-def _peer_directory(prefix: str) -> Path:
-    # not under pytest's 0700 tmp folders: Dovecot's mail processes run as nobody and must get in
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    os.chmod(path, 0o755)
-    return path
-
-
-@pytest.fixture(scope="session")
-def dovecot():
-    """A Dovecot IMAP server (CONDSTORE, QRESYNC, SPECIAL-USE, IDLE, XOAUTH2) for the test session."""
-    executable = require_executable("dovecot", "apt-get install dovecot-imapd")
-    if os.geteuid() != 0:
-        peer_missing("the dovecot fixture runs Dovecot as root (it switches to nobody for mail)")
-    directory = _peer_directory("hub-dovecot-")
-    server = DovecotServer(directory, executable)
-    try:
-        server.start()
-    except RuntimeError as exc:
-        shutil.rmtree(directory, ignore_errors=True)
-        peer_missing(str(exc))
-    yield server
-    server.stop()
-    shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def pymap():
-    """A pymap IMAP server (plain IMAP4rev1 + IDLE, no CONDSTORE/SPECIAL-USE) for the test session."""
-    executable = shutil.which("pymap") or str(Path(sys.executable).parent / "pymap")
-    if not Path(executable).exists():
-        peer_missing("pymap is not installed (pip install pymap)")
-    directory = _peer_directory("hub-pymap-")
-    server = PymapServer(directory, executable)
-    try:
-        server.start()
-    except RuntimeError as exc:
-        shutil.rmtree(directory, ignore_errors=True)
-        peer_missing(str(exc))
-    yield server
-    server.stop()
-    shutil.rmtree(directory, ignore_errors=True)

@@ -1,6 +1,7 @@
-"""SMTP peer: ``smtp_server``, an aiosmtpd submission server with STARTTLS + AUTH that captures mail.
+"""SMTP peer: an aiosmtpd submission server with STARTTLS + AUTH that captures mail.
 
-One server per test session (``smtp_server`` empties its captured list for each test)::
+The test kit's ``smtp_server`` fixture (:mod:`hub.testing.peers.smtp`) runs one per test session and
+empties its captured list for each test::
 
     def test_send(smtp_server):
         creds = smtp_server.add_user("alice", "secret")      # AUTH PLAIN/LOGIN accepts these
@@ -28,9 +29,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
-
-from hub.testing.peers.base import free_port, peer_missing, self_signed_cert
+from hub.peers.base import free_port, self_signed_cert
 
 
 _CERT_LOCK = threading.Lock()
@@ -196,26 +195,3 @@ class SmtpServer:
         for controller in self._controllers:
             controller.stop()
         self._controllers = []
-
-
-@pytest.fixture(scope="session")
-def _smtp_server_session():
-    if importlib.util.find_spec("aiosmtpd") is None:
-        peer_missing("aiosmtpd is not installed (pip install aiosmtpd)")
-    directory = Path(tempfile.mkdtemp(prefix="hub-smtp-"))
-    server = SmtpServer(directory)
-    try:
-        server.start()
-    except Exception as exc:  # a controller that cannot start names its own cause
-        shutil.rmtree(directory, ignore_errors=True)
-        peer_missing(f"aiosmtpd did not start: {exc}")
-    yield server
-    server.stop()
-    shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture
-def smtp_server(_smtp_server_session) -> SmtpServer:
-    """The session's SMTP server with an empty list of captured messages."""
-    _smtp_server_session.messages.clear()
-    return _smtp_server_session
