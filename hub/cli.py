@@ -71,7 +71,7 @@ def init(admin_email: str | None, admin_password: str | None) -> None:
     with hub.db.session() as s:
         from hub.models import Plan
 
-        if s.query(Plan).count() == 0:  # PRODUCT.md §2: the free plan syncs 100 emails a day
+        if s.query(Plan).count() == 0:  # docs/product-rules.md#plans-and-limits: 100 a day
             s.add(Plan(name="free", daily_mail_cap=100))
     if admin_email:
         if not admin_password:

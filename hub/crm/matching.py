@@ -11,7 +11,7 @@ Public API (shared by the mail and calendar engines, the BCC receiver and bookin
   looks each address up once (the calendar engine wraps one page of events in it);
 * :func:`is_free_mail`, :func:`normalize_email`, :func:`domain_of`.
 
-Rules, in order (PRODUCT.md §5):
+Rules, in order (docs/product-rules.md#matching-addresses):
 
 1. ``self`` — the owner's login address or one of their aliases;
 2. ``colleague`` — another registered user of the owner's organization (any of their addresses), or

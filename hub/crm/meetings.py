@@ -15,7 +15,7 @@ The calendar side, called by :mod:`hub.sync.calendar_pull` inside a page's trans
 * :func:`on_event_removed` — an event was deleted at the provider;
 * :func:`event_for_meeting` — the :class:`~hub.types.RemoteEvent` the push sends for a meeting.
 
-Import rules (PRODUCT.md §3):
+Import rules (docs/product-rules.md#meetings-from-calendar-events):
 
 * an event with at least one participant besides the user and their colleagues (the mail rules of
   :mod:`hub.crm.matching`: aliases count as the user, anyone on an organization or user domain as a

@@ -5,7 +5,7 @@ Public API:
 * :func:`book` — book a slot for a guest; returns the booking id;
 * :func:`cancel_booking` — cancel a booking and its meeting (the calendar event is deleted by the push).
 
-Algorithm (DESIGN.md "Booking"):
+Algorithm (docs/architecture.md, "Data flow"):
 
 1. the meeting type must be active and its host's default calendar on a connected account — a
    booking into availability that came from a disconnected account fails with ``NotActive``;

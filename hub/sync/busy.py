@@ -8,8 +8,9 @@ Public API:
 * :func:`replace_blocks` — swap the stored blocks of an event row for new ones;
 * :func:`block_rows` — BusyBlock rows (with their epoch-second copies) for some intervals.
 
-Algorithm: availability must never parse iCalendar per request (PERF_NOTES.md), so the sync engine
-calls :func:`blocks` whenever an event (or any exception of a series) changes and stores the result.
+Algorithm: availability must never parse iCalendar per request (docs/architecture.md, "Why
+availability reads stored busy time"), so the sync engine calls :func:`blocks` whenever an event (or
+any exception of a series) changes and stores the result.
 A recurring master is rebuilt as an iCalendar VEVENT — DTSTART with its zone (and the zone's own
 VTIMEZONE when it has no IANA name), the RRULE/EXDATE/RDATE lines verbatim, every exception's
 RECURRENCE-ID as an EXDATE — and its start times are expanded by recurring-ical-events, lazily and

@@ -1,4 +1,4 @@
-"""The per-user daily cap on synced emails (PRODUCT.md §2: free plan 100/day).
+"""The per-user daily cap on synced emails (docs/product-rules.md#plans-and-limits).
 
 Public API, used by :mod:`hub.sync.mail` inside each page's transaction:
 

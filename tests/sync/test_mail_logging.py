@@ -1,5 +1,5 @@
 """What gets logged where: contacts, companies, open opportunities, threads — and the three
-multi-domain scenarios of PRODUCT.md §5 (a user with three addresses on two domains, a colleague
+multi-domain cases of docs/product-rules.md#matching-addresses (a user with three addresses on two domains, a colleague
 without a licence, a registered colleague on another domain)."""
 
 from __future__ import annotations
