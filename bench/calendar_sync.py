@@ -337,7 +337,8 @@ def main(argv: list[str] | None = None) -> None:
                         spec["database_url"] = url
                     round_ = len(results) * args.runs + run
 
-                    def on_step(step: str, round_=round_) -> None:
+                    def on_step(step: str, round_=round_, user=user, calendar=calendar, objects=objects,
+                                size=size) -> None:
                         if step == "changed":
                             change_ten(radicale, user, calendar, objects, round_ % (size // CHANGED))
 

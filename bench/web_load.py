@@ -217,7 +217,7 @@ def compete(base: str, rounds: int, contenders: int) -> tuple[int, int, int, int
         first = datetime.fromisoformat(slots[len(slots) // 2]["start"])
         barrier = threading.Barrier(contenders)
 
-        def attempt(i: int) -> int:
+        def attempt(i: int, first=first, r=r, barrier=barrier) -> int:
             start = first + timedelta(minutes=15 * (i % 2))  # the same slot, or one overlapping it
             body = {"slug": SLUG, "start": start.isoformat(), "guest_name": f"Guest {r}-{i}",
                     "guest_email": f"guest{r}.{i}@example.org"}

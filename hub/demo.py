@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
@@ -124,7 +125,7 @@ def start_sandboxes(hub, peers: Peers) -> None:
     """Start the stand-in each provider's plugin offers (``hub_demo_sandbox``), with every demo user in it."""
     people = {address(login): name for login, name, _role, _provider in USERS}
     for name, info in hub.plugins.providers.items():
-        _try(peers, f"The {info.label} sandbox", lambda name=name: _sandbox(hub, peers, name, people))
+        _try(peers, f"The {info.label} sandbox", partial(_sandbox, hub, peers, name, people))
 
 
 def _sandbox(hub, peers: Peers, provider: str, people: dict[str, str]) -> None:
@@ -146,13 +147,13 @@ def _smtp(peers: Peers, folder: Path) -> None:
 
 def _imap(peers: Peers) -> None:
     from hub.peers.base import peer_directory
-    from hub.peers.imap import DovecotServer, PymapServer
+    from hub.peers.imap import DovecotServer, ImapPeer, PymapServer
 
     # a folder of its own, not under the instance: Dovecot's mail processes run as nobody and must get
     # in, and the instance may sit under a folder only its owner can enter
     folder = peer_directory("hub-demo-imap-")
     peers.stack.callback(shutil.rmtree, folder, ignore_errors=True)
-    server = None
+    server: ImapPeer | None = None
     dovecot = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if dovecot and os.geteuid() == 0:
         (folder / "dovecot").mkdir()

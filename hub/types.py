@@ -27,6 +27,8 @@ ALL_CAPABILITIES = frozenset({CALENDAR_READ, CALENDAR_WRITE, FREE_BUSY, MAIL, SE
 
 ConnectKind = Literal["oauth", "form"]
 AccessRole = Literal["owner", "writer", "reader", "freeBusyReader"]
+#: a participant's answer to an invitation
+ResponseStatus = Literal["needsAction", "accepted", "declined", "tentative"]
 
 #: An opaque, provider-defined sync cursor (Google syncToken, Graph deltaLink, CalDAV sync-token,
 #: IMAP "uidvalidity/uidnext/modseq" …). The core stores it and hands it back unchanged.
@@ -78,7 +80,7 @@ class ProviderInfo:
     connect_form: tuple[ConnectField, ...] = ()
     description: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         declared = set(self.capabilities)
         if CALENDAR in declared:  # the shorthand stands for both halves
             declared = (declared - {CALENDAR}) | {CALENDAR_READ, CALENDAR_WRITE}
@@ -190,7 +192,7 @@ class Window:
 class Participant:
     email: str
     name: str = ""
-    response: Literal["needsAction", "accepted", "declined", "tentative"] = "needsAction"
+    response: ResponseStatus = "needsAction"
     organizer: bool = False
     optional: bool = False
     resource: bool = False

@@ -29,7 +29,7 @@ def test_hook_hub_push_listeners(hub, make_user, dovecot, smtp_server):
     sync_queue.empty()  # drop the initial sync the connect queued: only the listener's job counts here
     listeners = start_listeners(hub)
     try:
-        assert listeners and all(l.wait_until_listening(PATIENCE) for l in listeners)
+        assert listeners and all(listener.wait_until_listening(PATIENCE) for listener in listeners)
         # the first connection asks for no catch-up sync (only a reconnect does), so a job from here on
         # can only come from IDLE reporting the new message
         assert sync_queue.get_job_ids() == []

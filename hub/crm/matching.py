@@ -212,7 +212,7 @@ def _organization_directory(session: Session, owner_user_id: int) -> _Directory:
     """Every address of the owner's organization's users, and its domains, in one query."""
     org_id = sa.select(User.organization_id).where(User.id == owner_user_id).scalar_subquery()
     same_org = User.organization_id.is_not_distinct_from(org_id)
-    query = sa.union_all(
+    query: sa.CompoundSelect = sa.union_all(
         sa.select(sa.literal("u"), User.id, User.email).where(same_org),
         sa.select(sa.literal("u"), UserAlias.user_id, UserAlias.email).join(User, User.id == UserAlias.user_id)
         .where(same_org),

@@ -6,6 +6,8 @@ jobs with deterministic ids, so duplicates are dropped at enqueue time.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rq.cron import CronScheduler
 
 from hub import jobs
@@ -13,7 +15,7 @@ from hub.core import Hub
 from hub.jobs import reconciler
 
 
-def periodic_jobs(hub: Hub) -> list[tuple[object, str, int]]:
+def periodic_jobs(hub: Hub) -> list[tuple[Callable[..., object], str, int]]:
     """``(function, queue, interval seconds)`` for everything that runs on a timer."""
     return [
         (jobs.poll_all, "default", hub.settings.poll_seconds),

@@ -47,6 +47,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from hub.peers.base import free_port, wait_for_port
@@ -81,6 +82,10 @@ class CalDAVPeer:
     """What the CalDAV peers share: set-up requests made the way any client makes them."""
 
     def calendar_path(self, user, cal_id: str) -> str:
+        raise NotImplementedError
+
+    def request(self, user, method: str, path: str, body: bytes | str = b"", headers: dict | None = None) -> Any:
+        """A plain HTTP request as ``user`` (a requests response)."""
         raise NotImplementedError
 
     def make_calendar(self, user, cal_id: str, name: str | None = None,
@@ -255,7 +260,7 @@ class DAVFront:
         #: path prefix → ``(status, new prefix)``: a server that moved collections answers with a redirect
         self.moved: dict[str, tuple[int, str]] = {}
         self._session = requests.Session()
-        self._server = None
+        self._server: Any = None
 
     def start(self) -> "DAVFront":
         from werkzeug.serving import WSGIRequestHandler, make_server
@@ -499,9 +504,8 @@ class Xandikos(CalDAVPeer):
         the old objects are pruned.
         """
         for git_dir in sorted(user.folder.glob("**/.git")):
-            def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-                return subprocess.run(["git", "-C", str(git_dir.parent), *args], check=check, capture_output=True,
-                                      text=True)
+            def run(*args: str, check: bool = True, repo: Path = git_dir.parent) -> subprocess.CompletedProcess:
+                return subprocess.run(["git", "-C", str(repo), *args], check=check, capture_output=True, text=True)
 
             if run("rev-parse", "-q", "--verify", "HEAD", check=False).returncode:
                 continue  # a collection without commits has issued no tokens

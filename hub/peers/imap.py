@@ -373,9 +373,9 @@ class PymapServer(ImapPeer):
         try:
             wait_for_port(self.port, proc=self.process, timeout=30)
         except RuntimeError as exc:
-            err = (self.directory / "stderr.log").read_text(errors="replace")
+            output = (self.directory / "stderr.log").read_text(errors="replace")
             self.stop()
-            raise RuntimeError(f"pymap did not start: {exc}\n{err}") from None
+            raise RuntimeError(f"pymap did not start: {exc}\n{output}") from None
         return self
 
     def _write_user(self, user: MailUser) -> None:

@@ -28,6 +28,7 @@ import warnings
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from hub.peers.base import free_port, self_signed_cert
 
@@ -140,7 +141,7 @@ class SmtpServer:
         self.handler = _Handler(self)
         self.port = free_port()
         self.ssl_port = free_port()
-        self._controllers = []
+        self._controllers: list[Any] = []
         self._lock = threading.Lock()
         self.user = self.add_user("hubtest", secrets.token_urlsafe(12))
 
@@ -180,8 +181,8 @@ class SmtpServer:
         _ImplicitTLSController = _implicit_tls_controller()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert_path, self.key_path)
-        common = dict(hostname=self.host, authenticator=self._authenticate, auth_required=True,
-                      server_hostname="localhost")
+        common: dict[str, Any] = dict(hostname=self.host, authenticator=self._authenticate, auth_required=True,
+                                      server_hostname="localhost")
         self._controllers = [
             Controller(self.handler, port=self.port, tls_context=context, require_starttls=True, **common),
             _ImplicitTLSController(self.handler, port=self.ssl_port, ssl_context=context, auth_require_tls=False,

@@ -181,7 +181,7 @@ def _fast_forward(dtstart: datetime | date, rules: list[str], start: datetime, t
     half a million steps before the window; this arithmetic is the hub's own for that reason.
     """
     rrules = [r for r in rules if r.upper().startswith("RRULE")]
-    if all_day or len(rrules) != 1:
+    if all_day or not isinstance(dtstart, datetime) or len(rrules) != 1:
         return dtstart, rules
     try:
         parts = icalendar.vRecur.from_ical(rrules[0].partition(":")[2])
@@ -223,7 +223,7 @@ def _series_zone(master: RemoteEvent, cal_zone: ZoneInfo) -> tuple[str | None, t
     """The series' TZID (``None``: floating), its tzinfo, and the VTIMEZONE defining it when it has no IANA name."""
     if master.vtimezone:
         definition = icalendar.Timezone.from_ical(master.vtimezone)
-        return str(definition["TZID"]), definition.to_tz(), master.vtimezone
+        return str(definition["TZID"]), definition.to_tz(), master.vtimezone  # type: ignore[attr-defined]
     if master.timezone:
         tz = zone(master.timezone)
         return tz.key, tz, None
@@ -242,7 +242,7 @@ def _when(name: str, value: datetime | date, tzid: str | None, series_tz: tzinfo
         day = value.astimezone(series_tz).date() if isinstance(value, datetime) else value
         return f"{name};VALUE=DATE:{day:%Y%m%d}"
     if tzid is None:
-        wall = value.astimezone(series_tz).replace(tzinfo=None) if getattr(value, "tzinfo", None) else value
+        wall = value.astimezone(series_tz).replace(tzinfo=None) if isinstance(value, datetime) and value.tzinfo else value
         return f"{name}:{wall:%Y%m%dT%H%M%S}"
     if not isinstance(value, datetime):
         value = datetime.combine(value, time.min, series_tz)
