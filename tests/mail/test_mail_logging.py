@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from hub.crm.timeline import threads_on_timeline
 from hub.models import Contact, MailMessage, Opportunity, TimelineEntry
 from hub.sync.mail import sync_folder
-from tests.mail_corpus.world import acme, backend, connect, hub_plugins, mail  # noqa: F401 (fixtures)
+from tests.mail_corpus.world import connect, mail
 
 ALICE = "alice@acme.com"
 

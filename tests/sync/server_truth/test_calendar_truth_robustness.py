@@ -14,9 +14,7 @@ import pytest
 from hub.sync import busy
 from hub.types import RemoteEvent
 from hub_caldav.ical import CalendarObject, MalformedObject
-from tests.sync.caldav_truth import (  # noqa: F401 (fixtures)
-    UTC, caldav, hub_plugins, hub_settings_overrides, today, vcalendar,
-)
+from tests.sync.caldav_truth import UTC, today, vcalendar
 
 
 def stamp(days: int, hour: int = 10, minute: int = 0, second: int = 0) -> str:

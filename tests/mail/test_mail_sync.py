@@ -21,7 +21,7 @@ from hub.plugins import hookimpl
 from hub.sync import mail as engine
 from hub.sync.mail import folder_progress, sync_folder
 from hub.testing.memory import MemoryProvider
-from tests.mail_corpus.world import acme, backend, connect, hub_plugins, mail  # noqa: F401 (fixtures)
+from tests.mail_corpus.world import connect, mail
 
 ALICE = "alice@acme.com"
 

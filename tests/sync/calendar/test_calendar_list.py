@@ -15,15 +15,7 @@ from hub.sync.calendars import (
     set_default_calendar,
     set_preferences,
 )
-from tests.sync.calendar_world import (  # noqa: F401
-    ALICE,
-    PASSWORD,
-    acme,
-    backend,
-    calendar_id,
-    connect,
-    hub_plugins,
-)
+from tests.sync.calendar_world import ALICE, PASSWORD, calendar_id, connect
 
 
 def calendars(hub, account_id):

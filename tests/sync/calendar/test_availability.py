@@ -13,20 +13,7 @@ from hub.exceptions import NotActive, ValidationError
 from hub.models import Account, Booking, Calendar, MeetingType
 from hub.scheduling.availability import availability, free, merge
 from hub.sync.calendars import set_conflict
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE,
-    PASSWORD,
-    acme,
-    backend,
-    calendar_id,
-    connect,
-    event,
-    hub_plugins,
-    local,
-    meeting_type,
-    next_weekday,
-    sync,
-)
+from tests.sync.calendar_world import ALICE, PASSWORD, calendar_id, connect, event, local, meeting_type, next_weekday, sync
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -14,23 +14,7 @@ from hub.exceptions import ProviderUnavailable, ValidationError
 from hub.models import Meeting, OutboxEntry, SyncDirection, utcnow
 from hub.sync import calendar_push
 from hub.sync.calendars import set_preferences
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE,
-    BOB,
-    DAN,
-    acme,
-    at,
-    backend,
-    busy_blocks,
-    calendar_id,
-    hub_plugins,
-    links,
-    meetings,
-    outbox,
-    push,
-    remote_events,
-    sync,
-)
+from tests.sync.calendar_world import ALICE, BOB, DAN, at, busy_blocks, calendar_id, links, meetings, outbox, push, remote_events, sync
 
 
 def one_meeting(hub, meeting_id) -> Meeting:

@@ -12,7 +12,7 @@ from hub import jobs, work
 from hub.account_status import can_sync, record_failure, record_success
 from hub.exceptions import AuthExpired, NotFound, ProviderUnavailable
 from hub.models import Account, AccountError, AccountStatus, MailMessage
-from tests.mail_corpus.world import acme, backend, connect, hub_plugins, mail  # noqa: F401 (fixtures)
+from tests.mail_corpus.world import connect, mail
 
 ALICE = "alice@acme.com"
 T0 = datetime(2030, 1, 10, 8, 0, tzinfo=timezone.utc)

@@ -8,9 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from hub.models import Company, CompanyDomain, Organization, User, UserAlias
-from tests.sync.caldav_truth import (  # noqa: F401 (fixtures)
-    UTC, caldav, hub_plugins, hub_settings_overrides, local, today, vcalendar,
-)
+from tests.sync.caldav_truth import UTC, local, today, vcalendar
 
 
 def utc_stamp(value: datetime) -> str:

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from hub.models import MeetingType
 from hub.scheduling.availability import compute
-from tests.sync.caldav_truth import caldav, hub_plugins, hub_settings_overrides  # noqa: F401 (fixtures)
 from tests.sync.test_busy_oracle import UTC, Spec, ends_before_start, ics, oracle, specs
 
 SLOT = timedelta(minutes=15)

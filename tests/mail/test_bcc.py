@@ -12,7 +12,7 @@ from hub.bcc import bcc_address, rotate_bcc_token, start_bcc_server
 from hub.models import Company, CompanyDomain, Contact, ContactAddress, MailMessage, TimelineEntry, User
 from hub.sync.mail import sync_folder
 from hub.testing.peers.base import free_port
-from tests.mail_corpus.world import acme, backend, connect, hub_plugins, mail  # noqa: F401 (fixtures)
+from tests.mail_corpus.world import connect, mail
 
 ALICE = "alice@acme.com"
 

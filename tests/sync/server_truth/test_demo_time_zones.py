@@ -10,13 +10,7 @@ from zoneinfo import ZoneInfo
 from hub.demo import seed_time_zone_cases
 from hub.models import MeetingType
 from hub.scheduling.availability import compute
-from tests.sync.caldav_truth import (  # noqa: F401
-    UTC,
-    caldav,
-    hub_plugins,
-    hub_settings_overrides,
-    transition_days,
-)
+from tests.sync.caldav_truth import UTC, transition_days
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

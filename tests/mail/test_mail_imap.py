@@ -14,7 +14,7 @@ from hub.models import MailMessage, ProviderSetting, TimelineEntry, UserAlias
 from hub.sending import send_mail
 from hub.sync.mail import folder_progress, sync_folder
 from hub.types import Address, OutgoingMessage
-from tests.mail_corpus.world import acme, mail  # noqa: F401 (fixtures)
+from tests.mail_corpus.world import mail
 
 hub_imap = pytest.importorskip("hub_imap.hooks", reason="the IMAP plugin (plugins/imap) is not installed")
 from hub_imap import session as imap_sessions  # noqa: E402

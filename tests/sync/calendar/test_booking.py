@@ -27,23 +27,7 @@ from hub.models import (
 )
 from hub.scheduling.availability import availability
 from hub.scheduling.booking import book, cancel_booking
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE,
-    DAN,
-    PASSWORD,
-    acme,
-    backend,
-    event,
-    hub_plugins,
-    links,
-    local,
-    meeting_type,
-    meetings,
-    next_weekday,
-    outbox,
-    remote_events,
-    sync,
-)
+from tests.sync.calendar_world import ALICE, DAN, PASSWORD, event, links, local, meeting_type, meetings, next_weekday, outbox, remote_events, sync
 
 GUEST = "grace@hopper.example"
 

@@ -19,7 +19,7 @@ from hub.sync.mail import sync_folder
 from hub.sync.mail_rows import MAX_SUBJECT
 from hub.testing.memory import MemoryProvider
 from hub.types import Address, AttachmentInfo, MailPage, RemoteMessage
-from tests.mail_corpus.world import acme, backend, connect, hub_plugins, mail  # noqa: F401 (fixtures)
+from tests.mail_corpus.world import connect, mail
 
 ALICE = "alice@acme.com"
 CORPUS = Path(__file__).parents[1] / "mail_corpus" / "broken"

@@ -24,15 +24,20 @@ from datetime import datetime, timedelta
 from xml.etree import ElementTree
 
 import icalendar
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.sync.caldav_truth import caldav, hub_plugins  # noqa: F401 (fixtures)
 from tests.sync.test_busy_oracle import (
     UTC, WINDOW, Spec, ends_before_start, hub_blocks, ics, instant, oracle, rule_starts, specs,
 )
 
 CALDAV = "{urn:ietf:params:xml:ns:caldav}"
+
+
+@pytest.fixture
+def hub_settings_overrides():
+    return {}  # the default sync window: the objects here lie inside the oracle's WINDOW
 
 
 def server_expansion(host) -> list[tuple[datetime, datetime]]:

@@ -16,10 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.sync.caldav_truth import (  # noqa: F401 (fixtures)
-    CUSTOM_SYDNEY, OUTLOOK_BERLIN, UTC, caldav, hub_plugins, hub_settings_overrides, local, today,
-    transition_days, vcalendar,
-)
+from tests.sync.caldav_truth import CUSTOM_SYDNEY, OUTLOOK_BERLIN, UTC, local, today, transition_days, vcalendar
 
 BERLIN, SYDNEY, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("Australia/Sydney"), ZoneInfo("America/New_York")
 

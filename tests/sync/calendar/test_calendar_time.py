@@ -11,20 +11,7 @@ import pytest
 from hub.sync import busy, calendar_pull
 from hub.sync.calendars import refresh_calendars
 from hub.types import EventPage, Participant, RemoteEvent
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE,
-    DAN,
-    acme,
-    at,
-    backend,
-    busy_blocks,
-    calendar_id,
-    day,
-    event,
-    hub_plugins,
-    live_meetings,
-    sync,
-)
+from tests.sync.calendar_world import ALICE, DAN, at, busy_blocks, calendar_id, day, event, live_meetings, sync
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -11,15 +11,7 @@ import sqlalchemy as sa
 from hub.exceptions import SlotUnavailable
 from hub.models import Booking, Meeting, OutboxEntry
 from hub.scheduling.booking import book
-from tests.sync.calendar_world import (  # noqa: F401
-    acme,
-    backend,
-    hub_plugins,
-    local,
-    meeting_type,
-    next_weekday,
-    sync,
-)
+from tests.sync.calendar_world import local, meeting_type, next_weekday, sync
 
 RACERS = 20
 

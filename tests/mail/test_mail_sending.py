@@ -10,7 +10,7 @@ from hub.models import Account, AccountStatus, MailMessage, TimelineEntry
 from hub.sending import send_mail
 from hub.sync.mail import sync_folder
 from hub.types import Address, OutgoingMessage
-from tests.mail_corpus.world import acme, backend, connect, hub_plugins, mail  # noqa: F401 (fixtures)
+from tests.mail_corpus.world import connect, mail
 
 ALICE = "alice@acme.com"
 

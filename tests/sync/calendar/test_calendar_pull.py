@@ -20,22 +20,7 @@ from hub.models import (
 from hub.sync import calendar_pull, calendar_push
 from hub.sync.calendars import refresh_calendars, set_conflict, set_preferences
 from hub.types import Participant
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE,
-    BOB,
-    DAN,
-    acme,
-    at,
-    backend,
-    busy_blocks,
-    calendar_id,
-    event,
-    hub_plugins,
-    links,
-    live_meetings,
-    meetings,
-    sync,
-)
+from tests.sync.calendar_world import ALICE, BOB, DAN, at, busy_blocks, calendar_id, event, links, live_meetings, meetings, sync
 
 
 def rows(hub, model, *where):
