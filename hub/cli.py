@@ -281,7 +281,7 @@ def _disabled_providers(settings: Settings) -> list[str]:
 @click.option("--path", type=click.Path(path_type=Path), default=None,
               help="The page to write or check (default: docs/hooks.md of this checkout).")
 def docs(check: bool, path: Path | None) -> None:
-    """Render docs/hooks.md from the hookspec docstrings (hub/hookspecs.py)."""
+    """Render docs/hooks.md from the hookspec docstrings (hub/hookspecs/)."""
     from hub import hookdocs
 
     if path is None and not hookdocs.HOOKS_MD.parent.is_dir():
@@ -289,7 +289,7 @@ def docs(check: bool, path: Path | None) -> None:
     path = path or hookdocs.HOOKS_MD
     if check:
         if not hookdocs.is_current(path):
-            click.echo(f"{path} is out of date with hub/hookspecs.py: run `hub docs`.", err=True)
+            click.echo(f"{path} is out of date with hub/hookspecs/: run `hub docs`.", err=True)
             sys.exit(1)
         click.echo(f"{path} is up to date.")
         return
