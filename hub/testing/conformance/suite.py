@@ -1,21 +1,10 @@
-"""The conformance suite every provider plugin's tests subclass: :class:`ProviderTests`.
-
-Follows vdirsyncer's ``StorageTests`` pattern: the suite is a plain test class full of ``test_*``
-methods that talk to the provider only through the hooks, via a real :class:`hub.plugins.PluginManager`.
-A provider's test module subclasses it, supplies a few fixtures (how to reach its sandbox or peer)
-and sets capability flags; everything the provider does not offer is skipped.
-
-A :class:`Remote` helper makes the provider-side edits a test needs ("someone changed the event in
-Google Calendar", "mail arrived"), so the suite can check what the hooks see afterwards.
-"""
+"""The suite itself, :class:`ProviderTests` (see :mod:`hub.testing.conformance` for how it is used)."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -25,6 +14,7 @@ import pytest
 from hub import oauth
 from hub.exceptions import AuthenticationFailed, AuthExpired, CursorExpired, WebhookRejected, WrongEtag
 from hub.plugins import PluginManager
+from hub.testing.conformance.helpers import FetchResult, fetch_all, raw_mail, slot, sync_mail_all, tag
 from hub.types import (
     CALENDAR_READ,
     CALENDAR_WRITE,
@@ -39,140 +29,9 @@ from hub.types import (
     EventChange,
     OutgoingMessage,
     ProviderContext,
-    PushChannel,
     RemoteEvent,
-    RemoteMessage,
     Window,
-    WebhookRequest,
 )
-
-#: safety net for page loops: a provider that never says ``done`` fails instead of hanging
-MAX_PAGES = 1000
-
-
-class Remote:
-    """Provider-side edits, made the way another client (or the provider's own UI) would make them.
-
-    A provider's test module returns one of these from its ``remote`` fixture, talking to its sandbox
-    or peer directly — never through the plugin under test. Only the methods the provider's
-    capability flags need must be implemented; the others raise :class:`NotImplementedError`.
-    """
-
-    def create_event(self, calendar_id: str, event: RemoteEvent) -> str:
-        """Create ``event`` on the provider and return the remote id it got.
-
-        ``event.remote_id`` is only a suggestion (may be ``""``); ``etag`` and ``hub_marker`` are
-        ignored. Needed with ``supports_calendar_read``.
-        """
-        raise NotImplementedError("Remote.create_event")
-
-    def update_event(self, calendar_id: str, event: RemoteEvent) -> None:
-        """Replace the event ``event.remote_id`` with ``event``'s content (its etag changes).
-
-        Needed with ``supports_calendar_read``.
-        """
-        raise NotImplementedError("Remote.update_event")
-
-    def delete_event(self, calendar_id: str, remote_id: str) -> None:
-        """Delete the event ``remote_id``. Needed with ``supports_calendar_read``."""
-        raise NotImplementedError("Remote.delete_event")
-
-    def deliver_mail(self, folder: str, raw: bytes) -> None:
-        """Put the RFC 822 message ``raw`` into ``folder`` ("inbox" or "sent"). Needed with ``supports_mail``."""
-        raise NotImplementedError("Remote.deliver_mail")
-
-    def expire_cursors(self) -> None:
-        """Make every sync cursor handed out so far unusable (Google 410, IMAP UIDVALIDITY change …).
-
-        Needed with ``server_cursors`` and ``supports_calendar_read`` or ``supports_mail``.
-        """
-        raise NotImplementedError("Remote.expire_cursors")
-
-    def approve(self, authorization_url: str) -> dict[str, str]:
-        """Consent as the user at ``authorization_url``; return the callback's query (``code``, ``state``).
-
-        Needed for ``connect_kind="oauth"`` providers.
-        """
-        raise NotImplementedError("Remote.approve")
-
-    def notification(self, channel: PushChannel) -> WebhookRequest:
-        """Make a provider-side change that ``channel`` watches and return the push notification the
-        provider sent for it, as the hub's webhook route receives it. Needed with ``supports_push``.
-        """
-        raise NotImplementedError("Remote.notification")
-
-
-@dataclass
-class FetchResult:
-    """Everything a run of pages of ``hub_fetch_events`` returned, merged."""
-
-    events: dict[str, RemoteEvent] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)
-    cursor: str | None = None
-    pages: int = 0
-    unreadable: list[tuple[str, str]] = field(default_factory=list)
-
-
-def fetch_all(hooks, account: AccountHandle, calendar_id: str, cursor: str | None, window: Window) -> FetchResult:
-    """Call ``hub_fetch_events`` page by page until ``done``, as the sync engine does."""
-    result = FetchResult(cursor=cursor)
-    for _ in range(MAX_PAGES):
-        page = hooks.hub_fetch_events(account=account, calendar_id=calendar_id, cursor=result.cursor, window=window)
-        assert page is not None, "hub_fetch_events returned None for the provider's own account"
-        result.pages += 1
-        for event in page.events:
-            result.events[event.remote_id] = event
-            result.deleted.discard(event.remote_id)
-        for remote_id in page.deleted:
-            result.events.pop(remote_id, None)
-            result.deleted.add(remote_id)
-        result.unreadable.extend(page.unreadable)
-        assert page.next_cursor is not None, "every page needs a next_cursor (to resume or to go on from)"
-        result.cursor = page.next_cursor
-        if page.done:
-            return result
-    raise AssertionError(f"hub_fetch_events did not finish within {MAX_PAGES} pages")
-
-
-def sync_mail_all(hooks, account: AccountHandle, folder: str, cursor: str | None, limit: int, since: datetime):
-    """Call ``hub_sync_mail`` page by page until ``done``; returns (messages, deleted ids, cursor)."""
-    messages: list[RemoteMessage] = []
-    deleted: list[str] = []
-    for _ in range(MAX_PAGES):
-        page = hooks.hub_sync_mail(account=account, folder=folder, cursor=cursor, limit=limit, since=since)
-        assert page is not None, "hub_sync_mail returned None for the provider's own account"
-        assert len(page.messages) <= limit, f"a page held {len(page.messages)} messages, more than limit={limit}"
-        messages.extend(page.messages)
-        deleted.extend(page.deleted)
-        assert page.next_cursor is not None, "every mail page needs a next_cursor"
-        cursor = page.next_cursor
-        if page.done:
-            return messages, deleted, cursor
-    raise AssertionError(f"hub_sync_mail did not finish within {MAX_PAGES} pages")
-
-
-def tag() -> str:
-    """A unique marker for the objects one test creates, so leftovers of other tests never confuse it."""
-    return "hubtest-" + secrets.token_hex(5)
-
-
-def slot(days: int, hour: int, minutes: int = 60) -> tuple[datetime, datetime]:
-    """An hour-long (by default) UTC slot ``days`` from today, for events that must not collide."""
-    day = datetime.now(timezone.utc).replace(hour=hour, minute=0, second=0, microsecond=0) + timedelta(days=days)
-    return day, day + timedelta(minutes=minutes)
-
-
-def raw_mail(subject: str, sender: str, to: str, body: str) -> tuple[bytes, str]:
-    """A small RFC 822 message and its Message-ID."""
-    msg = EmailMessage()
-    msg_id = make_msgid(domain="hubtest.example")
-    msg["Message-ID"] = msg_id
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime.now(timezone.utc))
-    msg.set_content(body)
-    return bytes(msg), msg_id
 
 
 def needs(*flags: str):
@@ -694,7 +553,8 @@ class ProviderTests:
     @needs("supports_push")
     def test_webhook_verification(self, request, hooks, account, remote, webhook_address):
         # calendar channels where the provider has calendars, else a mail folder channel
-        kind, key = ("calendar", request.getfixturevalue("calendar_id")) if self.has("supports_calendar_read") else ("mail", "inbox")
+        kind, key = (("calendar", request.getfixturevalue("calendar_id")) if self.has("supports_calendar_read")
+                     else ("mail", "inbox"))
         channel = hooks.hub_watch(account=account, kind=kind, key=key, address=webhook_address, renew=None)
         assert channel is not None and channel.token
         assert channel.expires_at > datetime.now(timezone.utc)
