@@ -114,7 +114,6 @@ def change_ten(radicale, user, calendar: str, objects: dict[str, str], round_: i
 # --- tools (each runs in a child process: `calendar_sync.py --tool NAME --spec JSON`) ------------------
 
 def tool_hub(spec: dict) -> dict:
-    import hub_caldav.hooks
     import sqlalchemy as sa
 
     from hub import crypto
@@ -123,6 +122,8 @@ def tool_hub(spec: dict) -> dict:
     from hub.models import Account, Calendar, Organization, OrganizationDomain, User
     from hub.sync.calendar_pull import sync_calendar
     from hub.sync.calendars import refresh_calendars
+
+    import hub_caldav.hooks
 
     folder = Path(spec["folder"])
     settings = Settings.load({"instance_path": folder, "database_url": spec["database_url"],
@@ -343,7 +344,8 @@ def main(argv: list[str] | None = None) -> None:
                         spec["database_url"] = url
                     round_ = run * len(tools) + number
 
-                    def on_step(step: str, round_=round_) -> None:
+                    def on_step(step: str, round_=round_, user=user, calendar=calendar, objects=objects,
+                                size=size) -> None:
                         if step == "changed":
                             change_ten(radicale, user, calendar, objects, round_ % (size // CHANGED))
 

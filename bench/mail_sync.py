@@ -157,9 +157,6 @@ def seed(dovecot, user, mailbox: dict[str, list[bytes]]) -> None:
 def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: list[str]):
     """A Hub on a fresh SQLite database with Acme's people, contacts for a third of the addresses,
     and the Dovecot mailbox connected through the IMAP plugin. Returns (hub, account id)."""
-    import hub_imap.hooks
-    from hub_imap.testing import connect_params, trusted
-
     from hub import crypto
     from hub.config import Settings
     from hub.core import Hub
@@ -176,6 +173,9 @@ def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: li
         User,
         UserAlias,
     )
+
+    import hub_imap.hooks
+    from hub_imap.testing import connect_params, trusted
 
     settings = Settings.load({
         "instance_path": tmp / "instance", "database_url": f"sqlite:///{tmp / 'hub.db'}",
@@ -218,11 +218,11 @@ def _worker(settings_values: dict, account_id: int, ready, go, tasks, results) -
     — a folder, or one part of a folder's split initial sync — until it gets ``None``."""
     import resource
 
-    import hub_imap.hooks
-
     from hub.config import Settings
     from hub.core import Hub
     from hub.sync.mail import sync_folder
+
+    import hub_imap.hooks
 
     hub = Hub(Settings(**settings_values), extra_plugins=[("imap", hub_imap.hooks)])
     ready.release()
@@ -291,9 +291,9 @@ def hub_noop(hub, account_id: int, runs: int, cold: bool) -> tuple[float, int, f
     """
     import imaplib
 
-    from hub_imap import session
-
     from hub.sync.mail import sync_folder
+
+    from hub_imap import session
 
     sent = 0
     original = imaplib.IMAP4._command

@@ -77,16 +77,16 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"  # the sandboxes speak http on loopback
 
+    from hub.testing.peers.base import require_executable
+    from hub.testing.peers.imap import DovecotServer
+    from hub.testing.peers.smtp import SmtpServer
+    from tests.scale.cluster import ScaleWorld, report
+
     import hub_google.hooks
     import hub_imap.hooks
     import hub_office365.hooks
     from hub_google.sandbox import SandboxServer
     from hub_office365.sandbox import serve
-
-    from hub.testing.peers.base import require_executable
-    from hub.testing.peers.imap import DovecotServer
-    from hub.testing.peers.smtp import SmtpServer
-    from tests.scale.cluster import ScaleWorld, report
 
     folder = Path(tempfile.mkdtemp(prefix="hub-scale-"))
     os.chmod(folder, 0o755)  # Dovecot's mail processes run as nobody

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 import tempfile
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 

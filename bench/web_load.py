@@ -223,7 +223,7 @@ def compete(base: str, rounds: int, contenders: int) -> tuple[int, int, int, int
         first = datetime.fromisoformat(slots[len(slots) // 2]["start"])
         barrier = threading.Barrier(contenders)
 
-        def attempt(i: int) -> int:
+        def attempt(i: int, first=first, r=r, barrier=barrier) -> int:
             start = first + timedelta(minutes=15 * (i % 2))  # the same slot, or one overlapping it
             body = {"slug": SLUG, "start": start.isoformat(), "guest_name": f"Guest {r}-{i}",
                     "guest_email": f"guest{r}.{i}@example.org"}
@@ -282,9 +282,6 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"  # the sandbox speaks http on loopback
 
-    import hub_google.hooks
-    from hub_google.sandbox import SandboxServer
-
     from bench.scale_out import database, redis
     from hub import crypto
     from hub.config import Settings
@@ -292,6 +289,9 @@ def main() -> int:
     from hub.testing.peers.base import free_port, wait_for_port
     from tests.faults.accounts import set_provider_config
     from tests.faults.driving import WorkerProcess, drain_until_quiet
+
+    import hub_google.hooks
+    from hub_google.sandbox import SandboxServer
 
     folder = Path(tempfile.mkdtemp(prefix="hub-load-"))
     db_url, drop_database = database(args.database_url)

@@ -20,7 +20,7 @@ from hub.error_log import DEFAULT_FIX
 from hub.exceptions import AuthExpired, HubError
 from hub.models import Account, AccountError, AccountStatus, utcnow
 
-#: how long continuous failure lasts before sync stops trying (PRODUCT.md §2: two days)
+#: how long continuous failure lasts before sync stops trying (docs/product-rules.md#connection-status)
 CONNECTION_AFTER = timedelta(days=2)
 #: error-log entries kept per account
 ERROR_LOG_LIMIT = 200

@@ -133,7 +133,7 @@ def over_mailbox_cap(s: Session, account: Account, providers: set[str]) -> bool:
 
 def _promote_pending(s: Session, user: User, providers: set[str]) -> list[int]:
     """Enable Pending mailboxes, oldest first, while the company's cap allows."""
-    promoted = []
+    promoted: list[int] = []
     if user.organization_id is None:
         return promoted
     pending = s.scalars(select(Account).join(User, User.id == Account.user_id).where(

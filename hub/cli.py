@@ -71,7 +71,7 @@ def init(admin_email: str | None, admin_password: str | None) -> None:
     with hub.db.session() as s:
         from hub.models import Plan
 
-        if s.query(Plan).count() == 0:  # PRODUCT.md §2: the free plan syncs 100 emails a day
+        if s.query(Plan).count() == 0:  # docs/product-rules.md#plans-and-limits: 100 a day
             s.add(Plan(name="free", daily_mail_cap=100))
     if admin_email:
         if not admin_password:
@@ -260,7 +260,7 @@ def _disabled_providers(settings: Settings) -> list[str]:
 @click.option("--path", type=click.Path(path_type=Path), default=None,
               help="The page to write or check (default: docs/hooks.md of this checkout).")
 def docs(check: bool, path: Path | None) -> None:
-    """Render docs/hooks.md from the hookspec docstrings (hub/hookspecs.py)."""
+    """Render docs/hooks.md from the hookspec docstrings (hub/hookspecs/)."""
     from hub import hookdocs
 
     if path is None and not hookdocs.HOOKS_MD.parent.is_dir():
@@ -268,7 +268,7 @@ def docs(check: bool, path: Path | None) -> None:
     path = path or hookdocs.HOOKS_MD
     if check:
         if not hookdocs.is_current(path):
-            click.echo(f"{path} is out of date with hub/hookspecs.py: run `hub docs`.", err=True)
+            click.echo(f"{path} is out of date with hub/hookspecs/: run `hub docs`.", err=True)
             sys.exit(1)
         click.echo(f"{path} is up to date.")
         return

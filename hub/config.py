@@ -79,7 +79,7 @@ class Settings:
     @classmethod
     def load(cls, overrides: dict | None = None, environ: dict | None = None) -> "Settings":
         """Build settings from the environment and ``overrides`` and fill in derived defaults."""
-        environ = os.environ if environ is None else environ
+        environ = dict(os.environ) if environ is None else environ
         values: dict = {}
         for f in fields(cls):
             env_name = "HUB_" + f.name.upper()

@@ -41,7 +41,13 @@ class Database:
         # a forked RQ work horse must open its own connections, never reuse its parent's (PostgreSQL
         # then fails with 'prepared statement "_pg3_0" already exists'): SQLAlchemy's fork recipe
         ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: ref() is not None and ref().engine.dispose(close=False))
+
+        def dispose_in_child() -> None:
+            database = ref()
+            if database is not None:
+                database.engine.dispose(close=False)
+
+        os.register_at_fork(after_in_child=dispose_in_child)
         self.locking_sessionmaker = sessionmaker(
             self.engine.execution_options(hub_write_lock=True), expire_on_commit=False
         )

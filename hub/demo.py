@@ -1,7 +1,7 @@
 """``hub demo``: the whole product, offline, in one command.
 
-:func:`run_demo` starts local stand-ins for everything a hub talks to — the Google and Microsoft 365
-sandboxes (shipped by their plugins), Radicale for iCloud's CalDAV, an IMAP server (Dovecot when it is
+:func:`run_demo` starts local stand-ins for everything a hub talks to — each provider's sandbox that
+its plugin contributes through the ``hub_demo_sandbox`` hook (Google, Microsoft 365), Radicale for iCloud's CalDAV, an IMAP server (Dovecot when it is
 installed and we are root, else pymap) and an SMTP submission server — then seeds a demo company
 with one user of each role, CRM companies and contacts, mailboxes with a few hundred messages and
 calendars with events, points every provider at its stand-in (``ProviderSetting`` configuration,
@@ -10,8 +10,8 @@ flow, and serves the web app with workers exactly as ``hub serve`` does. It prin
 logins. Everything lives in a fresh instance folder (the sandboxes keep their data in memory, so a
 previous run's tokens would be worthless).
 
-The stand-ins come from the plugins' sandboxes and :mod:`hub.testing.peers`; a piece that is not
-installed is skipped with a note, and the rest of the demo runs.
+The stand-ins come from the plugins' sandboxes and :mod:`hub.peers` (plain runtime code: the demo needs
+no test library); a piece that is not installed is skipped with a note, and the rest of the demo runs.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import os
 import random
 import shutil
 import sys
-import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
@@ -83,10 +83,10 @@ class Peers:
     """The running stand-ins; ``config`` is each provider's admin configuration pointing at them."""
 
     stack: ExitStack
-    config: dict[str, dict[str, str]] = field(default_factory=dict)
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: provider → the consent form its sandbox expects (see ``DemoSandbox.consent_form``)
+    consent: dict[str, Callable[[str, str], dict[str, Any]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    google: Any = None
-    microsoft: Any = None
     radicale: Any = None
     imap: Any = None
     smtp: Any = None
@@ -95,11 +95,10 @@ class Peers:
         self.notes.append(f"{what} is not available ({type(exc).__name__}: {exc}); its part of the demo is skipped.")
 
 
-def start_peers(folder: Path) -> Peers:
+def start_peers(hub, folder: Path) -> Peers:
     """Start every stand-in that is installed; each one is stopped when ``peers.stack`` closes."""
     peers = Peers(ExitStack())
-    _try(peers, "The Google sandbox (crm-hub-google)", lambda: _google(peers))
-    _try(peers, "The Microsoft 365 sandbox (crm-hub-office365)", lambda: _microsoft(peers))
+    start_sandboxes(hub, peers)
     _try(peers, "The SMTP server (aiosmtpd)", lambda: _smtp(peers, folder / "smtp"))
     _try(peers, "An IMAP server (Dovecot or pymap)", lambda: _imap(peers))
     _try(peers, "Radicale (CalDAV)", lambda: _radicale(peers, folder / "caldav"))
@@ -122,28 +121,23 @@ def _try(peers: Peers, what: str, start: Callable[[], None]) -> None:
         peers.skip(what, exc)
 
 
-def _google(peers: Peers) -> None:
-    from hub_google.sandbox import SandboxServer, seed_demo
-
-    server = peers.stack.enter_context(SandboxServer())
-    server.state.loopback_http_push = True  # the demo hub listens on plain http on this machine
-    for login in ("sam", "sophie", "jules"):
-        seed_demo(server.state, address(login), dict((u[0], u[1]) for u in USERS)[login])
-    peers.google, peers.config["google"] = server, server.provider_config()
+def start_sandboxes(hub, peers: Peers) -> None:
+    """Start the stand-in each provider's plugin offers (``hub_demo_sandbox``), with every demo user in it."""
+    people = {address(login): name for login, name, _role, _provider in USERS}
+    for name, info in hub.plugins.providers.items():
+        _try(peers, f"The {info.label} sandbox", partial(_sandbox, hub, peers, name, people))
 
 
-def _microsoft(peers: Peers) -> None:
-    from hub_office365.sandbox import seed_demo, serve
-
-    sandbox = peers.stack.enter_context(serve())
-    sandbox.state.knobs.loopback_http_push = True  # the demo hub listens on plain http on this machine
-    for login in ("sophie", "sam"):
-        seed_demo(sandbox.state, address(login))
-    peers.microsoft, peers.config["office365"] = sandbox, sandbox.config()
+def _sandbox(hub, peers: Peers, provider: str, people: dict[str, str]) -> None:
+    sandbox = hub.plugins.maybe_call("hub_demo_sandbox", context=hub.provider_context(provider), people=people)
+    if sandbox is None:
+        return  # no stand-in of its own (IMAP, iCloud: the demo's own servers)
+    peers.stack.callback(sandbox.stop)
+    peers.config[provider], peers.consent[provider] = sandbox.config, sandbox.consent_form
 
 
 def _smtp(peers: Peers, folder: Path) -> None:
-    from hub.testing.peers.smtp import SmtpServer
+    from hub.peers.smtp import SmtpServer
 
     folder.mkdir(parents=True)
     server = SmtpServer(folder).start()
@@ -152,14 +146,14 @@ def _smtp(peers: Peers, folder: Path) -> None:
 
 
 def _imap(peers: Peers) -> None:
-    from hub.testing.peers.imap import DovecotServer, PymapServer
+    from hub.peers.base import peer_directory
+    from hub.peers.imap import DovecotServer, ImapPeer, PymapServer
 
     # a folder of its own, not under the instance: Dovecot's mail processes run as nobody and must get
     # in, and the instance may sit under a folder only its owner can enter
-    folder = Path(tempfile.mkdtemp(prefix="hub-demo-imap-"))
-    os.chmod(folder, 0o755)
+    folder = peer_directory("hub-demo-imap-")
     peers.stack.callback(shutil.rmtree, folder, ignore_errors=True)
-    server = None
+    server: ImapPeer | None = None
     dovecot = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if dovecot and os.geteuid() == 0:
         (folder / "dovecot").mkdir()
@@ -179,7 +173,7 @@ def _imap(peers: Peers) -> None:
 
 
 def _radicale(peers: Peers, folder: Path) -> None:
-    from hub.testing.peers.caldav import Radicale
+    from hub.peers.caldav import Radicale
 
     folder.mkdir(parents=True)
     server = Radicale(folder).start()
@@ -386,19 +380,14 @@ def _consent(url: str, answer: dict[str, Any]) -> str:
     return code
 
 
-def connect_oauth(hub, user_id: int, provider: str, email: str) -> int:
+def connect_oauth(hub, peers: Peers, user_id: int, provider: str, email: str) -> int:
     """Connect through the provider's real OAuth flow against its sandbox (state + PKCE by the core)."""
     from hub import oauth
     from hub.accounts import connect_account
 
     begin = oauth.start(f"{hub.settings.base_url.rstrip('/')}/connect/{provider}/callback", login_hint=email)
     url = hub.plugins.call("hub_authorization_url", context=hub.provider_context(provider), start=begin)
-    if provider == "google":
-        scopes = dict(parse_qsl(urlsplit(url).query)).get("scope", "").split()
-        answer: dict[str, Any] = {"decision": "allow", "email": email, "grant": scopes}
-    else:
-        answer = {"consent": "accept", "login": email}
-    code = _consent(url, answer)
+    code = _consent(url, peers.consent[provider](url, email))
     return connect_account(hub, user_id, provider, {"code": code, "code_verifier": begin.code_verifier,
                                                     "redirect_uri": begin.redirect_uri})
 
@@ -415,8 +404,8 @@ def connect_demo_accounts(hub, peers: Peers, ids: dict[str, int]) -> list[str]:
             continue
         email = address(login)
         try:
-            if provider in ("google", "office365"):
-                account_id = connect_oauth(hub, ids[login], provider, email)
+            if provider in peers.consent:
+                account_id = connect_oauth(hub, peers, ids[login], provider, email)
             elif provider == "imap":
                 account_id = connect_account(hub, ids[login], "imap", _imap_mailbox(peers, login, email))
             else:
@@ -444,7 +433,7 @@ def _imap_mailbox(peers: Peers, login: str, email: str) -> dict[str, str]:
 
 
 def _icloud_account(peers: Peers, login: str, email: str) -> dict[str, str]:
-    from hub.testing.peers.caldav import app_password
+    from hub.peers.caldav import app_password
 
     password = app_password()
     caldav_user = peers.radicale.add_user(email, password)
@@ -527,8 +516,8 @@ def run_demo(host: str = "127.0.0.1", port: int = 5000, instance: Path | None = 
     """Start the stand-ins, seed the demo, and serve the hub until Ctrl-C."""
     from hub.config import Settings
     from hub.core import Hub, set_process_hub
+    from hub.peers.base import free_port
     from hub.supervisor import listen
-    from hub.testing.peers.base import free_port
 
     listen(host, port).close()  # a taken port is said now, not after a minute of seeding
     instance = (instance or Path.cwd() / "hub-demo").resolve()
@@ -546,25 +535,25 @@ def run_demo(host: str = "127.0.0.1", port: int = 5000, instance: Path | None = 
     for chatty in ("mail.log", "alembic", "werkzeug"):  # the stand-ins' request logs drown the welcome text
         logging.getLogger(chatty).setLevel(logging.WARNING)
     click.echo(f"Starting the demo's stand-ins and seeding it in {instance} …")
-    peers = start_peers(instance / "peers")
-    with peers.stack:
-        hub = Hub(Settings.load(), create_keys=True)
-        set_process_hub(hub)
-        try:
-            hub.db.upgrade()
+    hub = Hub(Settings.load(), create_keys=True)
+    set_process_hub(hub)
+    try:
+        hub.db.upgrade()
+        peers = start_peers(hub, instance / "peers")
+        with peers.stack:
             configure(hub, peers)
             ids = seed_company(hub)
             connected = connect_demo_accounts(hub, peers, ids)
             click.echo(welcome(url, connected, peers.notes))
             _serve(host, port, workers)
-        finally:
-            hub.close()  # last: its embedded Redis served the workers too
+    finally:
+        hub.close()  # last: its embedded Redis served the workers too
 
 
 def _serve(host: str, port: int, workers: int) -> None:
     """Run what ``hub serve`` runs (web, workers, scheduler, IDLE listener, BCC receiver) with the demo's settings."""
-    from hub.core import Hub, set_process_hub
     from hub.config import Settings
+    from hub.core import Hub, set_process_hub
     from hub.supervisor import serve_all
 
     hub = Hub(Settings.load(), create_keys=True)  # serve_all closes it; the demo's own hub stays open

@@ -57,7 +57,7 @@ class HubError(Exception):
     def __str__(self) -> str:
         return self.message
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | None]:
         """The error as the API and the error log show it."""
         return {"error": type(self).__name__, "message": self.message, "fix": self.fix}
 

@@ -30,7 +30,7 @@ from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 from hub import http
-from hub.exceptions import AuthExpired, AuthenticationFailed, ConfigError, ProviderError
+from hub.exceptions import AuthenticationFailed, AuthExpired, ConfigError, ProviderError
 from hub.types import AccountHandle, OAuthStart
 
 #: refresh this many seconds before the access token expires

@@ -1,6 +1,6 @@
 """Who may do what: the role × permission matrix, kept in this one place.
 
-PRODUCT.md §6: six roles; Meetings for every role but Marketing Managers; mail sync for all; a user
+docs/product-rules.md#roles: six roles; Meetings for every role but Marketing Managers; mail sync for all; a user
 sees only their own logged mail unless their role allows more; administrators manage providers,
 limits and every user's connection status. The web UI and the JSON API both ask :func:`can`; every
 route declares the permission it needs (``web.access``), and the tests check each cell.
@@ -43,7 +43,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.COMPANY_MANAGER: frozenset(_EVERYONE | {P.MEETINGS, P.TEAM_MAIL}),
     Role.SALES_MANAGER: frozenset(_EVERYONE | {P.MEETINGS, P.TEAM_MAIL}),
-    # marketing works with contacts and campaigns, not with booked meetings (PRODUCT.md §6)
+    # marketing works with contacts and campaigns, not with booked meetings (docs/product-rules.md#roles)
     Role.MARKETING_MANAGER: frozenset(_EVERYONE),
     Role.SALESPERSON: frozenset(_EVERYONE | {P.MEETINGS}),
     Role.JUNIOR_SALESPERSON: frozenset(_EVERYONE | {P.MEETINGS}),

@@ -11,9 +11,10 @@ import logging
 from dataclasses import dataclass
 from importlib import metadata
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import pluggy
+from pluggy import HookCaller, HookRelay
 
 from hub import hookspecs
 from hub.exceptions import ConfigError, NotSupported, ProviderError
@@ -39,7 +40,7 @@ class PluginRecord:
 class PluginManager:
     """The hub's pluggy manager plus the registry of providers plugins registered."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.providers: dict[str, ProviderInfo] = {}
@@ -48,10 +49,10 @@ class PluginManager:
         self._installed: dict[str, Any] = {}
         self.disabled: set[str] = set()
         #: one hook caller per (hook, plugin): the core calls only the plugin of the provider concerned
-        self._callers: dict[tuple[str, str], Any] = {}
+        self._callers: dict[tuple[str, str], HookCaller] = {}
 
     @property
-    def hook(self):
+    def hook(self) -> HookRelay:
         return self.pm.hook
 
     # --- loading -------------------------------------------------------------------------------
@@ -115,7 +116,7 @@ class PluginManager:
         for impl in self.pm.hook.hub_register_providers.get_hookimpls():
             plugin_name = self.pm.get_name(impl.plugin)
 
-            def register(info: ProviderInfo, _plugin=plugin_name) -> None:
+            def register(info: ProviderInfo, _plugin: str = plugin_name) -> None:
                 if not isinstance(info, ProviderInfo):
                     raise ConfigError(f"Plugin {_plugin!r} registered something that is not a ProviderInfo.")
                 if info.name in self.providers:
@@ -203,7 +204,7 @@ class PluginManager:
             except Exception:  # noqa: BLE001 - any plugin bug, logged with its name
                 log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
 
-    def _caller(self, hook_name: str, plugin_name: str):
+    def _caller(self, hook_name: str, plugin_name: str) -> HookCaller:
         key = (hook_name, plugin_name)
         caller = self._callers.get(key)
         if caller is None:
@@ -223,7 +224,7 @@ def _check_answer(hook_name: str, plugin_name: str, result: Any) -> None:
     if expected is None:
         return
     outer, inner = expected
-    ok = isinstance(result, outer) and (inner is None or all(isinstance(item, inner) for item in result))
+    ok = isinstance(result, outer) and (inner is None or all(isinstance(item, inner) for item in cast(list[Any], result)))
     if not ok:
         raise ProviderError(
             f"The plugin {plugin_name!r} answered {hook_name} with {type(result).__name__}, not "

@@ -137,14 +137,15 @@ def checked_addresses(host: str, port: int, allow_private: bool = False,
     for family, _type, _proto, _canon, sockaddr in infos:
         if family not in (socket.AF_INET, socket.AF_INET6):
             continue
-        literal = sockaddr[0].split("%", 1)[0]  # drop an IPv6 zone id ("fe80::1%eth0")
+        address = str(sockaddr[0])
+        literal = address.split("%", 1)[0]  # drop an IPv6 zone id ("fe80::1%eth0")
         ip = ipaddress.ip_address(literal)
         reason = None if allow_private else refusal_reason(ip)
         if reason:
             # never echo the resolved address: the answer would map the internal network for the asker
             what = f"{host} is" if host == literal else f"{host} points to"
             raise HostNotAllowed(f"{what} a {reason} address; the hub does not connect there.")
-        checked = CheckedAddress(family, sockaddr[0], port)
+        checked = CheckedAddress(family, address, port)
         if checked not in out:
             out.append(checked)
     if not out:

@@ -18,7 +18,7 @@ Public API: :func:`colleague_ids`, :func:`mail_owner_ids`, :func:`meeting_owner_
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hub.models import Booking, Company, Contact, Meeting, MeetingParticipant, TimelineEntry, User
 from hub.permissions import Permission, can
@@ -64,7 +64,7 @@ def _worked_with(users: sa.Select | None) -> sa.ColumnElement[bool]:
     return sa.or_(owned, mail, meeting, booking)
 
 
-def _own_organization(column: sa.ColumnElement, viewer) -> sa.ColumnElement[bool]:
+def _own_organization(column: InstrumentedAttribute[int | None], viewer) -> sa.ColumnElement[bool]:
     return sa.false() if viewer.organization_id is None else column == viewer.organization_id
 
 

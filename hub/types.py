@@ -27,6 +27,8 @@ ALL_CAPABILITIES = frozenset({CALENDAR_READ, CALENDAR_WRITE, FREE_BUSY, MAIL, SE
 
 ConnectKind = Literal["oauth", "form"]
 AccessRole = Literal["owner", "writer", "reader", "freeBusyReader"]
+#: a participant's answer to an invitation
+ResponseStatus = Literal["needsAction", "accepted", "declined", "tentative"]
 
 #: An opaque, provider-defined sync cursor (Google syncToken, Graph deltaLink, CalDAV sync-token,
 #: IMAP "uidvalidity/uidnext/modseq" …). The core stores it and hands it back unchanged.
@@ -82,7 +84,7 @@ class ProviderInfo:
     #: booking e-mails, so a guest never gets the same invitation twice (docs/hooks.md)
     sends_invitations: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         declared = set(self.capabilities)
         if CALENDAR in declared:  # the shorthand stands for both halves
             declared = (declared - {CALENDAR}) | {CALENDAR_READ, CALENDAR_WRITE}
@@ -194,7 +196,7 @@ class Window:
 class Participant:
     email: str
     name: str = ""
-    response: Literal["needsAction", "accepted", "declined", "tentative"] = "needsAction"
+    response: ResponseStatus = "needsAction"
     organizer: bool = False
     optional: bool = False
     resource: bool = False
@@ -488,3 +490,19 @@ class WebhookResult:
     body: str = ""
     content_type: str = "text/plain"
     syncs: list[SyncTarget] = field(default_factory=list)
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoSandbox:
+    """A provider's local stand-in, running, as ``hub demo`` uses it (see ``hub_demo_sandbox``)."""
+
+    #: the provider's admin configuration pointing it at the stand-in (``ProviderSetting.config``)
+    config: dict[str, Any]
+    #: the form a person who allows access as ``email`` sends to the stand-in's consent page at
+    #: ``url`` (the provider's authorization URL): ``consent_form(url, email) -> fields``
+    consent_form: Callable[[str, str], dict[str, Any]]
+    #: stops the stand-in; called once when the demo ends
+    stop: Callable[[], None]

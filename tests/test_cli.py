@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 
 import sqlalchemy as sa
 
 from hub.testing.peers.base import free_port, wait_for_port
+from hub.testing.waiting import wait_until
 
 
 def hub_cmd(args, instance, env_extra=None, timeout=120):
@@ -34,7 +34,7 @@ def test_init_creates_database_keys_and_admin(tmp_path):
 def test_plugins_lists_name_distribution_version_and_capabilities(tmp_path):
     result = hub_cmd(["plugins"], tmp_path)
     assert result.returncode == 0, result.stderr
-    line = next(l for l in result.stdout.splitlines() if l.startswith("testplugin"))
+    line = next(row for row in result.stdout.splitlines() if row.startswith("testplugin"))
     assert "crm-hub-testplugin" in line and "0.0.1" in line and "enabled" in line and "calendar" in line
 
 
@@ -67,7 +67,7 @@ def test_plugins_shows_providers_an_administrator_disabled(tmp_path):
                              "VALUES ('testplugin', 0, NULL, '2026-01-01 00:00:00')"))
     result = hub_cmd(["plugins"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert next(l for l in result.stdout.splitlines() if l.startswith("testplugin")).split()[3] == "disabled"
+    assert next(row for row in result.stdout.splitlines() if row.startswith("testplugin")).split()[3] == "disabled"
 
 
 def test_bad_database_url_is_a_clear_error(tmp_path):
@@ -131,9 +131,7 @@ def test_serve_answers_with_sqlite_and_embedded_redis(tmp_path):
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
     assert "serving on" in output
-    deadline = time.monotonic() + 10
-    while (tmp_path / "redis.sock").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: not (tmp_path / "redis.sock").exists(), what="the embedded Redis to stop with serve")
 
 
 def _workers_of(pid: int) -> list[int]:
@@ -163,15 +161,10 @@ def test_serve_starts_a_killed_worker_again(tmp_path):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port, timeout=60, proc=proc)
-        deadline = time.monotonic() + 30  # the children start once the web server listens
-        while time.monotonic() < deadline and not _workers_of(proc.pid):
-            time.sleep(0.1)
-        [first] = _workers_of(proc.pid)
+        # the children start once the web server listens
+        [first] = wait_until(lambda: _workers_of(proc.pid), what="serve's worker")
         os.kill(first, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and [p for p in _workers_of(proc.pid) if p != first] == []:
-            time.sleep(0.2)
-        assert [p for p in _workers_of(proc.pid) if p != first], "no new worker was started"
+        wait_until(lambda: [p for p in _workers_of(proc.pid) if p != first], what="a new worker after the kill")
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]

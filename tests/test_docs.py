@@ -12,15 +12,14 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import pkgutil
 import re
 import textwrap
-from pathlib import Path
-
-import dataclasses
 import typing
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

@@ -134,7 +134,6 @@ def test_the_runtime_never_imports_the_test_kit_and_the_core_no_plugin():
 
 #: runtime modules still reaching into the test kit, each with the reason (to be emptied)
 KNOWN_TEST_KIT_USERS: dict[str, str] = {
-    "hub.demo": "starts the local peers from hub.testing.peers (issue 23 item 4 moves them)",
     "hub.scaffold": "writes a new plugin's conformance test, which imports hub.testing.conformance",
 }
 

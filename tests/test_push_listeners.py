@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hub_imap.testing import connect_params, trusted
 
 from hub.accounts import connect_account
 from hub.jobs.idle_listeners import start_listeners, stop_listeners
 from hub.models import ProviderSetting
 from hub.testing.waiting import PATIENCE, wait_until
+
+from hub_imap.testing import connect_params, trusted
 
 RAW = b"From: bob@acme.test\r\nTo: ann@corp.test\r\nSubject: hi\r\nMessage-ID: <l1@acme.test>\r\n\r\nhello\r\n"
 
@@ -29,7 +30,7 @@ def test_hook_hub_push_listeners(hub, make_user, dovecot, smtp_server):
     sync_queue.empty()  # drop the initial sync the connect queued: only the listener's job counts here
     listeners = start_listeners(hub)
     try:
-        assert listeners and all(l.wait_until_listening(PATIENCE) for l in listeners)
+        assert listeners and all(listener.wait_until_listening(PATIENCE) for listener in listeners)
         # the first connection asks for no catch-up sync (only a reconnect does), so a job from here on
         # can only come from IDLE reporting the new message
         assert sync_queue.get_job_ids() == []

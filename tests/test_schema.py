@@ -11,8 +11,22 @@ from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 
 from hub.models import (
-    Account, AccountStatus, Base, Calendar, CalendarEvent, Company, CompanyDomain, Contact,
-    ContactAddress, MailMessage, Meeting, MeetingParticipant, OutboxEntry, SyncCursor, User, UserAlias,
+    Account,
+    AccountStatus,
+    Base,
+    Calendar,
+    CalendarEvent,
+    Company,
+    CompanyDomain,
+    Contact,
+    ContactAddress,
+    MailMessage,
+    Meeting,
+    MeetingParticipant,
+    OutboxEntry,
+    SyncCursor,
+    User,
+    UserAlias,
 )
 
 

@@ -19,7 +19,6 @@ import redis
 from rq import Queue
 
 from hub.testing.peers.base import free_port, wait_for_port
-
 from tests.processes import STOP_SECONDS, kill_all, marked_processes, output_of, start, stop_and_collect, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]

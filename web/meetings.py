@@ -11,9 +11,9 @@ from hub.core import current_hub
 from hub.exceptions import ValidationError
 from hub.models import Booking, BookingHost, BookingStatus, Meeting, MeetingType
 from hub.permissions import Permission
+from hub.scheduling import links
 from hub.scheduling.limits import overrides_text
 from hub.scheduling.questions import questions_text
-from hub.scheduling import links
 from hub.scheduling.self_service import cancel_booking
 from web.access import actor, requires
 from web.integrations import needs_primary_meeting_type

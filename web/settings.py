@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from zoneinfo import ZoneInfo
 
 from hub.core import current_hub
 from hub.exceptions import ValidationError

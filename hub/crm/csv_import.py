@@ -166,7 +166,7 @@ def run_import(hub: Hub, import_id: str, organization_id: int) -> dict[str, Any]
     """
     state = load(hub, import_id, organization_id)
     kind = crm_records.KINDS[state["kind"]]
-    progress = {"done": 0, "total": len(state["rows"]), "counts": {}, "errors": [], "finished": False}
+    progress: dict[str, Any] = {"done": 0, "total": len(state["rows"]), "counts": {}, "errors": [], "finished": False}
     for first in range(0, len(state["rows"]), crm_records.BULK_LIMIT):
         rows = state["rows"][first:first + crm_records.BULK_LIMIT]
         records = records_from(state, state["mapping"], rows)

@@ -11,7 +11,7 @@ Public API (shared by the mail and calendar engines, the BCC receiver and bookin
   looks each address up once (the calendar engine wraps one page of events in it);
 * :func:`is_free_mail`, :func:`free_mail_of`, :func:`normalize_email`, :func:`domain_of`.
 
-Rules, in order (PRODUCT.md §5):
+Rules, in order (docs/product-rules.md#matching-addresses):
 
 1. ``self`` — the owner's login address or one of their aliases;
 2. ``colleague`` — another registered user of the owner's organization (any of their addresses), or
@@ -238,7 +238,7 @@ def _organization_directory(session: Session, owner_user_id: int) -> _Directory:
     """Every address of the owner's organization's users, and its domains, in one query."""
     org_id = sa.select(User.organization_id).where(User.id == owner_user_id).scalar_subquery()
     same_org = User.organization_id.is_not_distinct_from(org_id)
-    query = sa.union_all(
+    query: sa.CompoundSelect = sa.union_all(
         sa.select(sa.literal("u"), User.id, User.email).where(same_org),
         sa.select(sa.literal("u"), UserAlias.user_id, UserAlias.email).join(User, User.id == UserAlias.user_id)
         .where(same_org),

@@ -16,7 +16,7 @@ The calendar side, called by :mod:`hub.sync.calendar_pull` inside a page's trans
 * :func:`on_event_removed` — an event was deleted at the provider;
 * :func:`event_for_meeting` — the :class:`~hub.types.RemoteEvent` the push sends for a meeting.
 
-Import rules (PRODUCT.md §3):
+Import rules (docs/product-rules.md#meetings-from-calendar-events):
 
 * an event with at least one participant besides the user and their colleagues (the mail rules of
   :mod:`hub.crm.matching`: aliases count as the user, anyone on an organization or user domain as a
@@ -45,7 +45,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -69,7 +69,7 @@ from hub.models import (
 )
 from hub.sync.busy import occurs_between, to_utc, zone
 from hub.sync.calendars import default_calendar
-from hub.types import Participant, RemoteEvent
+from hub.types import Participant, RemoteEvent, ResponseStatus
 
 if TYPE_CHECKING:
     from hub.sync.calendar_pull import CalendarContext
@@ -374,6 +374,11 @@ def _times(start: datetime | date, end: datetime | date, all_day: bool) -> tuple
 # --- what the push sends -------------------------------------------------------------------------------
 
 
+def _response(value: str) -> ResponseStatus:
+    """A stored participant's answer as the contract spells it (the column holds only these four)."""
+    return cast(ResponseStatus, value)
+
+
 def event_for_meeting(meeting: Meeting, client_id: str, remote_id: str = "") -> RemoteEvent:
     """The event the hub writes to a calendar for ``meeting``."""
     tz = zone(meeting.timezone)
@@ -387,8 +392,9 @@ def event_for_meeting(meeting: Meeting, client_id: str, remote_id: str = "") -> 
         remote_id=remote_id, start=start, end=end, summary=meeting.title, description=meeting.description or "",
         location=meeting.location or "", all_day=meeting.all_day, timezone=meeting.timezone,
         recurrence=list(meeting.recurrence or []), ical_uid=meeting.ical_uid, video_url=meeting.video_url,
-        organizer=Participant(organizer.email, organizer.name, organizer.response, organizer=True) if organizer else None,
-        attendees=[Participant(p.email, p.name, p.response, organizer=p.organizer) for p in people],
+        organizer=Participant(organizer.email, organizer.name, _response(organizer.response), organizer=True)
+        if organizer else None,
+        attendees=[Participant(p.email, p.name, _response(p.response), organizer=p.organizer) for p in people],
         hub_marker=client_id,
     )
 

@@ -73,7 +73,7 @@ class Children:
     """An address-like list of a record: the relationship, the child model and its value column."""
 
     relation: str
-    model: type
+    model: type[Any]
     column: str
     normalize: Callable[[str], str]
     #: the JSON field name
@@ -85,7 +85,7 @@ class Kind:
     """One kind of record the host CRM manages."""
 
     name: str
-    model: type
+    model: type[Any]
     fields: tuple[str, ...]
     children: Children | None = None
     #: JSON field → (referenced kind name, column): a reference by hub id or by the CRM's external id
@@ -188,11 +188,11 @@ class Lookups:
             self._load_owners(model, [value])
         return self.owners[key]
 
-    def _load_owners(self, model: type, values: list[str]) -> None:
+    def _load_owners(self, model: type[Any], values: list[str]) -> None:
         column = model.email if model in (User, UserAlias, ContactAddress) else model.domain
         owner = model.id if model is User else getattr(model, _OWNER[model])
         for chunk in (values[i:i + 500] for i in range(0, len(values), 500)):
-            found = dict(self.s.execute(sa.select(sa.func.lower(column), owner).where(sa.func.lower(column).in_(chunk))).all())
+            found: dict[str, Any] = dict(self.s.execute(sa.select(sa.func.lower(column), owner).where(sa.func.lower(column).in_(chunk))).all())
             for value in chunk:
                 self.owners.setdefault((model, value), found.get(value))
 

@@ -195,4 +195,5 @@ def purge_old_events(hub: Hub, now: datetime | None = None) -> int:
     with hub.db.session(write_lock=True) as s:
         old = sa.select(Event.id).where(Event.created_at < cutoff)
         s.execute(sa.delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(old)))
-        return s.execute(sa.delete(Event).where(Event.created_at < cutoff)).rowcount
+        deleted = s.execute(sa.delete(Event).where(Event.created_at < cutoff))
+        return deleted.rowcount  # type: ignore[attr-defined]  # a DELETE's result is a CursorResult

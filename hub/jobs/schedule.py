@@ -6,6 +6,8 @@ jobs with deterministic ids, so duplicates are dropped at enqueue time.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rq.cron import CronScheduler
 
 from hub import jobs
@@ -14,7 +16,7 @@ from hub.jobs import reconciler
 from hub.scheduling import reminders
 
 
-def periodic_jobs(hub: Hub) -> list[tuple[object, str, int]]:
+def periodic_jobs(hub: Hub) -> list[tuple[Callable[..., object], str, int]]:
     """``(function, queue, interval seconds)`` for everything that runs on a timer."""
     return [
         (jobs.poll_all, "default", hub.settings.poll_seconds),

@@ -1,7 +1,7 @@
 """Alembic environment: runs on the connection the hub hands over (or builds one from the URL)."""
 
-from alembic import context
 import sqlalchemy as sa
+from alembic import context
 
 from hub.models import Base
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -69,6 +69,8 @@ class EncryptedJSON(sa.TypeDecorator):
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON(), list[Any]: sa.JSON()}
+    if TYPE_CHECKING:  # every model here maps one table (SQLAlchemy types it as any FROM clause)
+        __table__: ClassVar[sa.Table]
 
 
 #: the largest id a row can have (integer keys are 32-bit on PostgreSQL): API cursors are clamped to it

@@ -5,7 +5,7 @@ Public API:
 * :func:`book` — book a slot for a guest (answers to the type's questions as keyword); returns the
   booking id (rescheduling and cancelling: :mod:`hub.scheduling.self_service`).
 
-Algorithm (DESIGN.md "Booking"):
+Algorithm (docs/architecture.md, "Data flow"):
 
 1. the meeting type must be active and its host's default calendar on a connected account — a
    booking into availability that came from a disconnected account fails with ``NotActive``;

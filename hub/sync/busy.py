@@ -8,8 +8,9 @@ Public API:
 * :func:`replace_blocks` — swap the stored blocks of an event row for new ones;
 * :func:`block_rows` — BusyBlock rows (with their epoch-second copies) for some intervals.
 
-Algorithm: availability must never parse iCalendar per request (PERF_NOTES.md), so the sync engine
-calls :func:`blocks` whenever an event (or any exception of a series) changes and stores the result.
+Algorithm: availability must never parse iCalendar per request (docs/architecture.md, "Why
+availability reads stored busy time"), so the sync engine calls :func:`blocks` whenever an event (or
+any exception of a series) changes and stores the result.
 A recurring master is rebuilt as an iCalendar VEVENT — DTSTART with its zone (and the zone's own
 VTIMEZONE when it has no IANA name), the RRULE/EXDATE/RDATE lines verbatim, every exception's
 RECURRENCE-ID as an EXDATE — and its start times are expanded by recurring-ical-events, lazily and
@@ -199,7 +200,7 @@ def _series_zone(master: RemoteEvent, cal_zone: ZoneInfo) -> tuple[str | None, t
     """The series' TZID (``None``: floating), its tzinfo, and the VTIMEZONE defining it when it has no IANA name."""
     if master.vtimezone:
         definition = icalendar.Timezone.from_ical(master.vtimezone)
-        return str(definition["TZID"]), definition.to_tz(), master.vtimezone
+        return str(definition["TZID"]), definition.to_tz(), master.vtimezone  # type: ignore[attr-defined]
     if master.timezone:
         tz = zone(master.timezone)
         return tz.key, tz, None
@@ -218,7 +219,7 @@ def _when(name: str, value: datetime | date, tzid: str | None, series_tz: tzinfo
         day = value.astimezone(series_tz).date() if isinstance(value, datetime) else value
         return f"{name};VALUE=DATE:{day:%Y%m%d}"
     if tzid is None:
-        wall = value.astimezone(series_tz).replace(tzinfo=None) if getattr(value, "tzinfo", None) else value
+        wall = value.astimezone(series_tz).replace(tzinfo=None) if isinstance(value, datetime) and value.tzinfo else value
         return f"{name}:{wall:%Y%m%dT%H%M%S}"
     if not isinstance(value, datetime):
         value = datetime.combine(value, time.min, series_tz)

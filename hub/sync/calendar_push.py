@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -113,7 +114,7 @@ def push_outbox(hub: Hub, account_id: int, now: datetime | None = None) -> dict[
     return dict(stats)
 
 
-def _plan(s: Session, entries: list[OutboxEntry], stats: Counter, now: datetime) -> list[_Planned]:
+def _plan(s: Session, entries: Sequence[OutboxEntry], stats: Counter, now: datetime) -> list[_Planned]:
     """Collapse entries per meeting and decide each meeting's operation from the current state."""
     newest: dict[tuple[int | None, int], OutboxEntry] = {}
     for entry in entries:

@@ -9,7 +9,7 @@ Public API:
 * :func:`default_calendar`, :func:`usable` — lookups the engines share;
 * :func:`calendar_zone` — the zone a calendar's dates and floating times are read in, and where it came from.
 
-Rules (PRODUCT.md §3):
+Rules (docs/product-rules.md#calendars):
 
 * one **default (linked) calendar** per user, on any connected account; CRM meetings and bookings are
   pushed there. The first connected calendar account's primary calendar becomes the default — when

@@ -1,4 +1,4 @@
-"""The per-user daily cap on synced emails (PRODUCT.md §2: free plan 100/day).
+"""The per-user daily cap on synced emails (docs/product-rules.md#plans-and-limits).
 
 Public API, used by :mod:`hub.sync.mail` inside each page's transaction:
 
@@ -15,7 +15,8 @@ days (``User.timezone``), so "tomorrow" is when the user expects it.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -36,6 +37,7 @@ def usage_day(session: Session, user_id: int, now: datetime | None = None) -> da
     """The user's local calendar day at ``now`` (UTC when the user's zone is unknown)."""
     now = now or datetime.now(timezone.utc)
     zone_name = session.scalar(sa.select(User.timezone).where(User.id == user_id)) or "UTC"
+    zone: tzinfo
     try:
         zone = ZoneInfo(zone_name)
     except (KeyError, ValueError):  # a bad zone name must not stop mail sync
@@ -81,7 +83,7 @@ def _upsert(session: Session, user_id: int, day: date, add: int, deferred: bool 
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MailUsage)
     stmt = insert.values(user_id=user_id, day=day, count=add, deferred=deferred)
-    update = {"count": MailUsage.count + add}
+    update: dict[str, Any] = {"count": MailUsage.count + add}
     if deferred:
         update["deferred"] = True
     session.execute(stmt.on_conflict_do_update(index_elements=["user_id", "day"], set_=update))

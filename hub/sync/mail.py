@@ -79,7 +79,7 @@ def sync_folder(hub, account_id: int, folder: str, full: bool = False, now: date
         ``parts``: the parts that still need a job; ``again``: the folder needs one more sync.
     :raises CursorExpired: when even a fresh start is refused; provider errors as raised by the plugin.
     """
-    stats = {"fetched": 0, "stored": 0, "duplicates": 0, "deleted": 0, "logged": 0, "parse_errors": 0,
+    stats: dict[str, Any] = {"fetched": 0, "stored": 0, "duplicates": 0, "deleted": 0, "logged": 0, "parse_errors": 0,
              "pages": 0, "deferred": False, "restarted": False, "skipped": None, "parts": [], "again": False,
              "provider_seconds": 0.0, "store_seconds": 0.0}
     if part is not None:
@@ -340,7 +340,7 @@ def _drop_unseen(s: Session, account_id: int, folder: str, started_at: datetime,
     machines with slightly different clocks cannot mistake fresh rows for stale ones."""
     mine = (MailMessage.account_id == account_id, MailMessage.folder == folder, MailMessage.source == "sync")
     unseen = sa.or_(MailMessage.last_seen_at.is_(None), MailMessage.last_seen_at != started_at)
-    stale = s.scalars(sa.select(MailMessage.id).where(*mine, unseen, MailMessage.date >= since)).all()
+    stale = list(s.scalars(sa.select(MailMessage.id).where(*mine, unseen, MailMessage.date >= since)))
     outside = s.execute(sa.select(MailMessage.id, MailMessage.message_id, *_CONTENT).where(
         *mine, unseen, sa.or_(MailMessage.date.is_(None), MailMessage.date < since))).all()
     if outside:

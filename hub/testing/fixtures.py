@@ -28,7 +28,7 @@ from hub import crypto
 
 
 @pytest.fixture(scope="session")
-def hub_db_url(tmp_path_factory) -> str:
+def hub_db_url(tmp_path_factory) -> Iterator[str]:
     url = os.environ.get("HUB_TEST_DATABASE_URL")
     if not url:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.db'}"
@@ -70,7 +70,7 @@ def _drop_everything(engine: sa.Engine) -> None:
 
 
 @pytest.fixture(scope="session")
-def hub_redis_url(tmp_path_factory) -> str:
+def hub_redis_url(tmp_path_factory) -> Iterator[str]:
     url = os.environ.get("HUB_TEST_REDIS_URL")
     if url:
         # a database number of our own, so concurrent test runs do not flush each other's queues

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from hub.exceptions import (
@@ -50,6 +50,7 @@ from hub.types import (
     AttachmentInfo,
     BusyInterval,
     ConnectField,
+    ConnectKind,
     ConnectResult,
     EventChange,
     EventPage,
@@ -87,7 +88,7 @@ class MemoryProvider:
         choice only).
     """
 
-    def __init__(self, backend: MemoryBackend | None = None, name: str = "memory", connect_kind: str = "form",
+    def __init__(self, backend: MemoryBackend | None = None, name: str = "memory", connect_kind: ConnectKind = "form",
                  capabilities: Iterable[str] = ALL_CAPABILITIES,
                  authorize_url: str = "https://memory.invalid/authorize", sends_invitations: bool = False):
         self.backend = backend if backend is not None else MemoryBackend()
@@ -372,10 +373,10 @@ class MemoryProvider:
                                 next_cursor=next_cursor, done=done, total_estimate=len(wanted))
             (seq_text,) = self._cursor(cursor, "changes:", 2)
             changes = box.log.after(int(seq_text))
-            page = changes[:limit]
+            changed = changes[:limit]
             out = MailPage(done=len(changes) <= limit,
-                           next_cursor=f"changes:{epoch}:{page[-1][0] if page else seq_text}")
-            for _seq, uid in page:
+                           next_cursor=f"changes:{epoch}:{changed[-1][0] if changed else seq_text}")
+            for _seq, uid in changed:
                 stored = box.messages.get(int(uid))
                 if stored is None:
                     out.deleted.append(f"{folder}/{uid}")
@@ -435,7 +436,7 @@ class MemoryProvider:
             raise WebhookRejected(f"A notification for channel {channel_id[:20]!r} did not carry the right token.")
         if request.headers.get("X-Memory-State") == "sync":  # the handshake after a watch: nothing changed
             return WebhookResult(status=200)
-        kind = "calendar" if channel.calendar_id else "mail"
+        kind: Literal["calendar", "mail"] = "calendar" if channel.calendar_id else "mail"
         return WebhookResult(status=202, syncs=[SyncTarget(kind=kind, key=channel.calendar_id or channel.folder)])
 
 

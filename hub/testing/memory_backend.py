@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 
 from hub.exceptions import NotFound, WrongEtag
-from hub.types import PushChannel, RemoteCalendar, RemoteEvent, WebhookRequest
+from hub.types import AccessRole, PushChannel, RemoteCalendar, RemoteEvent, WebhookRequest
 
 
 class ChangeLog:
@@ -148,7 +148,7 @@ class MemoryBackend:
             return account
 
     def add_calendar(self, account: MemoryAccount, calendar_id: str, name: str | None = None,
-                     primary: bool = False, access_role: str = "owner") -> MemoryCalendar:
+                     primary: bool = False, access_role: AccessRole = "owner") -> MemoryCalendar:
         with self.lock:
             info = RemoteCalendar(remote_id=calendar_id, name=name or calendar_id, access_role=access_role,
                                   is_primary=primary, timezone="UTC")

@@ -14,7 +14,7 @@ from hub.testing import peers
 try:
     from hypothesis import settings
 except ImportError:  # a plugin author's test environment without Hypothesis
-    settings = None
+    settings = None  # type: ignore[misc, assignment]
 
 if settings is not None:
     # The same commit gives the same answer: generated tests draw a fixed sequence of examples unless a

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import pytest
 
-import hub_google.hooks
-import hub_icloud.hooks
-import hub_imap.hooks
-import hub_office365.hooks
 from tests.faults.flaky import FlakyGoogleState, FlakyGraphState, RandomRate
 from tests.faults.proxy import FaultProxy
 from tests.faults.servers import PrivateCluster
 from tests.faults.worlds import GoogleWorld, GraphWorld
+
+import hub_google.hooks
+import hub_icloud.hooks
+import hub_imap.hooks
+import hub_office365.hooks
 
 #: what a proxy in front of an HTTP sandbox adds to the sandbox's own faults: cut connections
 DROPS = ("drop", "lost_answer")

@@ -13,12 +13,13 @@ import threading
 import pytest
 import requests
 import sqlalchemy as sa
-from hub_google.sandbox.faults import Fault
 
 from hub.models import Account, AccountError, AccountStatus, SyncCursor
 from tests.faults import agreement
 from tests.faults.accounts import set_provider_config
 from tests.faults.driving import drain_until_quiet, pending_jobs
+
+from hub_google.sandbox.faults import Fault
 
 pytestmark = pytest.mark.faults
 

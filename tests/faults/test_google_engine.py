@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from hub_google.sandbox.faults import Fault
 
 from hub.jobs import RATE_LIMIT_ATTEMPTS
 from hub.models import Account, AccountError, AccountStatus
 from tests.faults import agreement
 from tests.faults.driving import drain_until_quiet, tick
+
+from hub_google.sandbox.faults import Fault
 
 pytestmark = pytest.mark.faults
 

@@ -8,6 +8,9 @@ Acme runs the CRM on acme.com:
 * Dan is a contact at Globex (globex.com and globex.de) with two addresses, dan@globex.com and
   dan.globex@gmail.com, and Globex has an open opportunity;
 * Frank (frank@initech.io) is a lead without a company.
+
+Its fixtures (``backend``, ``hub_plugins``, ``acme``) serve the tests in tests/mail/ through that folder's
+conftest.py.
 """
 
 from __future__ import annotations

@@ -13,11 +13,12 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from hub.testing.fixtures import _migrated
+from hub.testing.peers.base import peer_missing
+
 import hub_google.hooks
 import hub_imap.hooks
 import hub_office365.hooks
-from hub.testing.fixtures import _migrated
-from hub.testing.peers.base import peer_missing
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -48,10 +49,10 @@ def hub_plugins():
 
 @pytest.fixture
 def scale_world(hub, monkeypatch, dovecot, smtp_server, tmp_path):
+    from tests.scale.cluster import ScaleWorld
+
     from hub_google.sandbox import SandboxServer
     from hub_office365.sandbox import serve
-
-    from tests.scale.cluster import ScaleWorld
 
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the sandboxes speak http on loopback
     with SandboxServer() as google, serve() as graph:

@@ -11,9 +11,21 @@ import re
 import pytest
 import requests
 
-from tests.web.conftest import (  # noqa: F401 - fixtures shared with the web tests
-    ALICE, PASSWORD, add_user, app, connect_memory, hub_plugins, memory, org, people, sign_in,
+from tests.web.conftest import (
+    ALICE,
+    PASSWORD,
+    add_user,
+    app,
+    connect_memory,
+    hub_plugins,
+    memory,
+    org,
+    people,
+    sign_in,
 )
+
+#: the web tests' fixtures (and add_user, which test_tenancy takes from here), shared with the tests here
+__all__ = ["add_user", "app", "hub_plugins", "memory", "org", "people"]
 
 ALL_DAY = {f"hours_{d}": "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 SLUG = "alice-intro"

@@ -77,6 +77,7 @@ def test_an_event_icalendar_cannot_hold_is_one_failed_item_not_a_failed_account(
 
     from hub.exceptions import ValidationError
     from hub.types import EventChange, Participant, RemoteEvent
+
     from hub_icloud.testing import connect, mail_config, new_user, plugin_hooks
 
     hooks = plugin_hooks()

@@ -19,16 +19,17 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-import hub_icloud.hooks
-import hub_ics.hooks
 from hub import work
 from hub.accounts import connect_account
 from hub.models import Account, AccountError, AccountStatus, BusyBlock, Calendar, CalendarEvent
 from hub.sync.calendars import refresh_calendars, set_conflict
-from hub_ics.testing import feed_server  # noqa: F401 (fixture)
 from tests.faults.accounts import add_user
 from tests.faults.driving import WorkerProcess, failed_jobs, quiet, wait_for
 from tests.sync.caldav_truth import UTC, caldav, today, vcalendar  # noqa: F401 (fixtures)
+
+import hub_icloud.hooks
+import hub_ics.hooks
+from hub_ics.testing import feed_server  # noqa: F401 (fixture)
 
 CAP = 500
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import requests
 from requests.adapters import HTTPAdapter
 
-from web.login_throttle import ADDRESS_PAUSE, PER_ADDRESS
 from tests.security.conftest import ALICE, PASSWORD
+from web.login_throttle import ADDRESS_PAUSE, PER_ADDRESS
 
 
 class FromAddress(HTTPAdapter):

@@ -1,7 +1,8 @@
 """A host whose calendar lives on a real CalDAV server (Radicale, through the iCloud plugin), synced by the
 real engine: the world the calendar-truth tests write iCalendar into and read busy time back from.
 
-Import the fixtures into a test module: ``from tests.sync.caldav_truth import caldav, hub_plugins``.
+Its fixtures (``caldav``, ``hub_plugins``, ``hub_settings_overrides``) serve the tests in tests/sync/server_truth/
+through that folder's conftest.py.
 Dates are found relative to today (the sync window starts on the connection day), so the tests hold
 whenever they run; ``hub_settings_overrides`` makes the window long enough to hold a DST change of
 both hemispheres.
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import hub_icloud.hooks
 import icalendar
 import pytest
 import sqlalchemy as sa
@@ -23,6 +23,8 @@ from hub.models import Account, AccountError, BusyBlock, Calendar, Meeting, User
 from hub.sync import calendar_pull
 from hub.sync.calendars import refresh_calendars
 from tests.faults.accounts import add_user, set_provider_config
+
+import hub_icloud.hooks
 
 UTC = timezone.utc
 

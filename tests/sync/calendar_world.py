@@ -6,7 +6,8 @@ Acme runs the CRM on acme.com; everyone's calendar lives at the MemoryProvider:
 * Bob (user, bob@acme.com) — a colleague, connected with "primary";
 * Dan (dan@globex.com) — a CRM contact at Globex; anyone else is unknown.
 
-Import the fixtures into a test module: ``from tests.sync.calendar_world import backend, hub_plugins, acme``.
+Its fixtures (``backend``, ``hub_plugins``, ``acme``) serve the tests in tests/sync/calendar/ through that
+folder's conftest.py.
 """
 
 from __future__ import annotations

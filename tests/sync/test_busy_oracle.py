@@ -22,13 +22,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil import rrule
-from hub_caldav.ical import CalendarObject, MalformedObject
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hub.sync import busy
 from hub.sync.calendar_pull import event_from_data, event_to_data
 from tests.sync.caldav_truth import CUSTOM_SYDNEY, OUTLOOK_BERLIN, transition_days
+
+from hub_caldav.ical import CalendarObject, MalformedObject
 
 UTC = timezone.utc
 WINDOW = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2028, 6, 1, tzinfo=UTC))

@@ -8,8 +8,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import hub_google.hooks
-import hub_office365.hooks
 import pytest
 
 from hub.models import Calendar, User
@@ -18,6 +16,9 @@ from hub.sync.calendars import CalendarZone, calendar_zone, refresh_calendars
 from tests.faults.accounts import add_user, connect_google, connect_office365, set_provider_config
 from tests.sync.caldav_truth import transition_days
 from tests.sync.calendar_world import busy_blocks, calendar_id
+
+import hub_google.hooks
+import hub_office365.hooks
 
 UTC = timezone.utc
 EMAIL = "alice@example.com"

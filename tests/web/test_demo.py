@@ -12,14 +12,32 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 
 import pytest
 import requests
 
-from hub.demo import IMAP_MESSAGES, PASSWORD, USERS, address, customer_addresses, demo_mailbox, welcome
+from hub.demo import (
+    IMAP_MESSAGES,
+    PASSWORD,
+    USERS,
+    Peers,
+    address,
+    configure,
+    connect_oauth,
+    customer_addresses,
+    demo_mailbox,
+    seed_company,
+    start_sandboxes,
+    welcome,
+)
+from hub.models import Account
 from hub.testing.peers.base import free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
+
+#: what the `test` extras install and the `demo` extra does not (None in sys.modules: importing fails)
+TEST_LIBRARIES = ("pytest", "_pytest", "hypothesis", "hub.testing", "googleapiclient", "msgraph", "msal", "dnslib")
 
 
 def test_a_demo_mailbox_has_a_few_hundred_messages_in_threads():
@@ -59,12 +77,38 @@ def _wait_for(check, timeout: float = 120.0):
         time.sleep(1)
 
 
+@pytest.mark.parametrize("hub_load_plugins", ["google,office365"])
+def test_hook_hub_demo_sandbox(hub, hub_load_plugins, monkeypatch):
+    """Each plugin's stand-in starts through the hook with the demo users in it, a demo user connects
+    through the provider's real OAuth flow against it, and it stops with the demo's peers."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the stand-ins speak plain http on loopback
+    peers = Peers(ExitStack())
+    with peers.stack:
+        start_sandboxes(hub, peers)
+        assert (sorted(peers.config), peers.notes) == (["google", "office365"], [])
+        configure(hub, peers)
+        ids = seed_company(hub)
+        connected = {provider: connect_oauth(hub, peers, ids["sophie"], provider, address("sophie"))
+                     for provider in ("google", "office365")}
+        with hub.db.session() as s:
+            assert {p: (s.get(Account, i).provider, s.get(Account, i).email) for p, i in connected.items()} == {
+                p: (p, address("sophie")) for p in connected}
+        urls = [peers.config["google"]["api_base"], peers.config["office365"]["graph_base"]]
+    for url in urls:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url, timeout=5)
+
+
 def test_hub_demo_runs_the_product(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     log = open(tmp_path / "demo.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "demo", "--port", str(port), "--instance",
-                             str(tmp_path / "demo")], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    # the `demo` extra installs no test library: the demo process (its peers, the plugins' sandboxes)
+    # runs with every one of them made unimportable
+    command = (f"import sys; sys.modules.update(dict.fromkeys({TEST_LIBRARIES!r})); from hub.cli import main; "
+               f"main(['demo', '--port', '{port}', '--instance', {str(tmp_path / 'demo')!r}])")
+    proc = subprocess.Popen([sys.executable, "-c", command], stdout=log, stderr=subprocess.STDOUT, env=env,
+                            cwd=tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_port(port, timeout=120, proc=proc)

@@ -29,7 +29,7 @@ from web.access import PUBLIC, SIGNED_IN
 P = Permission
 ALL_ROLES = list(Role)
 
-#: the product's rules (PRODUCT.md §6), written out independently of hub.permissions
+#: the product's rules (docs/product-rules.md#roles), written out independently of hub.permissions
 EXPECTED = {
     Role.ADMIN: {P.CONNECT, P.CALENDARS, P.MAIL_SYNC, P.MEETINGS, P.CONTACTS, P.TEAM_MAIL, P.ADMIN},
     Role.COMPANY_MANAGER: {P.CONNECT, P.CALENDARS, P.MAIL_SYNC, P.MEETINGS, P.CONTACTS, P.TEAM_MAIL},

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import select
-
 import pytest
+from sqlalchemy import select
 
 from hub.models import Booking, MeetingType, Organization, Role
 from tests.web.conftest import add_user, connect_memory, sign_in

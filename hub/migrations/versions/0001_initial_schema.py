@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-21 16:59:34.225541
 """
-from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+from alembic import op
 
+import hub.models.base
 
 revision = '0001'
 down_revision = None

@@ -3,9 +3,8 @@
 Revision ID: issue19_recipient_count
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "issue19_recipient_count"
 down_revision = "0001"

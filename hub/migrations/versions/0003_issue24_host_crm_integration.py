@@ -5,10 +5,10 @@ Revision ID: issue24_host_crm_integration
 Revises: issue19_recipient_count
 Create Date: 2026-12-06 21:48:29.820856
 """
-from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+from alembic import op
 
+import hub.models.base
 
 revision = 'issue24_host_crm_integration'
 down_revision = 'issue19_recipient_count'

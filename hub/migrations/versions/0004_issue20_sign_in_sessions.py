@@ -3,10 +3,10 @@
 Revision ID: issue20_sign_in_sessions
 Revises: issue24_host_crm_integration
 """
-from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+from alembic import op
 
+import hub.models.base
 
 revision = 'issue20_sign_in_sessions'
 down_revision = 'issue24_host_crm_integration'

@@ -4,9 +4,8 @@ opportunities.contact_id; each opportunity's one contact moves into it.
 Revision ID: issue24b_opportunity_contacts
 Revises: issue20_sign_in_sessions
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'issue24b_opportunity_contacts'
 down_revision = 'issue20_sign_in_sessions'

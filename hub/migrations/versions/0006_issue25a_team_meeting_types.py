@@ -3,9 +3,8 @@
 Revision ID: issue25a_team_meeting_types
 Revises: issue24b_opportunity_contacts
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'issue25a_team_meeting_types'
 down_revision = 'issue24b_opportunity_contacts'

@@ -3,9 +3,8 @@
 Revision ID: issue25b_booking_self_service
 Revises: issue25a_team_meeting_types
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'issue25b_booking_self_service'
 down_revision = 'issue25a_team_meeting_types'

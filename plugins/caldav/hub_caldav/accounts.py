@@ -15,6 +15,7 @@ from typing import Any
 
 from hub.exceptions import ValidationError
 from hub.types import AccountHandle, ConnectResult, ProviderContext
+
 from hub_caldav import locate, presets
 from hub_caldav.config import CalDAVConfig
 from hub_caldav.connection import AUTH_TYPES, AuthHints, CalDAVConnection

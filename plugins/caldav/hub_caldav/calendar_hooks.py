@@ -17,6 +17,7 @@ from typing import Callable
 from hub.exceptions import NotFound
 from hub.plugins import hookimpl
 from hub.types import AccountHandle, EventChange, EventPage, FreeBusy, PushResult, RemoteCalendar, Window
+
 from hub_caldav import freebusy, sync, writer
 from hub_caldav.connection import CalDAVConnection
 from hub_caldav.discovery import list_calendars, remote_calendars

@@ -16,6 +16,7 @@ import icalendar
 
 from hub.exceptions import ValidationError
 from hub.types import Participant, RemoteEvent
+
 from hub_caldav.ical import MARKER, resolve_zone
 
 PRODID = "-//CRM Integration Hub//iCloud provider//EN"

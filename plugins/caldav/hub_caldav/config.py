@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.types import CALENDAR, FREE_BUSY, ConfigField, ConnectField, ProviderContext, ProviderInfo
+
 from hub_caldav.connection import AUTH_TYPES
 from hub_caldav.presets import PRESETS
 

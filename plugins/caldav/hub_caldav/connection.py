@@ -47,6 +47,7 @@ from hub.exceptions import (
     WrongEtag,
 )
 from hub.ssrf_guard import checked_addresses
+
 from hub_caldav.queries import encode_path, propfind
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from caldav import Principal
 
 from hub.exceptions import AuthenticationFailed, ConnectFailed, HostNotAllowed, HubError
 from hub.types import RemoteCalendar
+
 from hub_caldav.connection import CalDAVConnection
 from hub_caldav.queries import propfind
 

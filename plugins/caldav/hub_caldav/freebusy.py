@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from hub.exceptions import AuthExpired, HubError, ProviderUnavailable, RateLimited
 from hub.types import BusyInterval, FreeBusy
+
 from hub_caldav import queries
 from hub_caldav.connection import CalDAVConnection
 from hub_caldav.discovery import calendar_state

@@ -9,6 +9,7 @@ from typing import Any
 
 from hub.plugins import hookimpl
 from hub.types import AccountHandle, ConnectResult, ProviderContext
+
 from hub_caldav import accounts
 from hub_caldav.calendar_hooks import CalendarHooks
 from hub_caldav.config import NAME, PROVIDER

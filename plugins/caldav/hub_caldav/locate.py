@@ -23,6 +23,7 @@ import logging
 from urllib.parse import urlsplit
 
 from hub.exceptions import ValidationError
+
 from hub_caldav.presets import Preset, for_domain
 
 log = logging.getLogger(__name__)

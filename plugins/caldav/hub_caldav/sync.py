@@ -41,6 +41,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 from hub.exceptions import CursorExpired, NotSupported
 from hub.types import EventPage, RemoteEvent, Window
+
 from hub_caldav import queries
 from hub_caldav.connection import CalDAVConnection
 from hub_caldav.discovery import calendar_state

@@ -90,6 +90,7 @@ def etag_cursor_outlives_expiry(suite, hooks, account, calendar_id: str, remote,
 def plugin_hooks():
     """A real plugin manager with only the CalDAV plugin, as the hub builds it."""
     from hub.plugins import PluginManager
+
     from hub_caldav import hooks
 
     manager = PluginManager()

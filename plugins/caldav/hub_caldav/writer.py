@@ -37,6 +37,7 @@ from hub.exceptions import (
     WrongEtag,
 )
 from hub.types import EventChange, PushResult
+
 from hub_caldav.compose import calendar_for, serialize, vevent_for
 from hub_caldav.connection import CalDAVConnection
 from hub_caldav.ical import (

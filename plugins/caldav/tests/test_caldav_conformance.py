@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from hub.testing.conformance import ProviderTests
+
 from hub_caldav import hooks
 from hub_caldav.testing import CalDAVRemote, CyrusCalDAV, context, etag_cursor_outlives_expiry
 

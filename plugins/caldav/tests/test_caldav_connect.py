@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from hub.exceptions import AuthenticationFailed, ConnectFailed, ValidationError
+
 from hub_caldav import locate, presets
 from hub_caldav.testing import CyrusCalDAV, connect
 
@@ -144,8 +145,8 @@ def test_nothing_to_start_from(hooks, radicale_user):
 @pytest.fixture
 def smtp_like_port():
     """A loopback port where an HTTP server answers 404 to everything (no CalDAV there)."""
-    from http.server import BaseHTTPRequestHandler, HTTPServer
     import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
 
     class NotFound(BaseHTTPRequestHandler):
         def do_PROPFIND(self):

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import hub_caldav.hooks
 import pytest
 import sqlalchemy as sa
-from hub_caldav.testing import CyrusCalDAV, event_ics
 from werkzeug.security import generate_password_hash
 
 from hub.models import (
@@ -25,6 +23,9 @@ from hub.models import (
 from hub.scheduling import booking
 from hub.types import RemoteEvent
 from web.api import hash_token
+
+import hub_caldav.hooks
+from hub_caldav.testing import CyrusCalDAV, event_ics
 
 HUB_USER = "seller@example.com"
 

@@ -5,7 +5,6 @@ servers capping one REPORT (Radicale: 10,000 VEVENTs), time ranges that must not
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-
 from urllib.parse import quote
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from hub.exceptions import RateLimited
 from hub.testing.conformance import fetch_all
 from hub.types import Window
+
 from hub_caldav.testing import connect
 
 UTC = timezone.utc

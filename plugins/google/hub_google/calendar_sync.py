@@ -139,7 +139,8 @@ def _apply(api: CalendarAPI, calendar_id: str, change: EventChange) -> PushResul
         except AlreadyExists:  # our earlier attempt got through: read back what it made
             item = api.get_event(calendar_id, event_id)
             if item.get("status") == "cancelled":  # … and someone deleted it since: do not resurrect it
-                raise AlreadyExists(f"The event for {change.client_id} was created and then deleted in Google.")
+                raise AlreadyExists(
+                    f"The event for {change.client_id} was created and then deleted in Google.") from None
         return _result(change, _with_meet(api, calendar_id, item, change.want_video))
     event_id = change.remote_id or event_id_for(change.client_id)
     if change.op == "update":

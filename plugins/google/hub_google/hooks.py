@@ -19,6 +19,7 @@ from hub.plugins import hookimpl
 from hub.types import (
     AccountHandle,
     ConnectResult,
+    DemoSandbox,
     EventChange,
     EventPage,
     FreeBusy,
@@ -142,3 +143,11 @@ def hub_handle_webhook(account: AccountHandle, request: WebhookRequest,
                        channels: list[PushChannel]) -> WebhookResult | None:
     """Verify a Calendar notification and name the calendar to sync."""
     return push.handle(request, channels)
+
+
+@hookimpl
+def hub_demo_sandbox(people: dict[str, str]) -> DemoSandbox | None:
+    """The Google sandbox with a demo account for each person (``hub demo``)."""
+    from hub_google.sandbox.demo import demo_sandbox  # the sandbox loads only for the demo
+
+    return demo_sandbox(people)

@@ -7,7 +7,7 @@
   hub's webhook route where no web app runs);
 * :func:`approve` — consent on the sandbox's authorization page over HTTP, as a browser would.
 
-The conformance suite's ``Remote`` for the sandbox is :class:`hub_google.remote.SandboxRemote` (kept
+The conformance suite's ``Remote`` for the sandbox is ``SandboxRemote`` in tests/test_google_conformance.py (kept
 out of this module so that loading the pytest plugin never imports the conformance suite).
 """
 

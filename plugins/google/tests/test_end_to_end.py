@@ -12,10 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-import hub_google.hooks
 import pytest
 import sqlalchemy as sa
-from hub_google.testing import SANDBOX_USER, approve
 from werkzeug.security import generate_password_hash
 
 from hub import work
@@ -33,6 +31,9 @@ from hub.models import (
     User,
 )
 from hub.sync import calendars as calendar_rules
+
+import hub_google.hooks
+from hub_google.testing import SANDBOX_USER, approve
 
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

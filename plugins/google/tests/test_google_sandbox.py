@@ -1,5 +1,6 @@
 """The sandbox itself, spoken to over raw HTTP the way any Google client would: the contract rules of
-PROVIDER_APIS.md §1–3, its knobs, the demo seed — and the discovery validator's own teeth."""
+docs/provider-notes.md ("The Google sandbox's contract"), its knobs, the demo seed — and the discovery
+validator's own teeth."""
 
 from __future__ import annotations
 
@@ -295,7 +296,7 @@ def test_admin_api_injects_faults_with_retry_after(google_sandbox, api):
     assert api.get(f"{events_url(api)}/{made['id']}").json()["summary"] == "from admin"
 
 
-def test_demo_seed_is_served_within_the_contract(monkeypatch):
+def test_demo_seed_is_served_within_the_contract(monkeypatch, discovery):
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     state = SandboxState()
     made = seed_demo(state, SANDBOX_USER, "Alice Example")
@@ -318,10 +319,7 @@ def test_demo_seed_is_served_within_the_contract(monkeypatch):
         for ref in listed["messages"]:
             session.get(f"{server.url}/gmail/v1/users/me/messages/{ref['id']}")
         session.get(f"{server.url}/gmail/v1/users/me/labels")
-    from hub_google.sandbox.discovery_check import Discovery
-
-    checker = Discovery()
-    problems = [p for method, _, body in state.responses for p in checker.validate(method, body)]
+    problems = [p for method, _, body in state.responses for p in discovery.validate(method, body)]
     assert len(state.responses) > made["messages"] and not problems and not state.crashes
 
 

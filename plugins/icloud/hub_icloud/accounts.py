@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.exceptions import ValidationError
 from hub.types import AccountHandle, ConnectResult, ProviderContext
+
 from hub_caldav.connection import CalDAVConnection
 from hub_caldav.discovery import discover, list_calendars
 from hub_caldav.presets import APPLE_HINTS

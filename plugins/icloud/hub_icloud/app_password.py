@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from hub.exceptions import AuthenticationFailed
+
 from hub_caldav.presets import APPLE_APP_PASSWORD_HOW_TO as HOW_TO
 
 _SHAPE = re.compile(r"[a-z]{4}-[a-z]{4}-[a-z]{4}-[a-z]{4}")

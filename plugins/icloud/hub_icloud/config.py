@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.types import CALENDAR, FREE_BUSY, MAIL, SEND, ConfigField, ConnectField, ProviderContext, ProviderInfo
+
 from hub_caldav.presets import by_name
 
 NAME = "icloud"

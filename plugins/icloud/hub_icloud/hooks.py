@@ -12,10 +12,10 @@ from typing import Any
 
 from hub.plugins import hookimpl
 from hub.types import AccountHandle, ConnectResult, MailPage, OutgoingMessage, ProviderContext, SentMessage
+
 from hub_caldav.calendar_hooks import CalendarHooks
 from hub_icloud import accounts, mail
 from hub_icloud.config import NAME, PROVIDER
-
 
 hub_list_calendars, hub_fetch_events, hub_push_events, hub_free_busy = CalendarHooks(
     NAME, accounts.open_connection, accounts.refresh_home).implementations()
@@ -51,9 +51,8 @@ def hub_send_mail(account: AccountHandle, message: OutgoingMessage) -> SentMessa
 @hookimpl
 def hub_push_listeners(accounts, on_change):
     """iCloud Mail pushes over IMAP IDLE: the IMAP plugin's listener with iCloud's hosts."""
-    from hub_imap.idle import IdleListener
-
     from hub_icloud.mail import mailbox_config
+    from hub_imap.idle import IdleListener
 
     return [IdleListener(lambda: accounts(NAME), lambda account_id, folder: on_change(account_id, "mail", folder),
                          config_for=mailbox_config)]

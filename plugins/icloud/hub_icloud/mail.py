@@ -14,14 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hub.types import AccountHandle, MailPage, OutgoingMessage, ProviderContext, SentMessage
+
+from hub_icloud.config import ICloudConfig
 from hub_imap import connect as imap_connect
 from hub_imap import hooks as imap_hooks
 from hub_imap import session as imap_session
 from hub_imap import smtp as imap_smtp
 from hub_imap.config import MailboxConfig
-
-from hub.types import AccountHandle, MailPage, OutgoingMessage, ProviderContext, SentMessage
-from hub_icloud.config import ICloudConfig
 
 PRESET = "icloud"
 

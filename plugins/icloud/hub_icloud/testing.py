@@ -33,6 +33,7 @@ class RadicaleRemote(CalDAVRemote):
 def plugin_hooks():
     """A real plugin manager with only the iCloud plugin, as the hub builds it."""
     from hub.plugins import PluginManager
+
     from hub_icloud import hooks
 
     manager = PluginManager()

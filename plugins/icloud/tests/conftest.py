@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import pytest
-from hub_imap import session as imap_session
 
 from hub_icloud.testing import mail_config, new_user, plugin_hooks
+from hub_imap import session as imap_session
 
 
 @pytest.fixture(autouse=True)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import pytest
 
 from hub.testing.conformance import ProviderTests
-from hub_caldav.testing import etag_cursor_outlives_expiry
 from hub.types import ProviderContext
-from hub_icloud import hooks
 
+from hub_caldav.testing import etag_cursor_outlives_expiry
+from hub_icloud import hooks
 from hub_icloud.testing import RadicaleRemote
 
 FLAVOURS = {

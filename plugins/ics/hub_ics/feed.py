@@ -33,6 +33,7 @@ from hub.exceptions import (
     ValidationError,
 )
 from hub.types import EventPage, RemoteEvent, Window
+
 from hub_caldav.ical import CalendarObject, MalformedObject, resolve_zone
 
 #: a feed larger than this is refused rather than read into memory (a year of a busy calendar is ~2 MB)

@@ -21,6 +21,7 @@ from hub.types import (
     RemoteCalendar,
     Window,
 )
+
 from hub_ics import feed
 
 NAME = "ics"

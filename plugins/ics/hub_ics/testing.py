@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from hub.testing.conformance import Remote
 from hub.types import RemoteEvent
+
 from hub_caldav.testing import event_ics
 
 

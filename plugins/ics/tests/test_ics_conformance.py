@@ -2,8 +2,9 @@
 
 import pytest
 
-import hub_ics.hooks
 from hub.testing import ProviderTests
+
+import hub_ics.hooks
 from hub_ics.testing import FeedRemote
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import hub_ics.hooks
 import pytest
 import sqlalchemy as sa
-from hub_ics.testing import FeedRemote
 from werkzeug.security import generate_password_hash
 
 from hub.models import Account, AccountStatus, Calendar, MeetingType, Role, User
 from hub.scheduling.availability import availability
 from hub.types import RemoteEvent
+
+import hub_ics.hooks
+from hub_ics.testing import FeedRemote
 
 SELLER = "seller@example.com"
 

@@ -9,6 +9,7 @@ import pytest
 from hub.exceptions import AuthenticationFailed, AuthExpired, ConnectFailed, ProviderUnavailable, ValidationError
 from hub.testing.conformance import slot
 from hub.types import AccountHandle, ProviderContext, RemoteEvent, Window
+
 from hub_ics import feed, hooks
 from hub_ics.testing import FeedRemote
 

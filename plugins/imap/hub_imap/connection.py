@@ -21,6 +21,7 @@ from imapclient.exceptions import IMAPClientError
 from hub import ssrf_guard
 from hub.exceptions import ConnectFailed, ValidationError
 from hub.types import ProviderContext
+
 from hub_imap.config import Endpoint, MailboxConfig, tls_context
 from hub_imap.errors import translated
 from hub_imap.fetch_response import parse_fetch_response

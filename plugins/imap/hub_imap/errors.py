@@ -28,6 +28,7 @@ from hub.exceptions import (
     ProviderUnavailable,
 )
 from hub.ssrf_guard import connect_error
+
 from hub_imap.config import Endpoint, MailboxConfig
 
 AUTH_MESSAGE = "Authentication failed. Please try again."

@@ -1,7 +1,7 @@
 """Batched FETCH of only what the hub stores: headers, BODYSTRUCTURE and the text parts.
 
 Downloading whole messages would move every attachment over the wire and through the parser
-(PERF_NOTES: ~9 ms per message with an attachment against ~0.3 ms for headers). So a batch costs:
+(docs/architecture.md: ~9 ms per message with an attachment against ~0.3 ms for headers). So a batch costs:
 
 1. one ``UID FETCH uids (UID RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER]<0.N>)``;
 2. one ``UID FETCH`` per distinct set of text sections (``BODY.PEEK[1]``, ``BODY.PEEK[1.1] BODY.PEEK[1.2]`` …) —

@@ -66,6 +66,8 @@ class _Watcher(threading.Thread):
         self.connected = threading.Event()
         #: set when the server has no IDLE: this mailbox is left to polling
         self.unsupported = False
+        #: IDLE commands issued so far (the first of each connection and every re-IDLE)
+        self.idles = 0
         self._client: ImapClient | None = None
 
     def stop(self) -> None:
@@ -109,6 +111,7 @@ class _Watcher(threading.Thread):
                     return
                 client.select_folder(mailbox_for(client, self.folder, self.config.sent_folder), readonly=True)
                 client.idle()
+                self.idles += 1
                 self.connected.set()
                 if notify_first:
                     self._notify()
@@ -138,6 +141,7 @@ class _Watcher(threading.Thread):
                 _text, late = client.idle_done()
                 responses = [*responses, *late]
                 client.idle()
+                self.idles += 1
                 started = time.monotonic()
             if any(len(r) > 1 and r[1] in _CHANGES for r in responses):
                 self._notify()
@@ -222,6 +226,10 @@ class IdleListener:
             if not watcher.connected.wait(max(0.0, deadline - time.monotonic())):
                 return False
         return True
+
+    def idles(self) -> int:
+        """IDLE commands the current watchers have issued (each connection's first and every re-IDLE)."""
+        return sum(w.idles for _, w in list(self._watchers.values()))
 
     @property
     def watching(self) -> set[tuple[int, str]]:

@@ -19,6 +19,7 @@ from hub import ssrf_guard
 from hub.exceptions import HubError, ValidationError
 from hub.mime import outgoing_message
 from hub.types import AccountHandle, OutgoingMessage, SentMessage
+
 from hub_imap import session
 from hub_imap.config import MailboxConfig, tls_context
 from hub_imap.connection import (

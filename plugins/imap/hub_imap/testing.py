@@ -11,6 +11,7 @@ from hub.types import AccountHandle, ProviderContext
 
 import hub_imap.hooks
 
+
 class ImapRemote(Remote):
     """Provider-side changes made with a separate IMAP client, the way another mail app makes them."""
 

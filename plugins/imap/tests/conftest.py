@@ -8,11 +8,11 @@ them differently (Cyrus: ``INBOX.Sent``).
 from __future__ import annotations
 
 import pytest
-from hub_imap.testing import account_for, connect_params, context_for
 
 from hub.types import AccountHandle, ProviderContext
 
 from hub_imap import session
+from hub_imap.testing import account_for, connect_params, context_for
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 import pytest
-from hub_imap.testing import ImapRemote, connect_params, context_for
+
+from hub.testing import ProviderTests
 
 import hub_imap.hooks
-from hub.testing import ProviderTests
+from hub_imap.testing import ImapRemote, connect_params, context_for
 
 
 class _ImapProviderTests(ProviderTests):

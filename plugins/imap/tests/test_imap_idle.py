@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import queue
-import time
 
 import pytest
+
+from hub.testing.waiting import wait_until
 
 from hub_imap.idle import IdleListener
 from hub_imap.testing import account_for, connect_params, context_for
@@ -57,7 +58,7 @@ def test_expunge_calls_back(peer, imap_account, mail_user, changes, listener_for
 def test_keeps_working_across_re_idle(peer, imap_account, mail_user, changes, listener_for):
     listener = listener_for([imap_account], reidle_seconds=0.5)
     assert listener.wait_until_listening(WAIT)
-    time.sleep(1.5)  # let it re-issue IDLE a few times
+    wait_until(lambda: listener.idles() >= 3, WAIT, "the listener re-issuing IDLE twice")
     peer.append(mail_user, "INBOX", RAW)
     assert changes.get(timeout=WAIT) == (imap_account.id, "inbox")
 

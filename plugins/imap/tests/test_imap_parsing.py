@@ -144,7 +144,9 @@ def test_structure_with_a_raw_disposition_string():
 def test_single_part_and_garbage_structures():
     single = read_structure((b"text", b"plain", None, None, None, b"7bit", 5, 1, None, None, None, None))
     assert single.plain.section == "1" and single.attachments == []
-    assert read_structure(None).error or read_structure(None).plain is None
+    missing = read_structure(None)
+    assert (missing.plain, missing.html, missing.attachments) == (None, None, [])
+    assert missing.error.startswith("unreadable BODYSTRUCTURE")
     assert read_structure((42,)).error
 
 

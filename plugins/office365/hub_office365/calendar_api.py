@@ -31,6 +31,7 @@ from hub.exceptions import (
 )
 from hub.timezones import iana_name
 from hub.types import AccountHandle, BusyInterval, EventChange, EventPage, FreeBusy, PushResult, RemoteCalendar, Window
+
 from hub_office365 import mapping, recurrence
 from hub_office365.graph import AccessDenied, GraphClient
 from hub_office365.zones import UTC_NAMES

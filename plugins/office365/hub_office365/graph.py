@@ -26,6 +26,7 @@ from hub.exceptions import (
     WrongEtag,
 )
 from hub.types import AccountHandle
+
 from hub_office365 import auth
 
 #: Graph's codes for a delta token it no longer knows ([unverified] syncStateInvalid/resyncRequired)

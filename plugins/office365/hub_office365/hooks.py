@@ -14,6 +14,7 @@ from hub.types import (
     ALL_CAPABILITIES,
     AccountHandle,
     ConnectResult,
+    DemoSandbox,
     EventChange,
     OAuthStart,
     OutgoingMessage,
@@ -23,6 +24,7 @@ from hub.types import (
     WebhookRequest,
     Window,
 )
+
 from hub_office365 import auth, calendar_api, mail_api, webhooks
 from hub_office365.graph import GraphClient
 
@@ -138,3 +140,11 @@ def hub_unwatch(account: AccountHandle, channel: PushChannel):
 def hub_handle_webhook(account: AccountHandle, request: WebhookRequest, channels: list[PushChannel]):
     """Validation handshakes and verified change/lifecycle notifications."""
     return webhooks.handle_webhook(request, channels)
+
+
+@hookimpl
+def hub_demo_sandbox(people: dict[str, str]) -> DemoSandbox | None:
+    """The Graph sandbox with a demo mailbox for each person (``hub demo``)."""
+    from hub_office365.sandbox.seed import demo_sandbox  # the sandbox loads only for the demo
+
+    return demo_sandbox(people)

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from hub.exceptions import NotFound, NotSupported
 from hub.types import AccountHandle, MailPage, OutgoingMessage, RemoteMessage, SentMessage
+
 from hub_office365 import mapping
 from hub_office365.graph import GraphClient
 

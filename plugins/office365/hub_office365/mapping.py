@@ -21,6 +21,7 @@ from dateutil.parser import isoparse
 
 from hub.plaintext import html_to_text
 from hub.types import Address, AttachmentInfo, EventChange, Participant, RemoteEvent, RemoteMessage
+
 from hub_office365 import recurrence
 from hub_office365.zones import windows_name, zone_name
 

@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request, Response
 from hub import oauth
 from hub.testing.conformance import Remote
 from hub.types import AccountHandle, PushChannel, RemoteEvent, WebhookRequest, WebhookResult
+
 from hub_office365.sandbox import RunningSandbox, SandboxState, serve
 from hub_office365.sandbox.server import _QuietHandler
 from hub_office365.zones import windows_name

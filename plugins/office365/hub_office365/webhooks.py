@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from hub.exceptions import HubError, NotFound, ProviderError, WebhookRejected
 from hub.types import AccountHandle, PushChannel, SyncTarget, WebhookRequest, WebhookResult
+
 from hub_office365 import mapping
 from hub_office365.graph import GraphClient
 from hub_office365.mail_api import FOLDERS

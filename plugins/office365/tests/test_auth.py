@@ -9,6 +9,7 @@ import pytest
 
 from hub import oauth
 from hub.exceptions import AuthenticationFailed, AuthExpired, ConfigError, NotSupported
+
 from hub_office365.auth import AADSTS_HINTS, SCOPES
 from hub_office365.testing import connect_account as connect
 from hub_office365.testing import expire_token

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-import hub_office365.hooks
 from hub.exceptions import WebhookRejected
 from hub.testing import ProviderTests
 from hub.types import AccountHandle, ProviderContext, WebhookResult
+
+import hub_office365.hooks
 from hub_office365.testing import Office365Remote
 
 

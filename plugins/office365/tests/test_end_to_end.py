@@ -11,10 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-import hub_office365.hooks
 import pytest
 import sqlalchemy as sa
-from hub_office365.testing import USER, Office365Remote
 from werkzeug.security import generate_password_hash
 
 from hub.models import (
@@ -30,6 +28,9 @@ from hub.models import (
     User,
 )
 from hub.scheduling import booking
+
+import hub_office365.hooks
+from hub_office365.testing import USER, Office365Remote
 
 
 @pytest.fixture

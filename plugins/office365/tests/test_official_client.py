@@ -20,10 +20,6 @@ from urllib.parse import parse_qs, urlsplit
 import msal
 import pytest
 import requests
-from hub_office365.mapping import MARKER_PROPERTY
-from hub_office365.sandbox import SandboxState, serve
-from hub_office365.sandbox.state import Grant
-from hub_office365.testing import USER
 from kiota_abstractions.authentication import (
     AccessTokenProvider,
     AllowedHostsValidator,
@@ -56,6 +52,11 @@ from msgraph.generated.users.item.mail_folders.item.messages.delta.delta_request
 )
 
 from hub.testing.peers.base import self_signed_cert
+
+from hub_office365.mapping import MARKER_PROPERTY
+from hub_office365.sandbox import SandboxState, serve
+from hub_office365.sandbox.state import Grant
+from hub_office365.testing import USER
 
 
 class SandboxToken(AccessTokenProvider):

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from hub.types import WebhookResult
+
 from hub_office365.sandbox.state import Grant
 from hub_office365.testing import USER
 

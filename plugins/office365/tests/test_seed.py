@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from hub.testing.conformance import fetch_all, sync_mail_all
 from hub.types import Window
+
 from hub_office365.sandbox import seed_demo
 
 

@@ -17,7 +17,7 @@ import pytest
 from hub.demo import PASSWORD
 from hub.testing.peers.base import free_port, wait_for_port
 from tests.processes import kill_all, output_of, start, stop_and_collect, wait_until
-from tests.web.browser.conftest import CHROMIUM_ARGS, WAIT_MS, shot
+from tests.web.browser.conftest import WAIT_MS, shot
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -71,10 +71,12 @@ def test_every_page_for_every_role_answers_cleanly(new_page, app, tour_data):
     for email, role in people_on_tour():
         page = new_page()
         where = {"url": ""}
-        page.on("console", lambda msg: msg.type == "error" and problems.append(
+        # the handlers fire later, maybe once the tour has moved on: they keep this person's email and page
+        page.on("console", lambda msg, email=email, where=where: msg.type == "error" and problems.append(
             f"{email} {where['url']}: console error: {msg.text}"))
-        page.on("pageerror", lambda exc: problems.append(f"{email} {where['url']}: script error: {exc}"))
-        page.on("response", lambda r: r.status >= 400 and problems.append(
+        page.on("pageerror", lambda exc, email=email, where=where: problems.append(
+            f"{email} {where['url']}: script error: {exc}"))
+        page.on("response", lambda r, email=email, where=where: r.status >= 400 and problems.append(
             f"{email} {where['url']}: {r.status} for {r.url}"))
         sign_in(page, email, PASSWORD)
         type_id, slug = tour_data["types"].get(email, (None, "alice-intro"))

@@ -1,6 +1,6 @@
 """A local sandbox of the Google APIs the plugin uses: OAuth 2.0, Calendar v3 and Gmail v1.
 
-It speaks the real contract over real HTTP (see PROVIDER_APIS.md §1–3 and the discovery documents),
+It speaks the real contract over real HTTP (docs/provider-notes.md and the discovery documents),
 so the plugin is tested as it runs against Google, and ``hub demo`` can run offline.
 
 * :class:`SandboxState` — the data and the knobs (faults, revocation, expiring cursors);

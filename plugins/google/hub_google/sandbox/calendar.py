@@ -1,7 +1,7 @@
 """Calendar API v3 endpoints of the sandbox (``/calendar/v3/…``).
 
 calendarList.list, events list/get/instances/insert/patch/update/delete/watch, channels.stop and
-freeBusy, with the parameter rules Google enforces (see PROVIDER_APIS.md §1): ``syncToken`` only
+freeBusy, with the parameter rules Google enforces (docs/provider-notes.md): ``syncToken`` only
 without restricting parameters, ``nextPageToken`` xor ``nextSyncToken``, 410 for an expired sync
 token, 409 for a taken event id, 412 for a stale ``If-Match``.
 """

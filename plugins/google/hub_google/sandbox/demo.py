@@ -5,6 +5,7 @@ calendar with meetings (some with external guests and Meet links), a weekly stan
 and a cancelled occurrence, all-day and "free" events — and a mailbox of a few dozen messages in
 threads with contacts at several companies, including replies, an attachment and non-ASCII text.
 The same address always gets the same data (seeded randomness), dated relative to today.
+:func:`demo_sandbox` runs the sandbox for the demo (the ``hub_demo_sandbox`` hook).
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import random
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
+
+from hub.types import DemoSandbox
 
 from hub_google.sandbox.recurrence import instance_id
 from hub_google.sandbox.state import SandboxState
@@ -138,3 +143,25 @@ def _sentence(rng: random.Random) -> str:
              "I've looped in our finance contact", "let's keep the timeline as planned", "Grüße aus München",
              "see you at the workshop"]
     return ", ".join(rng.sample(parts, 3)).capitalize() + "."
+
+
+def demo_sandbox(people: dict[str, str]) -> DemoSandbox:
+    """The sandbox running for ``hub demo``, with demo data for each of ``people`` (address → name)."""
+    from hub_google.sandbox.server import SandboxServer
+
+    server = SandboxServer().start()
+    try:
+        server.state.loopback_http_push = True  # the demo hub listens on plain http on this machine
+        for email, name in people.items():
+            seed_demo(server.state, email, name)
+        config = server.provider_config()
+    except BaseException:
+        server.stop()
+        raise
+    return DemoSandbox(config=config, consent_form=_allow_everything, stop=server.stop)
+
+
+def _allow_everything(url: str, email: str) -> dict[str, Any]:
+    """The consent page's answer of a person who signs in as ``email`` and grants every scope asked."""
+    scopes = dict(parse_qsl(urlsplit(url).query)).get("scope", "").split()
+    return {"decision": "allow", "email": email, "grant": scopes}

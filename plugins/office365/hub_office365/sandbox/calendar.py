@@ -13,9 +13,9 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from hub_office365.sandbox import delta, times
-from hub_office365.sandbox.odata import CONTEXT, action_body, page, prefer, read_json
 from hub_office365.sandbox import events as store
 from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found, time_zone_not_supported
+from hub_office365.sandbox.odata import CONTEXT, action_body, page, prefer, read_json
 
 EXTENDED = "singleValueExtendedProperties"
 #: query options calendarView/delta refuses (Graph's delta-query-events guide: no $select, $filter, …)

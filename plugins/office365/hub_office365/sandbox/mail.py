@@ -12,8 +12,8 @@ from werkzeug.wrappers import Request, Response
 
 from hub_office365.sandbox import delta, times
 from hub_office365.sandbox import messages as store
-from hub_office365.sandbox.odata import CONTEXT, action_body, page, read_json
 from hub_office365.sandbox.errors import GraphError, invalid_request, item_not_found
+from hub_office365.sandbox.odata import CONTEXT, action_body, page, read_json
 
 
 def _folder(box, name_or_id: str) -> str:

@@ -1,13 +1,18 @@
 """Demo data for one mailbox: calendars, a realistic fortnight of events, a few dozen messages.
 
 ``seed_demo`` backs ``hub demo`` and gives tests a mailbox that looks lived-in. It is deterministic
-for a given address (a seeded ``random.Random``), relative to today.
+for a given address (a seeded ``random.Random``), relative to today. :func:`demo_sandbox` runs the
+sandbox for the demo (the ``hub_demo_sandbox`` hook).
 """
 
 from __future__ import annotations
 
 import random
+from contextlib import ExitStack
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from hub.types import DemoSandbox
 
 from hub_office365.sandbox.state import SandboxState
 
@@ -121,3 +126,22 @@ def _seed_mail(state: SandboxState, email: str, rng: random.Random, count: int) 
             message = state.deliver_mail(email, "inbox", sender=person, to=[email], cc=cc, **fields)
         if not parent:
             threads.append(message)
+
+
+def demo_sandbox(people: dict[str, str]) -> DemoSandbox:
+    """The sandbox running for ``hub demo``, with a demo mailbox for each of ``people`` (address → name)."""
+    from hub_office365.sandbox.server import serve
+
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(serve())
+        sandbox.state.knobs.loopback_http_push = True  # the demo hub listens on plain http on this machine
+        for email in people:
+            seed_demo(sandbox.state, email)
+        config = sandbox.config()
+        running = stack.pop_all()  # from here on the demo stops it
+    return DemoSandbox(config=config, consent_form=_accept, stop=running.close)
+
+
+def _accept(url: str, email: str) -> dict[str, Any]:
+    """The consent page's answer of a person who signs in as ``email`` and accepts."""
+    return {"consent": "accept", "login": email}

@@ -25,6 +25,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from hub.ssrf_guard import is_loopback_url
+
 from hub_office365.sandbox import times
 from hub_office365.sandbox.errors import GraphError
 from hub_office365.sandbox.ids import now

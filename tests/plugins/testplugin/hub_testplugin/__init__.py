@@ -1,6 +1,6 @@
 """A provider that accepts the password "right" and has one empty calendar."""
 
-from hub.exceptions import AuthExpired, AuthenticationFailed
+from hub.exceptions import AuthenticationFailed, AuthExpired
 from hub.plugins import hookimpl
 from hub.types import ConnectField, ConnectResult, EventPage, ProviderInfo, RemoteCalendar
 
