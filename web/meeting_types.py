@@ -134,6 +134,7 @@ def parse_meeting_type(values: Mapping[str, Any], current: MeetingType | None = 
     if out["kind"] not in teams.KINDS:
         raise ValidationError("The kind is single, round_robin or collective.", field="kind")
     out["max_per_day"] = _max_per_day(values, keep("max_per_day", None))
+    out["reminder_minutes"] = _reminders(values, keep("reminder_minutes", None))
     overrides, asked = limits.parse_overrides(values), questions.parse_questions(values)
     out["date_overrides"] = overrides if overrides is not None else keep("date_overrides", None) or {}
     out["questions"] = asked if asked is not None else keep("questions", None) or []
@@ -174,6 +175,45 @@ def _max_per_day(values: Mapping[str, Any], default: int | None) -> int | None:
     if raw in (None, "", 0, "0"):
         return None
     return _number(values, "max_per_day", "Bookings per day", 1, 100, default or 1)
+
+
+#: the longest a reminder may come before the meeting (28 days), and how many a type may have
+MAX_REMINDER_MINUTES, MAX_REMINDERS = 28 * 24 * 60, 5
+
+
+def _reminders(values: Mapping[str, Any], default: list[int] | None) -> list[int] | None:
+    """``reminder_minutes``: minutes before the start, each a reminder to guest and host.
+
+    The form writes ``1440, 60`` (empty: the defaults, 24 h and 1 h; ``none``: no reminders); the API a
+    list of whole numbers (null: the defaults, []: none).
+    """
+    if "reminder_minutes" not in values:
+        return default
+    raw = values.get("reminder_minutes")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, str):
+        raw = [] if raw.strip().lower() == "none" else [part.strip() for part in raw.split(",") if part.strip()]
+    wrong = ValidationError(f"Reminders are up to {MAX_REMINDERS} whole numbers of minutes before the meeting, "
+                            f"from 5 to {MAX_REMINDER_MINUTES:,} (28 days).",
+                            fix="Write e.g. 1440, 60 — or none for no reminders.", field="reminder_minutes")
+    if not isinstance(raw, list) or len(raw) > MAX_REMINDERS:
+        raise wrong
+    minutes = []
+    for item in raw:
+        if isinstance(item, bool) or not (isinstance(item, int) or (isinstance(item, str) and item.isdigit())):
+            raise wrong
+        if not 5 <= int(item) <= MAX_REMINDER_MINUTES:
+            raise wrong
+        minutes.append(int(item))
+    return sorted(set(minutes), reverse=True)
+
+
+def reminders_text(minutes: list[int] | None) -> str:
+    """The form's text of a type's reminders (empty: the defaults)."""
+    if minutes is None:
+        return ""
+    return ", ".join(str(m) for m in minutes) if minutes else "none"
 
 
 def has_usable_default(s: Session, user_id: int) -> bool:
@@ -234,7 +274,7 @@ def meeting_type_json(mt: MeetingType, base_url: str) -> dict[str, Any]:
         "slot_step_minutes": mt.slot_step_minutes, "want_video": mt.want_video,
         "booking_url": f"{base_url.rstrip('/')}/book/{mt.slug}",
         "kind": mt.kind, "max_per_day": mt.max_per_day, "date_overrides": mt.date_overrides or {},
-        "questions": mt.questions or [],
+        "questions": mt.questions or [], "reminder_minutes": mt.reminder_minutes,
         "members": [{"user_id": m.user_id, "weight": m.weight, "weekly_hours": m.weekly_hours}
                     for m in sorted(mt.members, key=lambda m: m.user_id)],
     }

@@ -27,6 +27,7 @@ from web.meeting_types import (
     hours_text,
     member_hours_text,
     parse_meeting_type,
+    reminders_text,
     save_meeting_type,
 )
 
@@ -109,7 +110,8 @@ def _values_of(mt: MeetingType) -> dict:
     values.update({f"hours_{d}": hours_text(mt.weekly_hours, d) for d in DAYS})
     values.update(date_overrides=overrides_text(mt.date_overrides), questions=questions_text(mt.questions),
                   member_ids={m.user_id for m in mt.members}, weights={m.user_id: m.weight for m in mt.members},
-                  member_hours={m.user_id: member_hours_text(m.weekly_hours) for m in mt.members})
+                  member_hours={m.user_id: member_hours_text(m.weekly_hours) for m in mt.members},
+                  reminder_minutes=reminders_text(mt.reminder_minutes))
     return values
 
 

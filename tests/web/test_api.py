@@ -270,3 +270,30 @@ def test_team_types_questions_and_limits_through_the_api(api, connected, client,
         contact_id = s.get(Booking, booked.json["id"]).contact_id
     contact = api.get(f"/api/v1/contacts/{contact_id}", headers=TOKEN)
     assert contact.status_code == 200 and contact.json["booking_answers"] == {"Company size": "11+"}
+
+
+def test_a_meeting_type_s_reminders_are_set_through_the_api_and_the_form(api, connected, client, hub):
+    created = api.post("/api/v1/meeting-types", headers=TOKEN, json={"name": "Demo", "slug": "demo-reminders"})
+    assert created.status_code == 201 and created.json["reminder_minutes"] is None  # the defaults: 24 h and 1 h
+    type_id = created.json["id"]
+    changed = api.patch(f"/api/v1/meeting-types/{type_id}", headers=TOKEN, json={"reminder_minutes": [15, 2880]})
+    assert changed.status_code == 200 and changed.json["reminder_minutes"] == [2880, 15]
+    for wrong, field in (([3], "reminder_minutes.0"), ([60] * 6, "reminder_minutes"), (["soon"], "reminder_minutes.0")):
+        refused = api.patch(f"/api/v1/meeting-types/{type_id}", headers=TOKEN, json={"reminder_minutes": wrong})
+        assert refused.status_code == 400 and refused.json["field"] == field, wrong
+    listed = api.get("/api/v1/meeting-types", headers=TOKEN).json
+    assert [t["reminder_minutes"] for t in listed if t["id"] == type_id] == [[2880, 15]]
+
+    from hub.models import MeetingType
+    from hub.scheduling.reminders import minutes_of
+    from tests.web.conftest import sign_in
+
+    sign_in(client, ALICE)
+    page = client.get(f"/meetings/{type_id}/edit")
+    assert page.status_code == 200 and 'value="2880, 15"' in page.get_data(as_text=True)
+    with hub.db.session() as s:
+        assert minutes_of(s.get(MeetingType, type_id)) == (2880, 15)
+    none = api.patch(f"/api/v1/meeting-types/{type_id}", headers=TOKEN, json={"reminder_minutes": []})
+    assert none.status_code == 200 and none.json["reminder_minutes"] == []
+    with hub.db.session() as s:
+        assert minutes_of(s.get(MeetingType, type_id)) == ()

@@ -125,6 +125,10 @@ _TYPE_FIELDS = {
              "description": "single: you host; round_robin: one free member; collective: every member."},
     "max_per_day": _nullable({"type": "integer", "minimum": 1, "maximum": 100},
                              description="At most this many bookings of this type per host and day (null: no limit)."),
+    "reminder_minutes": _nullable({"type": "array", "maxItems": 5,
+                                   "items": {"type": "integer", "minimum": 5, "maximum": 40320}},
+                                  description="Reminders to guest and host, minutes before the start "
+                                              "(null: 24 h and 1 h; []: none)."),
     "date_overrides": {"type": "object", "maxProperties": 366, "additionalProperties": False,
                        "patternProperties": {"^[0-9]{4}-[0-9]{2}-[0-9]{2}$": DAY_HOURS},
                        "description": "Other hours on a date; an empty list is a day off."},
