@@ -1,13 +1,14 @@
 """RFC 822 pieces → :class:`hub.types.RemoteMessage`, fast and without ever raising on bad mail.
 
-The sync does not download whole messages: it fetches the header block, the BODYSTRUCTURE and
-only the text/plain and text/html parts (see :mod:`hub_imap.fetch`). This module turns those
-pieces into a RemoteMessage:
+The sync does not download whole messages: it fetches the header fields it reads, the
+BODYSTRUCTURE and only the text/plain and text/html parts (see :mod:`hub_imap.fetch`). This
+module turns those pieces into a RemoteMessage:
 
 * :func:`read_structure` walks a BODYSTRUCTURE and says which parts hold the text and which are
   attachments (metadata only);
-* :func:`parse_headers` reads the header block with the stdlib's cheap ``compat32`` parser and
-  decodes RFC 2047 words, addresses, dates and ids itself, tolerating 8-bit junk;
+* :func:`parse_headers` reads the header fields (one regular expression for a well-formed block,
+  the stdlib's ``compat32`` parser for anything else) and decodes RFC 2047 words, addresses, dates
+  and ids itself, tolerating 8-bit junk;
 * :func:`decode_text` undoes base64 / quoted-printable and the charset of one text part;
 * :func:`parse_rfc822` parses a whole message (the fallback when a server's BODYSTRUCTURE cannot
   be read).
@@ -337,8 +338,9 @@ def _date(value: str | None, problems: list[str]) -> datetime | None:
 # a fifth of an initial sync's CPU. Anything else (a bare CR, a line without a colon, an mbox
 # "From " line, 8-bit bytes in a name) goes to that parser, which reads it as before and names
 # the defects. plugins/imap/tests/test_imap_parsing.py compares the two.
-_FIELD = r"[!-9;-~]+:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*"
-_WELL_FORMED = re.compile(rf"(?:{_FIELD}(?:\r?\n|\Z))*(?:\r?\n)?")
+# (possessive: a field's extent is fixed, so a long block that fails never backtracks)
+_FIELD = r"[!-9;-~]++:[^\r\n]*+(?:\r?\n[ \t][^\r\n]*+)*+"
+_WELL_FORMED = re.compile(rf"(?:{_FIELD}(?:\r?\n|\Z))*+(?:\r?\n)?")
 _FIELDS = re.compile(r"([!-9;-~]+):([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)")
 
 
