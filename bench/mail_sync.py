@@ -16,7 +16,10 @@ suite's launcher (:class:`hub.testing.peers.imap.DovecotServer`), then times in 
 (d) the hub's no-op incremental sync of both folders (median of ``--noop-runs``) over the pooled
     connection and logging in afresh for each folder, and mbsync's.
 
-Every tool talks STARTTLS to the same server over loopback. A table with the ratios is printed.
+Every tool talks STARTTLS to the same server over loopback. A table with the ratios is printed, with
+the load average before and after. ``--baseline CHECKOUT`` also times (a) with another checkout's hub
+and IMAP plugin (``git archive main | tar -x -C /tmp/main``), before (a), same mailbox: the figures
+before and after a change in one run. ``bench/imap_fetch.py`` compares the plugin alone.
 The hub runs as ``--workers`` worker processes taking sync jobs from a queue, as RQ workers do: a
 large folder's initial sync is split into parts (``hub_mail_partitions``), each part a job of its own.
 Goals (issue 19): (a) ≤ 1.5× (b) and ≤ 1.0× (c') FSync no, medians of 3 runs; the cold no-op sync
