@@ -283,8 +283,8 @@ def hub_initial(hub, account_id: int, workers: int, code: str | None = None) -> 
                 tasks.put(None)
             raise SystemExit(f"a sync job failed: {stats}")
         ended, peak_kb = max(ended, finished), max(peak_kb, rss)
-        for key in ("stored", "provider_seconds", "store_seconds", "pages"):
-            totals[folder][key] += stats[key]
+        for key in ("stored", "provider_seconds", "store_seconds", "lock_seconds", "pages"):
+            totals[folder][key] += stats.get(key, 0.0)  # a --baseline checkout may not count one
         for part in stats["parts"]:
             tasks.put((folder, part))
         outstanding += len(stats["parts"])
@@ -543,7 +543,8 @@ def main(argv: list[str] | None = None) -> None:
     for folder in FOLDERS:
         print(f"(a) {folder}: {stats[folder]['stored']:.0f} messages in {stats[folder]['pages']:.0f} pages, "
               f"{in_plugin[folder]:.2f} s inside the IMAP plugin "
-              f"(fetch + parse), {in_store[folder]:.2f} s in the engine (clean, match, store, log)")
+              f"(fetch + parse), {in_store[folder]:.2f} s in the engine (clean, match, store, log; of which "
+              f"{stats[folder]['lock_seconds']:.2f} s waiting for the database's write lock)")
     print()
     verdict = lambda ok: "yes" if ok else "NO"  # noqa: E731
     print(f"goal (a) <= 1.0x (c') FSync no:    {verdict(a <= c_nofsync)}  ({a:.2f} s vs {c_nofsync:.2f} s; "
