@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> None:
             old_hub, old_account = make_hub(tmp / "baseline", dovecot, smtp, user, addresses, companies)
             old_a, old_stats, old_mb = hub_initial(old_hub, old_account, args.workers, code=args.baseline)
             old_hub.close()
-            baseline = (old_a, old_mb, int(sum(s["stored"] for s in old_stats.values())))
+            baseline = (old_a, old_mb, int(sum(s["stored"] for s in old_stats.values())), old_stats)
         hub, account_id = make_hub(tmp, dovecot, smtp, user, addresses, companies)
         a, stats, worker_mb = hub_initial(hub, account_id, args.workers)
         stored = int(sum(s["stored"] for s in stats.values()))
@@ -545,6 +545,10 @@ def main(argv: list[str] | None = None) -> None:
               f"{in_plugin[folder]:.2f} s inside the IMAP plugin "
               f"(fetch + parse), {in_store[folder]:.2f} s in the engine (clean, match, store, log; of which "
               f"{stats[folder]['lock_seconds']:.2f} s waiting for the database's write lock)")
+    if baseline is not None:
+        for folder, st in baseline[3].items():
+            print(f"(a0) {folder}: {st['provider_seconds']:.2f} s inside the IMAP plugin, "
+                  f"{st['store_seconds']:.2f} s in the engine")
     print()
     verdict = lambda ok: "yes" if ok else "NO"  # noqa: E731
     print(f"goal (a) <= 1.0x (c') FSync no:    {verdict(a <= c_nofsync)}  ({a:.2f} s vs {c_nofsync:.2f} s; "
