@@ -10,13 +10,16 @@ suite's launcher (:class:`hub.testing.peers.imap.DovecotServer`), then times in 
 
 (a) the hub: ``hub.sync.mail.sync_folder`` for INBOX and Sent through the real IMAP plugin into a
     fresh SQLite database, with address matching and timeline logging, in ``--workers`` processes;
-(b) raw imapclient fetching the same data the hub stores (header block, BODYSTRUCTURE, text parts),
-    without parsing — and (b') raw imapclient fetching whole messages (BODY.PEEK[]);
+(b) raw imapclient fetching the same data the hub fetches (the header fields it reads, BODYSTRUCTURE,
+    text parts), without parsing — and (b') raw imapclient fetching whole messages (BODY.PEEK[]);
 (c) ``mbsync`` (isync) pulling both folders to a maildir, with its default fsync and with FSync no;
 (d) the hub's no-op incremental sync of both folders (median of ``--noop-runs``) over the pooled
     connection and logging in afresh for each folder, and mbsync's.
 
-Every tool talks STARTTLS to the same server over loopback. A table with the ratios is printed.
+Every tool talks STARTTLS to the same server over loopback. A table with the ratios is printed, with
+the load average before and after. ``--baseline CHECKOUT`` also times (a) with another checkout's hub
+and IMAP plugin (``git archive main | tar -x -C /tmp/main``), before (a), same mailbox: the figures
+before and after a change in one run. ``bench/imap_fetch.py`` compares the plugin alone.
 The hub runs as ``--workers`` worker processes taking sync jobs from a queue, as RQ workers do: a
 large folder's initial sync is split into parts (``hub_mail_partitions``), each part a job of its own.
 Goals (issue 19): (a) ≤ 1.5× (b) and ≤ 1.0× (c') FSync no, medians of 3 runs; the cold no-op sync
@@ -213,10 +216,12 @@ def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: li
         return hub, account.id
 
 
-def _worker(settings_values: dict, account_id: int, ready, go, tasks, results) -> None:
+def _worker(settings_values: dict, account_id: int, ready, go, tasks, results, code: str | None = None) -> None:
     """One worker process, as an RQ worker: builds its own Hub, then runs sync jobs from ``tasks``
-    — a folder, or one part of a folder's split initial sync — until it gets ``None``."""
-    import resource
+    — a folder, or one part of a folder's split initial sync — until it gets ``None``. ``code``: a
+    checkout whose hub and IMAP plugin to import instead of the installed ones (``--baseline``)."""
+    if code:
+        sys.path[:0] = [code, os.path.join(code, "plugins", "imap")]
 
     from hub.config import Settings
     from hub.core import Hub
@@ -234,21 +239,39 @@ def _worker(settings_values: dict, account_id: int, ready, go, tasks, results) -
         except BaseException as exc:  # report, never leave the parent waiting
             results.put((task, None, repr(exc), 0))
             raise
-        results.put((task, time.perf_counter(), stats, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        results.put((task, time.perf_counter(), stats, _peak_kb()))
     hub.close()
 
 
-def hub_initial(hub, account_id: int, workers: int) -> tuple[float, dict, float]:
+def _peak_kb() -> int:
+    """This process's peak resident memory in KB. Not ``ru_maxrss``: a spawned process is forked
+    before it execs, and Linux carries the fork's high-water mark — the parent's whole RSS, here
+    the generated mailbox — over the exec (it read 370 MB for a 110 MB worker). VmHWM is the
+    peak of the process's own memory since the exec."""
+    import resource
+
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def hub_initial(hub, account_id: int, workers: int, code: str | None = None) -> tuple[float, dict, float]:
     """Seconds until both folders are synced by ``workers`` processes, the stats per folder (summed
     over its parts) and the largest worker's peak memory in MB. A folder sync that splits its initial
-    sync hands out its parts as further jobs, as ``hub.jobs.sync_mail`` does."""
+    sync hands out its parts as further jobs, as ``hub.jobs.sync_mail`` does. ``code``: run the
+    workers on another checkout's code (see :func:`_worker`)."""
     from dataclasses import asdict
 
     # spawned, not forked: the parent runs server threads (SMTP, Dovecot's token endpoint)
     ctx = multiprocessing.get_context("spawn")
     tasks, results, ready, go = ctx.Queue(), ctx.Queue(), ctx.Semaphore(0), ctx.Event()
     values = asdict(hub.settings)
-    procs = [ctx.Process(target=_worker, args=(values, account_id, ready, go, tasks, results))
+    procs = [ctx.Process(target=_worker, args=(values, account_id, ready, go, tasks, results, code))
              for _ in range(max(1, workers))]
     for p in procs:
         p.start()
@@ -268,8 +291,8 @@ def hub_initial(hub, account_id: int, workers: int) -> tuple[float, dict, float]
                 tasks.put(None)
             raise SystemExit(f"a sync job failed: {stats}")
         ended, peak_kb = max(ended, finished), max(peak_kb, rss)
-        for key in ("stored", "provider_seconds", "store_seconds", "pages"):
-            totals[folder][key] += stats[key]
+        for key in ("stored", "provider_seconds", "store_seconds", "lock_seconds", "pages"):
+            totals[folder][key] += stats.get(key, 0.0)  # a --baseline checkout may not count one
         for part in stats["parts"]:
             tasks.put((folder, part))
         outstanding += len(stats["parts"])
@@ -351,7 +374,10 @@ def _text_sections(structure, prefix: str = "") -> list[str]:
 
 
 def imapclient_same(dovecot, user) -> tuple[float, int]:
-    """What the hub downloads: header block, BODYSTRUCTURE, text parts — fetched, not parsed."""
+    """What the hub downloads: its header fields, BODYSTRUCTURE, text parts — fetched, not parsed."""
+    from hub_imap.fetch import HEADER_FIELDS
+
+    header_item = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
     start = time.perf_counter()
     total = 0
     with dovecot.client(user, timeout=120) as imap:
@@ -360,7 +386,7 @@ def imapclient_same(dovecot, user) -> tuple[float, int]:
             uids = imap.search(["ALL"])
             for i in range(0, len(uids), 500):
                 batch = uids[i:i + 500]
-                data = imap.fetch(batch, ["UID", "RFC822.SIZE", "INTERNALDATE", "BODYSTRUCTURE", "BODY.PEEK[HEADER]"])
+                data = imap.fetch(batch, ["UID", "RFC822.SIZE", "INTERNALDATE", "BODYSTRUCTURE", header_item])
                 groups = defaultdict(list)
                 for uid, item in data.items():
                     groups[tuple(_text_sections(item[b"BODYSTRUCTURE"]))].append(uid)
@@ -436,7 +462,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20240501)
     parser.add_argument("--workers", type=int, default=2, help="worker processes running the hub's sync jobs")
     parser.add_argument("--noop-runs", type=int, default=7)
+    parser.add_argument("--baseline", metavar="CHECKOUT",
+                        help="also time the initial sync with the hub and IMAP plugin of this checkout (say a "
+                             "git worktree of main), same mailbox, same run: figures before and after a change")
     args = parser.parse_args(argv)
+    if args.baseline and not (Path(args.baseline) / "hub" / "__init__.py").exists():
+        raise SystemExit(f"--baseline {args.baseline}: not a checkout of the hub")
+    load_before = os.getloadavg()
     if shutil.which("mbsync") is None or shutil.which("dovecot") is None:
         raise SystemExit("needs dovecot (dovecot-imapd) and mbsync (isync) installed")
 
@@ -459,6 +491,13 @@ def main(argv: list[str] | None = None) -> None:
         b_whole, n_whole = imapclient_whole(dovecot, user)
         c_fsync, c_noop = mbsync(tmp, dovecot, user, fsync=True, tag="fsync")
         c_nofsync, _ = mbsync(tmp, dovecot, user, fsync=False, tag="nofsync")
+        baseline = None
+        if args.baseline:  # before the hub below: neither profits from the other warming Dovecot's cache
+            (tmp / "baseline").mkdir()
+            old_hub, old_account = make_hub(tmp / "baseline", dovecot, smtp, user, addresses, companies)
+            old_a, old_stats, old_mb = hub_initial(old_hub, old_account, args.workers, code=args.baseline)
+            old_hub.close()
+            baseline = (old_a, old_mb, int(sum(s["stored"] for s in old_stats.values())), old_stats)
         hub, account_id = make_hub(tmp, dovecot, smtp, user, addresses, companies)
         a, stats, worker_mb = hub_initial(hub, account_id, args.workers)
         stored = int(sum(s["stored"] for s in stats.values()))
@@ -484,7 +523,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = [
         ("(a) hub initial sync → SQLite, matching + logging"
          f" ({args.workers} process{'es' if args.workers > 1 else ''})", a),
-        ("(b) imapclient, same data (header, BODYSTRUCTURE, text parts)", b_same),
+        ("(b) imapclient, same data (header fields, BODYSTRUCTURE, text parts)", b_same),
         ("(b') imapclient, whole messages BODY.PEEK[]", b_whole),
         ("(c) mbsync → maildir (FSync yes, the default)", c_fsync),
         ("(c') mbsync → maildir (FSync no)", c_nofsync),
@@ -494,7 +533,12 @@ def main(argv: list[str] | None = None) -> None:
         ("    of which inside the IMAP plugin (connect, TLS, LOGIN, SELECT …)", cold_plugin),
         ("(d') mbsync no-op second run", c_noop),
     ]
+    load_after = os.getloadavg()
+    if baseline is not None:
+        rows.insert(1, (f"(a0) the same with --baseline {Path(args.baseline).name} "
+                        f"(stored {baseline[2]}, {baseline[1]:.0f} MB/worker)", baseline[0]))
     print()
+    print("load average (1, 5, 15 min): before %.2f %.2f %.2f, after %.2f %.2f %.2f" % (*load_before, *load_after))
     print(f"{args.messages} messages, {size / 1e6:.0f} MB; hub logged {logged} on timelines; "
           f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; peak memory per hub worker {worker_mb:.0f} MB")
     print(f"| {'task':<70} | {'seconds':>8} | {'(a) ÷ this':>10} |")
@@ -508,7 +552,12 @@ def main(argv: list[str] | None = None) -> None:
     for folder in FOLDERS:
         print(f"(a) {folder}: {stats[folder]['stored']:.0f} messages in {stats[folder]['pages']:.0f} pages, "
               f"{in_plugin[folder]:.2f} s inside the IMAP plugin "
-              f"(fetch + parse), {in_store[folder]:.2f} s in the engine (clean, match, store, log)")
+              f"(fetch + parse), {in_store[folder]:.2f} s in the engine (clean, match, store, log; of which "
+              f"{stats[folder]['lock_seconds']:.2f} s waiting for the database's write lock)")
+    if baseline is not None:
+        for folder, st in baseline[3].items():
+            print(f"(a0) {folder}: {st['provider_seconds']:.2f} s inside the IMAP plugin, "
+                  f"{st['store_seconds']:.2f} s in the engine")
     print()
     verdict = lambda ok: "yes" if ok else "NO"  # noqa: E731
     print(f"goal (a) <= 1.0x (c') FSync no:    {verdict(a <= c_nofsync)}  ({a:.2f} s vs {c_nofsync:.2f} s; "

@@ -76,12 +76,13 @@ def sync_folder(hub, account_id: int, folder: str, full: bool = False, now: date
     :param split: whether a large initial sync may be split into parts.
     :return: counts — ``fetched``, ``stored``, ``duplicates``, ``deleted``, ``logged``, ``parse_errors``,
         ``pages``, ``deferred`` (cap reached, mail waiting), ``restarted`` (cursor expired), ``skipped``;
-        ``parts``: the parts that still need a job; ``again``: the folder needs one more sync.
+        ``parts``: the parts that still need a job; ``again``: the folder needs one more sync;
+        ``provider_seconds``, ``store_seconds`` and, of that, ``lock_seconds`` waiting for the write lock.
     :raises CursorExpired: when even a fresh start is refused; provider errors as raised by the plugin.
     """
     stats: dict[str, Any] = {"fetched": 0, "stored": 0, "duplicates": 0, "deleted": 0, "logged": 0, "parse_errors": 0,
              "pages": 0, "deferred": False, "restarted": False, "skipped": None, "parts": [], "again": False,
-             "provider_seconds": 0.0, "store_seconds": 0.0}
+             "provider_seconds": 0.0, "store_seconds": 0.0, "lock_seconds": 0.0}
     if part is not None:
         return _sync_part(hub, account_id, folder, part, stats, now)
     with hub.db.session() as s:
@@ -198,6 +199,7 @@ def _store_page(hub, account_id: int, user_id: int, folder: str, page: MailPage,
     if part is not None:
         return _store_part_page(hub, account_id, user_id, folder, part, page, cleaned, stats, now)
     with hub.db.session(write_lock=True) as s:
+        _take_lock(s, stats)
         allowed = limits.reserve(s, user_id, now)
         state = _cursor_row(s, account_id, folder)
         initial = not state.initial_done
@@ -276,6 +278,7 @@ def _store_part_page(hub, account_id: int, user_id: int, folder: str, part: int,
     """One page of a part: messages, the part's cursor, the folder's progress — and, on the page that
     ends the last part, the folder's completion."""
     with hub.db.session(write_lock=True) as s:
+        _take_lock(s, stats)
         allowed = limits.reserve(s, user_id, now)
         row = s.scalars(_cursor_query(account_id, f"{folder}/{part}", PART_KIND)).one()
         state = _cursor_row(s, account_id, folder, lock=page.done)
@@ -304,6 +307,14 @@ def _store_part_page(hub, account_id: int, user_id: int, folder: str, part: int,
     for key in ("stored", "duplicates", "logged", "parse_errors"):
         stats[key] += getattr(result, key)
     return cut, finished
+
+
+def _take_lock(s: Session, stats: dict[str, Any]) -> None:
+    """Begin the page's transaction now, counting the wait in ``lock_seconds``: on SQLite the
+    workers' pages queue for its one writer, and that wait is part of ``store_seconds``."""
+    clock = time.perf_counter()
+    s.connection()
+    stats["lock_seconds"] += time.perf_counter() - clock
 
 
 def _pending_parts(s: Session, account_id: int, folder: str) -> list[int]:

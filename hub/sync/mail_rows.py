@@ -149,6 +149,8 @@ def text(value: Any, limit: int) -> str:
     """A string the database takes: no NUL, no lone surrogates, at most ``limit`` characters."""
     if value is None:
         return ""
+    if type(value) is str and value.isascii() and "\x00" not in value:  # most fields: nothing to fix
+        return value[:limit]
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     elif not isinstance(value, str):

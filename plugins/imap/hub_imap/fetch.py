@@ -3,7 +3,9 @@
 Downloading whole messages would move every attachment over the wire and through the parser
 (docs/architecture.md: ~9 ms per message with an attachment against ~0.3 ms for headers). So a batch costs:
 
-1. one ``UID FETCH uids (UID RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER]<0.N>)``;
+1. one ``UID FETCH uids (UID RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (…)]<0.N>)``
+   — only the header fields the hub reads (:data:`HEADER_FIELDS`), not the Received/DKIM/ARC lines
+   that make up most of a real header block;
 2. one ``UID FETCH`` per distinct set of text sections (``BODY.PEEK[1]``, ``BODY.PEEK[1.1] BODY.PEEK[1.2]`` …) —
    messages are grouped by the sections their BODYSTRUCTURE names, so attachments are never fetched.
 
@@ -40,7 +42,9 @@ from hub_imap.parsing import (
 
 log = logging.getLogger(__name__)
 
-#: bytes of the header block read per message (a longer block is cut and flagged)
+#: the header fields :func:`hub_imap.parsing.parse_headers` reads
+HEADER_FIELDS = ("MESSAGE-ID", "DATE", "FROM", "TO", "CC", "BCC", "SUBJECT", "IN-REPLY-TO", "REFERENCES")
+#: bytes of those header fields read per message (a longer block is cut and flagged)
 HEADER_CAP = 256 * 1024
 #: bytes read of each text part
 TEXT_CAP = 1024 * 1024
@@ -81,7 +85,8 @@ class _Batch:
         self.gmail = client.has_capability("X-GM-EXT-1")
 
     def summary_items(self) -> list[str]:
-        items = ["UID", "RFC822.SIZE", "INTERNALDATE", "BODYSTRUCTURE", f"BODY.PEEK[HEADER]<0.{HEADER_CAP}>"]
+        headers = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]<0.{HEADER_CAP}>"
+        items = ["UID", "RFC822.SIZE", "INTERNALDATE", "BODYSTRUCTURE", headers]
         return items + ["X-GM-THRID"] if self.gmail else items
 
     def fetch(self, uids: list[int]) -> list[RemoteMessage]:
@@ -100,7 +105,7 @@ class _Batch:
             data = summaries.get(uid)
             if data is None:
                 continue  # expunged since the SEARCH
-            header_bytes = _item(data, b"BODY[HEADER]") or b""
+            header_bytes = _item(data, b"BODY[HEADER") or b""  # BODY[HEADER.FIELDS (…)]<0>
             headers = parse_headers(header_bytes)
             if len(header_bytes) >= HEADER_CAP:
                 headers.problems.append("header block too long; the rest was not read")

@@ -1,13 +1,14 @@
 """RFC 822 pieces → :class:`hub.types.RemoteMessage`, fast and without ever raising on bad mail.
 
-The sync does not download whole messages: it fetches the header block, the BODYSTRUCTURE and
-only the text/plain and text/html parts (see :mod:`hub_imap.fetch`). This module turns those
-pieces into a RemoteMessage:
+The sync does not download whole messages: it fetches the header fields it reads, the
+BODYSTRUCTURE and only the text/plain and text/html parts (see :mod:`hub_imap.fetch`). This
+module turns those pieces into a RemoteMessage:
 
 * :func:`read_structure` walks a BODYSTRUCTURE and says which parts hold the text and which are
   attachments (metadata only);
-* :func:`parse_headers` reads the header block with the stdlib's cheap ``compat32`` parser and
-  decodes RFC 2047 words, addresses, dates and ids itself, tolerating 8-bit junk;
+* :func:`parse_headers` reads the header fields (one regular expression for a well-formed block,
+  the stdlib's ``compat32`` parser for anything else) and decodes RFC 2047 words, addresses, dates
+  and ids itself, tolerating 8-bit junk;
 * :func:`decode_text` undoes base64 / quoted-printable and the charset of one text part;
 * :func:`parse_rfc822` parses a whole message (the fallback when a server's BODYSTRUCTURE cannot
   be read).
@@ -81,6 +82,8 @@ def _params(raw: Any) -> dict[str, str]:
         return {}
     items = list(raw)
     pairs = [(_s(items[i]).lower(), _s(items[i + 1])) for i in range(0, len(items) - 1, 2)]
+    if not any("*" in k for k, _v in pairs):  # no RFC 2231 parts: what decode_params would return, cheaply
+        return {k: email.utils.unquote(email.utils.unquote(f'"{v}"')) for k, v in pairs}
     try:
         decoded = email.utils.decode_params([("", "")] + [(k, f'"{v}"') for k, v in pairs])[1:]
         return {k: _collapse(v) for k, v in decoded}
@@ -255,8 +258,11 @@ def _decode_words(value: str) -> tuple[str, str | None]:
     return "".join(out), problem
 
 
+_FOLD = re.compile(r"\r?\n[ \t]*")
+
+
 def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n[ \t]*", " ", value).strip()
+    return _FOLD.sub(" ", value).strip() if "\n" in value else value.strip()
 
 
 @dataclass
@@ -327,19 +333,47 @@ def _date(value: str | None, problems: list[str]) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def parse_headers(raw: bytes) -> Headers:
-    """Read the header block of a message (bytes as the server sent them)."""
-    out = Headers()
+# A well-formed header block — "Name: value" lines, folded lines starting with a space or tab,
+# CRLF or LF line ends — is read with one regular expression; the stdlib's compat32 parser took
+# a fifth of an initial sync's CPU. Anything else (a bare CR, a line without a colon, an mbox
+# "From " line, 8-bit bytes in a name) goes to that parser, which reads it as before and names
+# the defects. plugins/imap/tests/test_imap_parsing.py compares the two.
+# (possessive: a field's extent is fixed, so a long block that fails never backtracks)
+_FIELD = r"[!-9;-~]++:[^\r\n]*+(?:\r?\n[ \t][^\r\n]*+)*+"
+_WELL_FORMED = re.compile(rf"(?:{_FIELD}(?:\r?\n|\Z))*+(?:\r?\n)?")
+_FIELDS = re.compile(r"([!-9;-~]+):([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)")
+
+
+def header_fields(raw: bytes) -> tuple[dict[str, list[str]], list[str]]:
+    """The fields of a header block, ``{lowercase name: [unfolded values]}`` in order, and problems."""
+    text = raw.decode("ascii", "surrogateescape")
+    fields: dict[str, list[str]] = {}
+    if _WELL_FORMED.fullmatch(text):
+        for name, value in _FIELDS.findall(text):
+            fields.setdefault(name.lower(), []).append(_unfold(value))
+        return fields, []
+    return header_fields_by_stdlib(raw)
+
+
+def header_fields_by_stdlib(raw: bytes) -> tuple[dict[str, list[str]], list[str]]:
+    """:func:`header_fields` through the stdlib's parser (any block, however broken)."""
+    problems: list[str] = []
+    fields: dict[str, list[str]] = {}
     try:
         msg = _HEADER_PARSER.parsebytes(raw)
     except Exception as exc:  # noqa: BLE001 - the stdlib parser on hostile bytes
-        out.problems.append(f"unreadable headers ({type(exc).__name__})")
-        return out
+        return fields, [f"unreadable headers ({type(exc).__name__})"]
     if msg.defects:
-        out.problems.append("malformed headers: " + ", ".join(sorted({type(d).__name__ for d in msg.defects})))
-    fields: dict[str, list[str]] = {}
+        problems.append("malformed headers: " + ", ".join(sorted({type(d).__name__ for d in msg.defects})))
     for name, value in msg.raw_items():
         fields.setdefault(name.lower(), []).append(_unfold(value) if isinstance(value, str) else str(value))
+    return fields, problems
+
+
+def parse_headers(raw: bytes) -> Headers:
+    """Read the header block of a message (bytes as the server sent them)."""
+    out = Headers()
+    fields, out.problems = header_fields(raw)
 
     def first(name: str) -> str | None:
         return fields.get(name, [None])[0]

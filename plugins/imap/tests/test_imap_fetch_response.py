@@ -18,6 +18,8 @@ from hub_imap import fetch_response
 from hub_imap.fetch_response import parse_fetch_response
 
 SUMMARY = "(UID FLAGS RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER]<0.262144>)"
+#: what the sync asks for (hub_imap.fetch)
+FIELDS = "(UID RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)]<0.262144>)"
 TEXTS = "(UID BODY.PEEK[1]<0.1048576> BODY.PEEK[2]<0.1048576> BODY.PEEK[1.1]<0.1048576>)"
 
 
@@ -66,7 +68,7 @@ def test_same_answer_as_imapclient_on_real_servers(server, request):
     with peer.client(user) as imap:
         imap.select_folder("INBOX")
         raw = imap._imap  # imaplib: the records exactly as both parsers receive them
-        for items in (SUMMARY, TEXTS):
+        for items in (SUMMARY, FIELDS, TEXTS):
             typ, records = raw.uid("FETCH", "1:*", items)
             assert typ == "OK"
             parsed = fetch_response._parse(records, False)  # the fast path itself, no falling back

@@ -14,7 +14,17 @@ from hub.testing.conformance import sync_mail_all
 import hub_imap.hooks
 from hub_imap import uidset
 from hub_imap.connection import sasl_xoauth2, xoauth2_string
-from hub_imap.parsing import decode_text, parse_headers, parse_rfc822, plain_address_pairs, read_structure
+from hub_imap.parsing import (
+    _collapse,
+    _params,
+    decode_text,
+    header_fields,
+    header_fields_by_stdlib,
+    parse_headers,
+    parse_rfc822,
+    plain_address_pairs,
+    read_structure,
+)
 
 CRLF = b"\r\n"
 
@@ -213,3 +223,37 @@ def test_plain_address_lists_read_as_getaddresses_reads_them(items, separator, s
 def test_plain_address_lists_take_the_fast_path():
     assert plain_address_pairs(["Ann Lee <ann.lee@x.org>, bob@y.io"]) == [("Ann Lee", "ann.lee@x.org"), ("", "bob@y.io")]
     assert plain_address_pairs(['"Lee, Ann" <ann@x.org>']) is None  # quoted: getaddresses decides
+
+
+HEADER_LINES = st.lists(st.one_of(
+    st.builds(lambda name, value: f"{name}:{value}", st.sampled_from(["Subject", "From", "X-A_b", "to", "Date", ""]),
+              st.text(st.sampled_from("ab <>@é=?,\t"), max_size=12)),
+    st.text(st.sampled_from(" \tcontinued"), min_size=1, max_size=6),  # a fold, or junk first
+    st.sampled_from(["From a@b Mon", "no colon here", "Bad Name: x", "\x85x: y", ""]),
+), max_size=6)
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=HEADER_LINES, ending=st.sampled_from(["\r\n", "\n", "\r"]), blank=st.booleans())
+def test_header_blocks_read_as_the_stdlib_reads_them(lines, ending, blank):
+    raw = (ending.join(lines) + (ending * 2 if blank else "")).encode("utf-8", "surrogateescape")
+    assert header_fields(raw) == header_fields_by_stdlib(raw)
+
+
+def test_well_formed_header_blocks_take_the_fast_path():
+    raw = (b"Subject: caf\xc3\xa9\r\n  folded\r\nTo: a@x.org,\r\n\tb@y.org\r\nReferences: <a@x>\r\n"
+           b"References: <b@x>\r\n\r\n")
+    fields, problems = header_fields(raw)
+    assert fields == {"subject": ["caf\udcc3\udca9 folded"], "to": ["a@x.org, b@y.org"],
+                      "references": ["<a@x>", "<b@x>"]} and problems == []
+    # anything else goes to the stdlib, which names what is wrong
+    assert header_fields(b"Subject: x\r\nno colon\r\n\r\n") == (
+        {"subject": ["x"]}, ["malformed headers: MissingHeaderBodySeparatorDefect"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.text(st.sampled_from('ab "\\<>%\'=é'), max_size=8), min_size=1, max_size=3))
+def test_plain_parameters_read_as_decode_params_reads_them(values):
+    raw = tuple(x for i, v in enumerate(values) for x in (f"p{i}".encode(), v.encode()))
+    pairs = [("", "")] + [(f"p{i}", f'"{v}"') for i, v in enumerate(values)]
+    assert _params(raw) == {k: _collapse(v) for k, v in email.utils.decode_params(pairs)[1:]}
