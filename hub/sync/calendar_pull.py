@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from hub import work
 from hub.account_status import log_error
 from hub.core import Hub
-from hub.crm import matching, meetings
+from hub.crm import matching, meeting_import, meetings
 from hub.exceptions import (
     CursorExpired,
     NotFound,
@@ -251,7 +251,7 @@ def apply_page(s: Session, ctx: CalendarContext, page: EventPage) -> Counter:
     people = [p.email for _row, e in changed for p in ([e.organizer] if e.organizer else []) + list(e.attendees)]
     stats["changed"] += len(changed)
     with matching.page_cache(s, ctx.user_id, people):  # the page's addresses in a few queries, not per event
-        stats += meetings.on_events(s, ctx, [(row, event) for row, event in changed if not event.recurring_event_id])
+        stats += meeting_import.on_events(s, ctx, [(row, event) for row, event in changed if not event.recurring_event_id])
     return stats
 
 
@@ -275,7 +275,7 @@ def remove_rows(s: Session, ctx: CalendarContext, doomed: list[CalendarEvent], s
             CalendarEvent.calendar_id == ctx.calendar_id, CalendarEvent.recurring_event_id.in_(masters))))
     unique = {r.id: r for r in doomed}
     for row in unique.values():
-        outcome = meetings.on_event_removed(s, ctx, row)
+        outcome = meeting_import.on_event_removed(s, ctx, row)
         if outcome and stats is not None:
             stats[outcome] += 1
         if row.recurring_event_id and row.recurring_event_id not in masters:

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.core import Hub
-from hub.crm import meetings
+from hub.crm import meeting_import, meetings
 from hub.exceptions import (
     AlreadyExists,
     HubError,
@@ -267,7 +267,7 @@ def _gone(s: Session, ctx: CalendarContext, plan: _Planned, entry: OutboxEntry, 
         remove_rows(s, ctx, [link], series)
         recompute_busy(s, ctx, series)
     elif plan.meeting_id is not None:  # a create whose event was made and deleted since
-        meetings.deleted_in_calendar(s, ctx, plan.meeting_id)
+        meeting_import.deleted_in_calendar(s, ctx, plan.meeting_id)
     if entry.done_at is not None:  # the deletion cancelled the meeting and closed its entries
         return
     meeting = s.get(Meeting, plan.meeting_id) if plan.meeting_id else None
@@ -292,7 +292,8 @@ def _store_result(s: Session, ctx: CalendarContext, plan: _Planned, result: Push
             remove_rows(s, ctx, [link], set())
         return
     remote_id = result.remote_id or change.remote_id
-    row = link if link is not None and link.remote_id == remote_id else rows_by_remote_id(s, ctx.calendar_id, [remote_id]).get(remote_id)
+    row = link if link is not None and link.remote_id == remote_id else \
+        rows_by_remote_id(s, ctx.calendar_id, [remote_id]).get(remote_id)
     if row is None:
         row = CalendarEvent(calendar_id=ctx.calendar_id, remote_id=remote_id)
         s.add(row)

@@ -38,7 +38,7 @@ def test_a_page_of_events_costs_no_query_per_event(hub):
         event.listen(hub.db.engine, "before_cursor_execute", count)
         try:
             with page_cache(s, ids["alice"], [a for people in events for a in people]):
-                for people in events:  # _people, then set_participants, as meetings.on_event does
+                for people in events:  # _people, then set_participants, as meeting_import.on_event does
                     match_addresses(s, ids["alice"], people)
                     match_addresses(s, ids["alice"], people)
         finally:

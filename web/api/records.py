@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from flask import abort, g, jsonify, request, url_for
 
 from hub.core import current_hub
+from hub.crm import organizations
 from hub.crm import records as crm_records
-from hub.crm.records import KINDS, Kind, OrganizationNotEmpty, load_options, serialize, visible
+from hub.crm.organizations import OrganizationNotEmpty
+from hub.crm.records import KINDS, Kind, load_options, serialize, visible
 from hub.models import CompanyDomain, Contact, ContactAddress, OpportunityContact, User, UserAlias
 from hub.models.base import MAX_ROW_ID
 from hub.permissions import Permission
@@ -159,7 +161,7 @@ def create_organization():
     """A new organization and, shown once, an integration token for it (the caller's own
     organization sees nothing of the new one, so the token is the way in)."""
     with current_hub().db.session(write_lock=True) as s:
-        row = crm_records.create_organization(s, g.body)
+        row = organizations.create_organization(s, g.body)
         actor = g.get("actor")
         _token_row, token = create_token(s, row.id, "Provisioning", list(SCOPES), actor.id if actor else None)
         body = {**serialize(KINDS["organizations"], row), "token": token}
@@ -167,11 +169,11 @@ def create_organization():
 
 
 def delete_organization(organization_id: int):
-    """Delete the caller's own organization: see :func:`hub.crm.records.delete_organization`."""
+    """Delete the caller's own organization: see :func:`hub.crm.organizations.delete_organization`."""
     with current_hub().db.session(write_lock=True) as s:
         row = _find(s, KINDS["organizations"], organization_id)
         try:
-            crm_records.delete_organization(s, row, with_users=bool(g.params.get("with_users")))
+            organizations.delete_organization(s, row, with_users=bool(g.params.get("with_users")))
         except OrganizationNotEmpty as exc:
             return jsonify({**exc.as_dict(), "error": "Conflict"}), 409
     return "", 204

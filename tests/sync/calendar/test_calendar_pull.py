@@ -181,7 +181,7 @@ def test_an_outlook_copy_with_the_same_ical_uid_never_overwrites_the_original(hu
 
 
 def test_a_meeting_and_its_copy_in_one_page_link_once(hub, backend, acme):
-    """The page's lookups are read once (meetings.on_events): a link made earlier in the same page still
+    """The page's lookups are read once (meeting_import.on_events): a link made earlier in the same page still
     makes a second event with that UID on the calendar a copy, and two copies new in one page are two."""
     shared = event("Quarterly review", at(4, 14), attendees=[ALICE, BOB, DAN], organizer=BOB, ical_uid="review-q3")
     backend.put_event(BOB, "primary", shared)
