@@ -14,12 +14,9 @@ from hub.scheduling import links
 from hub.scheduling.availability import availability
 from hub.scheduling.booking import book
 from hub.scheduling.self_service import cancel_booking, reschedule
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
+from tests.sync.calendar_world import (
     ALICE,
-    acme,
-    backend,
     event,
-    hub_plugins,
     local,
     meeting_type,
     meetings,
