@@ -130,6 +130,7 @@ def compute(s: Session, meeting_type: MeetingType, start: datetime, end: datetim
     combined: set[datetime] | None = None
     team = teams.is_team(meeting_type)
     for host in teams.hosts(s, meeting_type):
+        free_slots: list[datetime]
         if team and not teams.can_host(s, host.user_id):  # nothing to check their time against: busy
             free_slots, unreadable = [], [NO_CALENDAR]
         else:
