@@ -250,7 +250,8 @@ def ids(hub, people, client, worker):
     with hub.db.session() as s:
         account = s.scalar(select(Account))
         calendar = s.scalar(select(Calendar).where(Calendar.account_id == account.id))
-        mt = MeetingType(user_id=people["alice"], name="Intro", slug="alice-intro", weekly_hours={"mon": [["09:00", "17:00"]]})
+        mt = MeetingType(user_id=people["alice"], name="Intro", slug="alice-intro",
+                         weekly_hours={"mon": [["09:00", "17:00"]]})
         company = Company(name="Acme")
         contact = Contact(name="Maria", company=company, addresses=[ContactAddress(email="maria@acme.test")])
         s.add_all([mt, company, contact])
