@@ -93,7 +93,8 @@ def build(rng: random.Random, n: int, sender: str, to: list[str], cc: list[str],
     if with_html:
         html = "<html><body>" + "".join(f"<p>{line}</p>" for line in text.split("\r\n")) + "</body></html>"
         html_part = f"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{html}\r\n"
-        body = f"Content-Type: multipart/alternative; boundary=alt{n}\r\n\r\n--alt{n}\r\n{text_part}--alt{n}\r\n{html_part}--alt{n}--\r\n"
+        body = (f"Content-Type: multipart/alternative; boundary=alt{n}\r\n\r\n"
+                f"--alt{n}\r\n{text_part}--alt{n}\r\n{html_part}--alt{n}--\r\n")
     if attachment:
         blob = base64.encodebytes(rng.randbytes(rng.randrange(100_000, 500_000))).decode().replace("\n", "\r\n")
         att = (f"Content-Type: application/pdf; name=report{n}.pdf\r\nContent-Transfer-Encoding: base64\r\n"
@@ -115,7 +116,8 @@ def generate(count: int, seed: int) -> tuple[dict[str, list[bytes]], list[str], 
             subject, refs, who = rng.choice(threads[-300:])
             subject = subject if subject.startswith("Re: ") else "Re: " + subject
         else:
-            subject, refs, who = " ".join(rng.choice(WORDS) for _ in range(4)).capitalize(), [], rng.sample(addresses, rng.randint(1, 3))
+            subject = " ".join(rng.choice(WORDS) for _ in range(4)).capitalize()
+            refs, who = [], rng.sample(addresses, rng.randint(1, 3))
         outgoing = rng.random() < 0.25
         sender, to = (ME, who[:2]) if outgoing else (who[0], [ME])
         raw, msgid = build(rng, n, sender, to, who[2:] if not outgoing else [], subject, date, refs)

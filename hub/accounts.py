@@ -60,7 +60,8 @@ def connect_account(hub: Hub, user_id: int, provider: str, params: dict[str, Any
         account.needs_reconnect = False
         account.error_since = None
         account.last_error = account.last_fix = None
-        account.connected_at = utcnow() if not reconnect or account.status == AccountStatus.DISCONNECTED else account.connected_at
+        if not reconnect or account.status == AccountStatus.DISCONNECTED:
+            account.connected_at = utcnow()
         account.status = AccountStatus.ENABLED
         s.flush()
         if info.can("mail") and account.mail_enabled and over_mailbox_cap(s, account, mail_providers(hub)):

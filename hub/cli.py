@@ -87,7 +87,8 @@ def init(admin_email: str | None, admin_password: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", "worker_count", default=1, show_default=True, type=int, help="RQ worker processes to run alongside.")
+@click.option("--workers", "worker_count", default=1, show_default=True, type=int,
+              help="RQ worker processes to run alongside.")
 @click.option("--no-worker", is_flag=True, help="Serve the web app only.")
 @click.option("--web-workers", default=2, show_default=True, type=int,
               help="gunicorn worker processes for the web app (16 threads each).")
@@ -151,7 +152,8 @@ def worker(burst: bool, queues: str, fork: bool, max_jobs: int | None, niceness:
     hub.db.check()
     hub.refresh_disabled_providers()
     # import the job code once here, not in every job (~0.25 s per job in a forked work horse)
-    for module in ("hub.jobs", "hub.jobs.push_channels", "hub.jobs.reconciler", "hub.sync.calendar_pull", "hub.sync.calendar_push", "hub.sync.mail"):
+    for module in ("hub.jobs", "hub.jobs.push_channels", "hub.jobs.reconciler",
+                   "hub.sync.calendar_pull", "hub.sync.calendar_push", "hub.sync.mail"):
         importlib.import_module(module)
     names = [q.strip() for q in queues.split(",") if q.strip()]
     worker_class = Worker if fork else InProcessWorker

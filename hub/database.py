@@ -34,7 +34,8 @@ class Database:
             self.engine = make_engine(url)
         except (ArgumentError, NoSuchModuleError) as exc:
             raise ConfigError(
-                f"The database URL is not valid: {sa.engine.make_url(url).render_as_string(hide_password=True) if '://' in url else url!r}.",
+                "The database URL is not valid: "
+                f"{sa.engine.make_url(url).render_as_string(hide_password=True) if '://' in url else url!r}.",
                 fix="Use sqlite:///path/to/hub.db or postgresql+psycopg://user@host/db.",
             ) from exc
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)

@@ -1,14 +1,14 @@
 """``hub demo``: the whole product, offline, in one command.
 
 :func:`run_demo` starts local stand-ins for everything a hub talks to — each provider's sandbox that
-its plugin contributes through the ``hub_demo_sandbox`` hook (Google, Microsoft 365), Radicale for iCloud's CalDAV, an IMAP server (Dovecot when it is
-installed and we are root, else pymap) and an SMTP submission server — then seeds a demo company
-with one user of each role, CRM companies and contacts, mailboxes with a few hundred messages and
-calendars with events, points every provider at its stand-in (``ProviderSetting`` configuration,
-private hosts allowed), connects four of the users' accounts through each provider's real connect
-flow, and serves the web app with workers exactly as ``hub serve`` does. It prints the URL and the
-logins. Everything lives in a fresh instance folder (the sandboxes keep their data in memory, so a
-previous run's tokens would be worthless).
+its plugin contributes through the ``hub_demo_sandbox`` hook (Google, Microsoft 365), Radicale for
+iCloud's CalDAV, an IMAP server (Dovecot when it is installed and we are root, else pymap) and an
+SMTP submission server — then seeds a demo company with one user of each role, CRM companies and
+contacts, mailboxes with a few hundred messages and calendars with events, points every provider at
+its stand-in (``ProviderSetting`` configuration, private hosts allowed), connects four of the users'
+accounts through each provider's real connect flow, and serves the web app with workers exactly as
+``hub serve`` does. It prints the URL and the logins. Everything lives in a fresh instance folder
+(the sandboxes keep their data in memory, so a previous run's tokens would be worthless).
 
 The stand-ins come from the plugins' sandboxes and :mod:`hub.peers` (plain runtime code: the demo needs
 no test library); a piece that is not installed is skipped with a note, and the rest of the demo runs.

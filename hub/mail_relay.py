@@ -40,6 +40,7 @@ def send(settings: Settings, message: OutgoingMessage) -> str:
     context = ssl.create_default_context(cafile=settings.smtp_relay_ca_file or None)
     where = f"{url.hostname}:{url.port or (465 if url.scheme == 'smtps' else 587)}"
     try:
+        client: smtplib.SMTP  # or its subclass SMTP_SSL
         if url.scheme == "smtps":
             client = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=TIMEOUT, context=context)
         else:

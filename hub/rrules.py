@@ -138,7 +138,7 @@ def per_day(value: str) -> float:
 def steps_problem(rules: list[str], extra_dates: int, span: timedelta) -> str | None:
     """Why expanding ``rules`` (RRULE lines, valid) and ``extra_dates`` RDATE values over ``span`` from
     DTSTART would take more than :data:`STEP_BUDGET` steps, or ``None``."""
-    steps = extra_dates
+    steps: float = extra_dates  # the RDATEs counted, then each rule's steps estimated (a float)
     for rule in rules:
         daily = per_day(rule)
         parts = icalendar.vRecur.from_ical(rule.partition(":")[2] if rule.upper().startswith("RRULE") else rule)

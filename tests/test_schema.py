@@ -202,7 +202,8 @@ def test_upgrading_an_sqlite_database_with_data_loses_none_of_it(tmp_path):
                 "INSERT INTO opportunities (id, name, contact_id, is_open, created_at, updated_at) "
                 "VALUES (1, 'Deal', 1, true, '2026-01-01', '2026-01-01')",
                 "INSERT INTO timeline_entries (id, kind, user_id, contact_id, at) VALUES (1, 'mail', 1, 1, '2026-01-01')",
-                "INSERT INTO timeline_entries (id, kind, user_id, opportunity_id, at) VALUES (2, 'mail', 1, 1, '2026-01-01')",
+                "INSERT INTO timeline_entries (id, kind, user_id, opportunity_id, at) "
+                "VALUES (2, 'mail', 1, 1, '2026-01-01')",
             ):
                 conn.execute(sa.text(statement))
         Database(url).upgrade()  # as `hub` runs it

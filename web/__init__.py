@@ -50,7 +50,8 @@ def init_web(app: Flask) -> None:
     errors.init_app(app)
     times.init_app(app)
     banner.init_app(app)
-    for module in (auth, integrations, connect, calendars, mail, meetings, availability, booking, self_service, contacts, settings, admin, webhooks, api):
+    for module in (auth, integrations, connect, calendars, mail, meetings, availability, booking, self_service, contacts,
+                   settings, admin, webhooks, api):
         app.register_blueprint(module.bp)
     # the API checks tokens, or CSRF itself for session calls; webhooks are verified by the plugin
     csrf.exempt(api.bp)

@@ -120,7 +120,7 @@ def _layout(mt: MeetingType, picture: explained.Week, tz) -> tuple[list[Box], in
     for a, b in picture.hours:
         boxes += place(a, b, "hours")
     step = timedelta(minutes=max(15, mt.slot_step_minutes))
-    for column, day in enumerate(picture.days):  # every cell asks "why is this time (not) offered?"
+    for day in picture.days:  # every cell asks "why is this time (not) offered?"
         t = datetime.combine(day, time(first_hour), tz)
         while t < datetime.combine(day, time.min, tz) + timedelta(hours=last_hour):
             at = t.strftime("%Y-%m-%dT%H:%M")

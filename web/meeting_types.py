@@ -2,8 +2,9 @@
 
 Shared by the Meetings pages and the JSON API, so both accept and refuse exactly the same values.
 Public API: :data:`DAYS`, :func:`parse_meeting_type`, :func:`save_meeting_type`, :func:`hours_text`,
-:func:`meeting_type_json`, :func:`colleagues`, :func:`member_hours_text`. Team members, date overrides and booking questions are
-checked by :mod:`hub.scheduling.teams`, :mod:`hub.scheduling.limits` and :mod:`hub.scheduling.questions`.
+:func:`meeting_type_json`, :func:`colleagues`, :func:`member_hours_text`. Team members, date overrides
+and booking questions are checked by :mod:`hub.scheduling.teams`, :mod:`hub.scheduling.limits` and
+:mod:`hub.scheduling.questions`.
 """
 
 from __future__ import annotations
@@ -291,4 +292,5 @@ def colleagues(s: Session, user_id: int) -> list[User]:
 
 def common_timezones() -> list[str]:
     """Time zones offered in selects (every IANA zone with a region, sorted)."""
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")))
+    not_regions = ("Etc/", "SystemV/", "posix/", "right/")
+    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(not_regions))

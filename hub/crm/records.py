@@ -190,7 +190,8 @@ class Lookups:
         column = model.email if model in (User, UserAlias, ContactAddress) else model.domain
         owner = model.id if model is User else getattr(model, _OWNER[model])
         for chunk in (values[i:i + 500] for i in range(0, len(values), 500)):
-            found: dict[str, Any] = dict(self.s.execute(sa.select(sa.func.lower(column), owner).where(sa.func.lower(column).in_(chunk))).all())
+            query = sa.select(sa.func.lower(column), owner).where(sa.func.lower(column).in_(chunk))
+            found: dict[str, Any] = dict(self.s.execute(query).all())
             for value in chunk:
                 self.owners.setdefault((model, value), found.get(value))
 

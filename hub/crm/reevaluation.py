@@ -1,12 +1,12 @@
 """Stored mail looked at again when the CRM changes who is who — no provider is asked again.
 
-A contact's new address logs the mail already stored with it; a removed one takes that mail off
-the contact's timeline. A user's new alias makes mail with that address (and its domain, unless
-free mail) internal: it is taken off timelines; so does a new domain of the organization, and a
-domain leaving its free-mail list (a change of that list re-evaluates mail at the domain either way). Only the messages with an affected address are
-matched again (:func:`hub.crm.matching.match_addresses`, per owner) and logged again
-(:func:`hub.crm.timeline.log_messages`); ``message.logged`` / ``message.unlogged`` fire for the
-messages whose state changed.
+A contact's new address logs the mail already stored with it; a removed one takes that mail off the
+contact's timeline. A user's new alias makes mail with that address (and its domain, unless free
+mail) internal: it is taken off timelines; so does a new domain of the organization, and a domain
+leaving its free-mail list (a change of that list re-evaluates mail at the domain either way). Only
+the messages with an affected address are matched again (:func:`hub.crm.matching.match_addresses`,
+per owner) and logged again (:func:`hub.crm.timeline.log_messages`); ``message.logged`` /
+``message.unlogged`` fire for the messages whose state changed.
 """
 
 from __future__ import annotations

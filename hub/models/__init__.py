@@ -31,4 +31,15 @@ from hub.models.people import (
 from hub.models.sessions import SignInSession
 from hub.models.sync_state import OutboxEntry, SyncCursor
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "Account", "AccountError", "AccountStatus", "ProviderSetting", "PushChannelRecord",
+    "Base", "utcnow",
+    "BusyBlock", "Calendar", "CalendarEvent", "SyncDirection",
+    "Event", "IntegrationToken", "WebhookDelivery", "WebhookEndpoint",
+    "MailMessage", "MailParticipant", "MailThread", "MailUsage", "TimelineEntry",
+    "Booking", "BookingHost", "BookingStatus", "Meeting", "MeetingParticipant", "MeetingType", "MeetingTypeMember",
+    "Company", "CompanyDomain", "Contact", "ContactAddress", "Opportunity", "OpportunityContact",
+    "Organization", "OrganizationDomain", "Plan", "Role", "User", "UserAlias",
+    "SignInSession",
+    "OutboxEntry", "SyncCursor",
+]

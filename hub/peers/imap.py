@@ -1,8 +1,8 @@
 """IMAP peers: Dovecot (CONDSTORE, QRESYNC, SPECIAL-USE, IDLE) and pymap (plain IMAP).
 
-The test kit's ``dovecot`` and ``pymap`` fixtures (:mod:`hub.testing.peers.imap`) are session-scoped servers on free loopback ports with a self-signed certificate
-for ``localhost``/``127.0.0.1`` (the same one the ``smtp_server`` serves). Tests isolate themselves
-by creating their own users::
+The test kit's ``dovecot`` and ``pymap`` fixtures (:mod:`hub.testing.peers.imap`) are session-scoped
+servers on free loopback ports with a self-signed certificate for ``localhost``/``127.0.0.1`` (the
+same one the ``smtp_server`` serves). Tests isolate themselves by creating their own users::
 
     def test_something(dovecot):
         user = dovecot.add_user()                     # MailUser(username, password, email)

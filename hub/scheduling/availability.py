@@ -16,9 +16,10 @@ is the union, collective the intersection. Date overrides replace a date's weekl
 
 Algorithm: one indexed query reads the host's busy blocks on every conflict calendar, bounded by the
 range, as epoch seconds (no datetime decoding for thousands of rows); the host's few confirmed
-bookings are added; intervals are sorted and merged in Python. Candidate starts walk each day's weekly hours (in the meeting type's zone, so DST is right)
-by the slot step; one pass with a pointer over the merged busy list checks each candidate widened by
-the buffers. Nothing is parsed per request: recurring events were expanded when they were synced.
+bookings are added; intervals are sorted and merged in Python. Candidate starts walk each day's
+weekly hours (in the meeting type's zone, so DST is right) by the slot step; one pass with a pointer
+over the merged busy list checks each candidate widened by the buffers. Nothing is parsed per
+request: recurring events were expanded when they were synced.
 
 Fail closed: a conflict calendar that cannot be read (``unreadable_since`` set, its account in
 error or awaiting a reconnect, or never synced yet) makes its host busy for the whole range and sets
@@ -130,6 +131,7 @@ def compute(s: Session, meeting_type: MeetingType, start: datetime, end: datetim
     combined: set[datetime] | None = None
     team = teams.is_team(meeting_type)
     for host in teams.hosts(s, meeting_type):
+        free_slots: list[datetime]
         if team and not teams.can_host(s, host.user_id):  # nothing to check their time against: busy
             free_slots, unreadable = [], [NO_CALENDAR]
         else:

@@ -41,6 +41,7 @@ def parse_questions(values: Mapping[str, Any]) -> list[dict] | None:
     given = values.get("questions")
     if given is None:
         return None
+    items: list[Any]  # an API body's questions are whatever the client sent: each is checked below
     if isinstance(given, str):
         items = []
         for line in given.splitlines():

@@ -6,8 +6,9 @@ Public API:
 * :func:`cancel_booking` — cancel a booking (optional reason).
 
 Guests come through the signed links of :mod:`hub.scheduling.links`; hosts use the same functions from
-the meetings page and the API (``by="host"``). The slot checks are :mod:`hub.scheduling.booking`'s own (its private helpers, shared within the package),
-so a reschedule is held to exactly the rules of a new booking.
+the meetings page and the API (``by="host"``). The slot checks are :mod:`hub.scheduling.booking`'s own
+(its private helpers, shared within the package), so a reschedule is held to exactly the rules of a
+new booking.
 
 A reschedule follows :func:`hub.scheduling.booking.book` step by step: the provider re-check before the
 lock (busy time inside the booking's own old time does not count — it is the booking's own event), then

@@ -292,8 +292,9 @@ def _store_result(s: Session, ctx: CalendarContext, plan: _Planned, result: Push
             remove_rows(s, ctx, [link], set())
         return
     remote_id = result.remote_id or change.remote_id
-    row = link if link is not None and link.remote_id == remote_id else \
-        rows_by_remote_id(s, ctx.calendar_id, [remote_id]).get(remote_id)
+    row = link if link is not None and link.remote_id == remote_id else None
+    if row is None:
+        row = rows_by_remote_id(s, ctx.calendar_id, [remote_id]).get(remote_id)
     if row is None:
         row = CalendarEvent(calendar_id=ctx.calendar_id, remote_id=remote_id)
         s.add(row)

@@ -33,7 +33,8 @@ class FaultProxy:
     """
 
     def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1", rate: float = 0.0,
-                 per: str = "request", kinds: tuple[str, ...] = KINDS, delay: float = 0.3, seed: int | None = None, spare_first: int = 0):
+                 per: str = "request", kinds: tuple[str, ...] = KINDS, delay: float = 0.3, seed: int | None = None,
+                 spare_first: int = 0):
         if per not in ("request", "connection"):
             raise ValueError("per must be 'request' or 'connection'")
         self.upstream = (upstream_host, upstream_port)

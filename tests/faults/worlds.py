@@ -230,7 +230,8 @@ class ImapWorld:
 
     def mail(self, folder: str = "INBOX") -> bytes:
         self.serial += 1
-        sender, to = ("dan@globex.example", self.user.email) if folder == "INBOX" else (self.user.email, "dan@globex.example")
+        dan = "dan@globex.example"
+        sender, to = (dan, self.user.email) if folder == "INBOX" else (self.user.email, dan)
         return raw_mail(f"mail {self.serial}", sender, to, f"<i{self.serial}@{self.user.username}.example>")
 
     def seed(self, inbox: int, sent: int) -> None:

@@ -62,8 +62,8 @@ def dan_entries(hub, acme) -> int:
 def test_engine_and_imap_plugin_against_dovecot(hub, acme, dovecot, smtp_server, mailbox, worker):
     me = mailbox.email
     corpus = [p.read_bytes() for p in sorted(CORPUS.glob("*.eml")) if p.stat().st_size]  # IMAP refuses empty mail
-    good = [mail("Dan <dan@globex.com>", me, f"good {i}", attachments=[("a.pdf", b"%PDF" + b"x" * 150_000)] if i == 2 else ())
-            for i in range(5)]
+    pdf = [("a.pdf", b"%PDF" + b"x" * 150_000)]
+    good = [mail("Dan <dan@globex.com>", me, f"good {i}", attachments=pdf if i == 2 else ()) for i in range(5)]
     dovecot.append_many(mailbox, "INBOX", good + corpus)
     dovecot.append(mailbox, "Sent", mail(me, "dan@globex.com", "sent by Alice"))
 

@@ -11,6 +11,7 @@ import re
 import pytest
 import requests
 
+from tests.sync.caldav_truth import caldav
 from tests.web.conftest import (
     ALICE,
     PASSWORD,
@@ -24,8 +25,9 @@ from tests.web.conftest import (
     sign_in,
 )
 
-#: the web tests' fixtures (and add_user, which test_tenancy takes from here), shared with the tests here
-__all__ = ["add_user", "app", "hub_plugins", "memory", "org", "people"]
+#: the web tests' fixtures (and add_user, which test_tenancy takes from here), shared with the tests here;
+#: ``caldav`` (a host with a Radicale calendar, tests/sync/caldav_truth.py) for test_hostile_recurrence
+__all__ = ["add_user", "app", "caldav", "hub_plugins", "memory", "org", "people"]
 
 ALL_DAY = {f"hours_{d}": "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 SLUG = "alice-intro"

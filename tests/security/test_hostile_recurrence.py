@@ -25,11 +25,10 @@ from hub.models import Account, AccountError, AccountStatus, BusyBlock, Calendar
 from hub.sync.calendars import refresh_calendars, set_conflict
 from tests.faults.accounts import add_user
 from tests.faults.driving import WorkerProcess, failed_jobs, quiet, wait_for
-from tests.sync.caldav_truth import UTC, caldav, today, vcalendar  # noqa: F401 (fixtures)
+from tests.sync.caldav_truth import UTC, today, vcalendar
 
 import hub_icloud.hooks
 import hub_ics.hooks
-from hub_ics.testing import feed_server  # noqa: F401 (fixture)
 
 CAP = 500
 

@@ -1,5 +1,5 @@
 """A sales team for team meeting types: Alice and Bob of calendar_world's Acme plus Carol, each with a
-connected, synced MemoryProvider calendar. Import the fixtures next to calendar_world's."""
+connected, synced MemoryProvider calendar. Its fixture comes from tests/sync/calendar/conftest.py."""
 
 from __future__ import annotations
 

@@ -194,7 +194,8 @@ def end_wall(spec: Spec, wall: datetime) -> datetime:
     """The DTEND a client writes: the end instant shown as local time of the zone."""
     if spec.all_day:
         return wall + length(spec)
-    return (instant(spec, wall) + length(spec)).astimezone(spec.zone).replace(tzinfo=None)  # §3.8.5.3: every instance lasts the same exact duration
+    # §3.8.5.3: every instance lasts the same exact duration
+    return (instant(spec, wall) + length(spec)).astimezone(spec.zone).replace(tzinfo=None)
 
 
 # --- writing the spec as iCalendar, as a client would ----------------------------------------------------

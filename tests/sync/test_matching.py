@@ -140,7 +140,8 @@ def test_ensure_contact_creates_company_by_domain_but_never_for_free_mail(hub):
         assert contacts[freelancer].company_id is None
         assert again == startup
         assert contacts[startup].company_id == contacts[colleague_of_ceo].company_id is not None
-        assert s.scalar(sa.select(CompanyDomain.domain).where(CompanyDomain.company_id == contacts[startup].company_id)) == "initech.io"
+        startup_company = contacts[startup].company_id
+        assert s.scalar(sa.select(CompanyDomain.domain).where(CompanyDomain.company_id == startup_company)) == "initech.io"
         assert s.scalar(sa.select(sa.func.count()).select_from(Company).join(CompanyDomain)
                         .where(CompanyDomain.domain.in_(["gmx.de", "gmail.com"]))) == 0
         assert s.scalar(sa.select(ContactAddress.email).where(ContactAddress.contact_id == new_at_globex)) == "new@globex.de"

@@ -2,7 +2,8 @@
 
 The core's ``hub``/``app``/``client``/``worker`` fixtures come from ``hub.testing`` (pytest11). Here
 the app runs with CSRF checks off, so tests post forms without scraping tokens — except the CSRF
-tests, which turn them back on. Browser-test fixtures live in ``tests/web/browser/conftest.py``.
+tests, which turn them back on. ``bookable`` is Alice connected with an always-open meeting type
+(``new_type`` posts that form). Browser-test fixtures live in ``tests/web/browser/conftest.py``.
 """
 
 from __future__ import annotations
@@ -97,3 +98,22 @@ def connect_memory(client, worker, email: str = ALICE, password: str = ALICE_MAI
     response = client.post("/connect/memory", data={"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
     worker.drain()
+
+
+ALL_DAY = {f"hours_{d}": "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def new_type(client, **fields):
+    """Post the meeting-type form: an always-open 30-minute "alice-intro" unless ``fields`` say otherwise."""
+    data = {"name": "Intro call", "slug": "alice-intro", "duration_minutes": "30", "timezone": "UTC",
+            "min_notice_minutes": "60", "horizon_days": "14", "slot_step_minutes": "30", "want_video": "1",
+            **ALL_DAY, **fields}
+    return client.post("/meetings/new", data=data)
+
+
+@pytest.fixture
+def bookable(alice, worker):
+    """Alice connected (her primary calendar is the default) with an always-open meeting type."""
+    connect_memory(alice, worker)
+    assert new_type(alice).status_code == 302
+    return alice

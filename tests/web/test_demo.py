@@ -131,7 +131,7 @@ def test_hub_demo_runs_the_product(tmp_path):
         types = sam.get(f"{base}/meetings/", timeout=30).text
         assert "Talk to sales" in types and "Product demo with the team" in types
         for team_page in ("sales-team", "team-demo"):  # the collective one waits for every member's calendar
-            assert _wait_for(lambda: "data-slot=" in requests.get(f"{base}/book/{team_page}", timeout=30).text), \
+            assert _wait_for(lambda page=team_page: "data-slot=" in requests.get(f"{base}/book/{page}", timeout=30).text), \
                 team_page
         contacts = sam.get(f"{base}/contacts", timeout=30).text
         assert "Maria Lopez" in contacts and "Acme Industries" in contacts

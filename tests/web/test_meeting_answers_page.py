@@ -19,7 +19,8 @@ def test_cancelled_and_declined_meetings_are_shown_as_such(alice, hub, people):
                               MeetingParticipant(email=ALICE, user_id=people["alice"], response=answer),
                               MeetingParticipant(email="dan@globex.example", response="accepted", organizer=True)]))
     page = alice.get("/meetings/").get_data(as_text=True)
-    rows = {re.search(r"</td><td>([A-Za-z-]+)", r).group(1): r for r in re.findall(r'<tr data-meeting="\d+">(.*?)</tr>', page, re.S)}
+    rows = {re.search(r"</td><td>([A-Za-z-]+)", r).group(1): r
+            for r in re.findall(r'<tr data-meeting="\d+">(.*?)</tr>', page, re.S)}
     assert set(rows) == {"Kick-off", "Pitch", "Review"}
     assert "Cancelled" in rows["Kick-off"] and "You declined" not in rows["Kick-off"]
     assert "You declined" in rows["Pitch"] and "Cancelled" not in rows["Pitch"]

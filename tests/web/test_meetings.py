@@ -11,24 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.models import Booking, Calendar, MeetingType
-from tests.web.conftest import connect_memory
-
-ALL_DAY = {f"hours_{d}": "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
-
-def new_type(client, **fields):
-    data = {"name": "Intro call", "slug": "alice-intro", "duration_minutes": "30", "timezone": "UTC",
-            "min_notice_minutes": "60", "horizon_days": "14", "slot_step_minutes": "30", "want_video": "1",
-            **ALL_DAY, **fields}
-    return client.post("/meetings/new", data=data)
-
-
-@pytest.fixture
-def bookable(alice, worker):
-    """Alice connected (her primary calendar is the default) with an always-open meeting type."""
-    connect_memory(alice, worker)
-    assert new_type(alice).status_code == 302
-    return alice
+from tests.web.conftest import connect_memory, new_type
 
 
 def test_prompt_for_a_primary_meeting_type_after_the_first_connection(alice, worker):

@@ -165,6 +165,7 @@ ROUTES = {
     ("api.delete_meeting", "DELETE"): "/api/v1/meetings/1",
     ("api.list_meeting_types", "GET"): "/api/v1/meeting-types",
     ("api.create_meeting_type", "POST"): "/api/v1/meeting-types",
+    ("api.update_meeting_type", "PATCH"): "/api/v1/meeting-types/{type}",
     ("api.availability", "GET"): "/api/v1/meeting-types/{slug}/availability",
     ("api.create_booking", "POST"): "/api/v1/bookings",
     ("api.get_booking", "GET"): "/api/v1/bookings/999999",
@@ -250,7 +251,8 @@ def ids(hub, people, client, worker):
     with hub.db.session() as s:
         account = s.scalar(select(Account))
         calendar = s.scalar(select(Calendar).where(Calendar.account_id == account.id))
-        mt = MeetingType(user_id=people["alice"], name="Intro", slug="alice-intro", weekly_hours={"mon": [["09:00", "17:00"]]})
+        mt = MeetingType(user_id=people["alice"], name="Intro", slug="alice-intro",
+                         weekly_hours={"mon": [["09:00", "17:00"]]})
         company = Company(name="Acme")
         contact = Contact(name="Maria", company=company, addresses=[ContactAddress(email="maria@acme.test")])
         s.add_all([mt, company, contact])

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hub.models import Booking, MeetingType, Organization, Role
 from tests.web.conftest import add_user, connect_memory, sign_in
-from tests.web.test_meetings import bookable, new_type, slots_on_page  # noqa: F401 (fixture)
+from tests.web.test_meetings import slots_on_page
 
 SALES = "salesperson@corp.test"
 SALES_MAILBOX_PASSWORD = "sales-mailbox-secret"

@@ -33,7 +33,8 @@ PATHS: dict[str, dict[str, dict]] = {
         "delete": operation("Disconnect an account", "accounts", ok=204, params=(ACCOUNT,), errors=(404,)),
     },
     "/accounts/{account_id}/errors": {
-        "get": operation("Account error log", "accounts", returns=array_of("AccountError"), params=(ACCOUNT,), errors=(404,)),
+        "get": operation("Account error log", "accounts", returns=array_of("AccountError"), params=(ACCOUNT,),
+                         errors=(404,)),
     },
     "/accounts/{account_id}/sync-status": {
         "get": operation("Sync progress of an account", "accounts", returns=ref("SyncStatus"), params=(ACCOUNT,),

@@ -1,12 +1,14 @@
 """Finding an account's calendars: principal, calendar home (often on another host), collections.
 
-Discovery tries each start URL (:mod:`hub_caldav.locate`) until one names a principal. iCloud answers ``current-user-principal`` on ``caldav.icloud.com`` and names a calendar home on a
-partition host (``pNN-caldav.icloud.com``); the ``caldav`` library follows that move. The home is
-then listed with one Depth-1 PROPFIND, keeping only collections that hold events (iCloud's
-Reminders lists are VTODO-only calendars).
+Discovery tries each start URL (:mod:`hub_caldav.locate`) until one names a principal. iCloud
+answers ``current-user-principal`` on ``caldav.icloud.com`` and names a calendar home on a partition
+host (``pNN-caldav.icloud.com``); the ``caldav`` library follows that move. The home is then listed
+with one Depth-1 PROPFIND, keeping only collections that hold events (iCloud's Reminders lists are
+VTODO-only calendars).
 
-Public API: :func:`discover_first`, :func:`discover`, :func:`calendar_address`, :func:`list_calendars`, :func:`calendar_state`, :func:`remote_calendars`,
-:class:`Discovery`, :class:`CalendarInfo`.
+Public API: :func:`discover_first`, :func:`discover`, :func:`calendar_address`,
+:func:`list_calendars`, :func:`calendar_state`, :func:`remote_calendars`, :class:`Discovery`,
+:class:`CalendarInfo`.
 """
 
 from __future__ import annotations

@@ -436,7 +436,7 @@ def parse_rfc822(raw: bytes, remote_id: str, folder: str, arrived: datetime | No
     attachments: list[AttachmentInfo] = []
     try:
         msg = _BYTES_PARSER.parsebytes(raw)
-        for number, part in enumerate(msg.walk()):
+        for part in msg.walk():
             if part.is_multipart():
                 continue
             ctype = part.get_content_type()

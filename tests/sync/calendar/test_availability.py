@@ -140,11 +140,14 @@ def test_inactive_and_unknown_links(hub, acme, monday, synced):
 
 
 def test_slots_across_a_dst_change_stay_at_local_hours(hub, acme, synced):
-    meeting_type(hub, acme.alice, weekly_hours={d: [["09:00", "09:30"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
-                 horizon_days=400)
+    every_day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    meeting_type(hub, acme.alice, weekly_hours={d: [["09:00", "09:30"]] for d in every_day}, horizon_days=400)
     synced()
     day = datetime.now(BERLIN).date()
-    while datetime.combine(day, time(12), BERLIN).utcoffset() == datetime.combine(day + timedelta(days=1), time(12), BERLIN).utcoffset():
+    def noon_offset(d):
+        return datetime.combine(d, time(12), BERLIN).utcoffset()
+
+    while noon_offset(day) == noon_offset(day + timedelta(days=1)):
         day += timedelta(days=1)
     start = datetime.combine(day - timedelta(days=2), time.min, timezone.utc)
     answer = availability(hub, "alice-30", start, start + timedelta(days=5), now=start - timedelta(days=1))

@@ -20,15 +20,7 @@ from hub.scheduling.booking import book
 from hub.scheduling.self_service import cancel_booking, reschedule
 from hub.testing.memory import MemoryProvider
 from hub.types import CALENDAR, FREE_BUSY, VIDEO
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE,
-    acme,
-    backend,
-    local,
-    meeting_type,
-    next_weekday,
-    sync,
-)
+from tests.sync.calendar_world import ALICE, local, meeting_type, next_weekday, sync
 
 GUEST = "grace@hopper.example"
 

@@ -14,12 +14,9 @@ from hub.scheduling import links
 from hub.scheduling.availability import availability
 from hub.scheduling.booking import book
 from hub.scheduling.self_service import cancel_booking, reschedule
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
+from tests.sync.calendar_world import (
     ALICE,
-    acme,
-    backend,
     event,
-    hub_plugins,
     local,
     meeting_type,
     meetings,
@@ -147,11 +144,13 @@ def test_a_reschedule_racing_new_bookings_for_the_same_slot_exactly_one_wins(hub
 
     target = local(monday, 11)
     for round_ in range(3):
-        booking_id = book(hub, "alice-30", local(monday, 9) + timedelta(minutes=30 * round_), "Mover", f"mover{round_}@example.org")
+        booking_id = book(hub, "alice-30", local(monday, 9) + timedelta(minutes=30 * round_), "Mover",
+                          f"mover{round_}@example.org")
         barrier = threading.Barrier(11)
         won, lost, errors = [], [], []
 
-        def run(what, *args):
+        # this round's barrier and lists, bound now: a thread outliving its join must not write into the next round's
+        def run(what, *args, barrier=barrier, won=won, lost=lost, errors=errors):
             barrier.wait()
             try:
                 what(hub, *args)

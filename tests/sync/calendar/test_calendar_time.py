@@ -21,7 +21,8 @@ def next_dst_change(tz: ZoneInfo, after: date) -> date:
     d = after
     while True:
         d += timedelta(days=1)
-        if datetime.combine(d, time(12), tz).utcoffset() != datetime.combine(d - timedelta(days=1), time(12), tz).utcoffset():
+        yesterday = d - timedelta(days=1)
+        if datetime.combine(d, time(12), tz).utcoffset() != datetime.combine(yesterday, time(12), tz).utcoffset():
             return d
 
 

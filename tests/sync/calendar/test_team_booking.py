@@ -25,21 +25,18 @@ from hub.models import (
 from hub.scheduling.availability import availability
 from hub.scheduling.booking import book
 from hub.scheduling.self_service import cancel_booking, reschedule
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
+from tests.sync.calendar_world import (
     ALICE,
     BOB,
-    acme,
-    backend,
     calendar_id,
     event,
-    hub_plugins,
     local,
     meeting_type,
     next_weekday,
     remote_events,
     sync,
 )
-from tests.sync.team_world import CAROL, team, team_type  # noqa: F401
+from tests.sync.team_world import CAROL, team_type
 
 HOURS = {"mon": [["09:00", "12:00"]]}
 

@@ -8,14 +8,8 @@ import sqlalchemy as sa
 
 from hub.models import Booking, Meeting, OutboxEntry
 from tests.sync.calendar.test_booking_concurrency import race
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    acme,
-    backend,
-    hub_plugins,
-    local,
-    next_weekday,
-)
-from tests.sync.team_world import team, team_type  # noqa: F401
+from tests.sync.calendar_world import local, next_weekday
+from tests.sync.team_world import team_type
 
 GUESTS = 50
 

@@ -43,7 +43,8 @@ def host(page, hub, people, memory, background_worker):
         calendar = s.scalar(select(Calendar).where(Calendar.remote_id == "primary"))
         s.add(MeetingType(user_id=people["alice"], name="Intro call", slug="alice-intro", duration_minutes=30,
                           buffer_after_minutes=15, min_notice_minutes=60, slot_step_minutes=30, timezone="UTC",
-                          is_primary=True, weekly_hours={d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}))
+                          is_primary=True,
+                          weekly_hours={d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}))
     return monday, calendar.id, calendar.name
 
 

@@ -36,7 +36,8 @@ def test_csv_import_with_bad_rows(page, hub, people, background_worker, tmp_path
     page.click("button:has-text('Preview')")
     page.wait_for_selector("#preview-summary")
     shot(page, "30-admin-csv-preview")
-    results = {row.get_attribute("data-row"): row.get_attribute("data-result") for row in page.query_selector_all("tr[data-row]")}
+    results = {row.get_attribute("data-row"): row.get_attribute("data-result")
+               for row in page.query_selector_all("tr[data-row]")}
     assert results == {"2": "created", "3": "created", "4": "error", "5": "error", "6": "error"}
     assert "already belongs to another record" in page.inner_text("tr[data-row='6']")
     assert "2 rows ready, 3 with errors" in page.inner_text("#preview-summary")

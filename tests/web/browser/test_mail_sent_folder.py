@@ -60,7 +60,7 @@ def test_pick_the_sent_folder_and_its_mail_is_logged(page, hub, legacy_mailbox, 
     page.select_option("select[name=sent_folder]", SENT)
     shot(page, "12-mail-sent-folder-picker")
     page.click("button:has-text('Use this folder')")
-    page.wait_for_selector(f".flash.success:has-text('is synced as your Sent folder')")
+    page.wait_for_selector(".flash.success:has-text('is synced as your Sent folder')")
 
     background_worker.wait_idle()
     page.reload()

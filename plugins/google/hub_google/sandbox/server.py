@@ -43,8 +43,8 @@ class SandboxServer:
             # werkzeug logs every request at INFO; the sandbox is chatty enough without it
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
             self.state.notifier.start()
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"google-sandbox-{self.port}",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name=f"google-sandbox-{self.port}", daemon=True)
             self._thread.start()
         return self
 

@@ -10,17 +10,7 @@ import pytest
 from hub.models import Booking, BookingStatus, MeetingType, User
 from hub.scheduling import links
 from hub.scheduling.booking import book
-from tests.sync.calendar_world import (  # noqa: F401 (fixtures)
-    ALICE,
-    BOB,
-    acme,
-    backend,
-    hub_plugins,
-    local,
-    meeting_type,
-    next_weekday,
-    sync,
-)
+from tests.sync.calendar_world import ALICE, BOB, local, meeting_type, next_weekday, sync
 
 GUEST = "grace@hopper.example"
 
