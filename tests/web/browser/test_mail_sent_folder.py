@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hub.connections import connect_account
+from hub.accounts import connect_account
 from hub.models import Account, AccountStatus, MailMessage, ProviderSetting
 from tests.mail_corpus.world import mail
 from tests.web.browser.conftest import shot, sign_in
