@@ -26,8 +26,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
-#: how long a page waits for something to appear (the worker thread runs jobs meanwhile)
-WAIT_MS = 20_000
+#: how long a page waits for something to appear (the worker thread runs jobs meanwhile): the suite's one
+#: patience, so a loaded machine (a video link that needs a push job first) waits as every other wait does
+WAIT_MS = int(PATIENCE * 1000)
 
 
 def pytest_terminal_summary(terminalreporter):
