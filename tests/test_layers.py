@@ -111,12 +111,7 @@ def test_no_import_cycles_between_modules():
     edges = graph()
     # a package's __init__ importing its own submodules is how packages re-export; not a cycle of ideas
     edges = {m: {d for d in deps if not d.startswith(m + ".")} for m, deps in edges.items()}
-    cycles = [c for c in _cycles(edges) if c not in KNOWN_CYCLES]
-    assert cycles == []
-
-
-#: cycles still there, each with the reason (to be emptied)
-KNOWN_CYCLES: list[list[str]] = []
+    assert _cycles(edges) == []
 
 
 def test_the_runtime_never_imports_the_test_kit_and_the_core_no_plugin():
@@ -125,17 +120,11 @@ def test_the_runtime_never_imports_the_test_kit_and_the_core_no_plugin():
         if _within(name, TEST_KIT):
             continue
         for dep in imports_of(path):
-            if _within(dep, TEST_KIT) and name not in KNOWN_TEST_KIT_USERS:
+            if _within(dep, TEST_KIT):
                 offending.append(f"{name} imports {dep}")
             if dep.startswith("hub_") and layer(name) < 4:
                 offending.append(f"{name} imports the plugin {dep}")
     assert offending == []
-
-
-#: runtime modules still reaching into the test kit, each with the reason (to be emptied)
-KNOWN_TEST_KIT_USERS: dict[str, str] = {
-    "hub.scaffold": "writes a new plugin's conformance test, which imports hub.testing.conformance",
-}
 
 
 def test_every_job_a_work_request_names_exists():
