@@ -47,10 +47,10 @@ def make_hub(folder: Path) -> Hub:
     return hub
 
 
-def make_host(hub: Hub) -> tuple[int, list[int]]:
-    """A host with one account and 5 synced conflict calendars; returns (user id, calendar ids)."""
+def make_user_with_calendars(hub: Hub, name: str = "host") -> tuple[int, list[int]]:
+    """A user with one account and 5 synced conflict calendars; returns (user id, calendar ids)."""
     with hub.db.session() as s:
-        user = User(email="host@bench.example", name="Host", timezone="Europe/Berlin")
+        user = User(email=f"{name}@bench.example", name=name.title(), timezone="Europe/Berlin")
         s.add(user)
         s.flush()
         account = Account(user_id=user.id, provider="memory", email=user.email,
@@ -66,11 +66,18 @@ def make_host(hub: Hub) -> tuple[int, list[int]]:
             calendars.append(cal.id)
             s.add(SyncCursor(account_id=account.id, kind="calendar", key=cal.remote_id, cursor="bench",
                              initial_done=True))
-        s.add(MeetingType(user_id=user.id, name="Intro", slug="intro", duration_minutes=30, slot_step_minutes=15,
+        return user.id, calendars
+
+
+def make_host(hub: Hub) -> tuple[int, list[int]]:
+    """A host with its calendars (:func:`make_user_with_calendars`) and the meeting type "intro"."""
+    user_id, calendars = make_user_with_calendars(hub)
+    with hub.db.session() as s:
+        s.add(MeetingType(user_id=user_id, name="Intro", slug="intro", duration_minutes=30, slot_step_minutes=15,
                           buffer_before_minutes=10, buffer_after_minutes=10, timezone="Europe/Berlin",
                           weekly_hours={d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
                           min_notice_minutes=0, horizon_days=60))
-        return user.id, calendars
+    return user_id, calendars
 
 
 def events(n: int, rng: random.Random) -> list[RemoteEvent]:

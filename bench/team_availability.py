@@ -21,33 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/availability.py's helpers
 
-from bench.availability import CALENDARS, load, make_hub  # noqa: E402
-from hub.models import Account, Calendar, MeetingType, MeetingTypeMember, SyncCursor, User  # noqa: E402
+from bench.availability import CALENDARS, load, make_hub, make_user_with_calendars  # noqa: E402
+from hub.models import MeetingType, MeetingTypeMember  # noqa: E402
 from hub.scheduling.availability import availability  # noqa: E402
 
 HOURS = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
-
-
-def make_member(hub, n: int) -> tuple[int, list[int]]:
-    """A host with one account and 5 synced conflict calendars; returns (user id, calendar ids)."""
-    with hub.db.session() as s:
-        user = User(email=f"host{n}@bench.example", name=f"Host {n}", timezone="Europe/Berlin")
-        s.add(user)
-        s.flush()
-        account = Account(user_id=user.id, provider="memory", email=user.email,
-                          connected_at=datetime.now(timezone.utc) - timedelta(days=1))
-        s.add(account)
-        s.flush()
-        calendars = []
-        for i in range(CALENDARS):
-            cal = Calendar(account_id=account.id, remote_id=f"cal{i}", name=f"Calendar {i}", is_conflict=True,
-                           is_default=i == 0, sync_enabled=True, import_meetings=False, timezone="Europe/Berlin")
-            s.add(cal)
-            s.flush()
-            calendars.append(cal.id)
-            s.add(SyncCursor(account_id=account.id, kind="calendar", key=cal.remote_id, cursor="bench",
-                             initial_done=True))
-        return user.id, calendars
 
 
 def add_type(hub, owner: int, slug: str, kind: str, members: list[int]) -> None:
@@ -79,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         hub = make_hub(Path(folder))
         members = []
         for n in range(3):
-            user_id, calendars = make_member(hub, n)
+            user_id, calendars = make_user_with_calendars(hub, f"host{n}")
             load(hub, calendars, args.events, seed=7 + n)
             members.append(user_id)
         add_type(hub, members[0], "own", "single", [])
