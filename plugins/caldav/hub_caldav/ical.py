@@ -192,11 +192,11 @@ class CalendarObject:
 
         A series too dense to step through up to ``start`` counts as inside: the sync engine then
         expands it from a later start, or refuses it and says so (hub.sync.busy)."""
-        if self._too_dense(start, start):
+        first, near = self._moved_near(start)
+        if self._too_dense(near, start):
             return True
         try:  # lazily: a rule repeating every minute must not be expanded in full to answer this
-            first = start - self._longest() - timedelta(days=1)
-            for occurrence in recurring_ical_events.of(self._near(first)).after(first):
+            for occurrence in recurring_ical_events.of(near).after(first):
                 begin, finish = (self._instant(v) for v in self._span(occurrence))
                 if begin >= end:
                     return False
@@ -212,11 +212,11 @@ class CalendarObject:
         Transparent and cancelled occurrences are free; all-day ones are busy from midnight to
         midnight in the default zone.
         """
-        problem = self._too_dense(start, end)
+        _, near = self._moved_near(start)
+        problem = self._too_dense(near, end)
         if problem:
             raise MalformedObject(problem)
         try:
-            near = self._near(start - self._longest() - timedelta(days=1))
             occurrences = recurring_ical_events.of(near).between(start, end)
         except Exception as exc:
             raise MalformedObject(f"recurrence cannot be expanded ({type(exc).__name__})") from None
@@ -261,13 +261,19 @@ class CalendarObject:
             vevent.add("RRULE", icalendar.vRecur.from_ical(rules[0].partition(":")[2]))
         return copy
 
-    def _too_dense(self, since: datetime, until: datetime) -> str | None:
-        """Why expanding the series up to ``until`` would take too many steps even from its start moved
-        on near ``since`` (an outsider's invitation can repeat every second for years), or ``None``."""
+    def _moved_near(self, start: datetime) -> tuple[datetime, icalendar.Calendar]:
+        """The instant from which occurrences touching ``start`` must be looked for (the longest
+        occurrence and a day before it), and the object moved on close to it (:meth:`_near`), made once
+        for both the density check and the expansion."""
         try:
-            near = self._near(since)
-        except Exception:  # a rule the expander cannot read: the expansion itself reports the object
-            return None
+            first = start - self._longest() - timedelta(days=1)
+            return first, self._near(first)
+        except Exception as exc:  # a rule dateutil cannot read
+            raise MalformedObject(f"recurrence cannot be expanded ({type(exc).__name__})") from None
+
+    def _too_dense(self, near: icalendar.Calendar, until: datetime) -> str | None:
+        """Why expanding the series (``near``: already moved on, :meth:`_moved_near`) up to ``until`` would
+        take too many steps (an outsider's invitation can repeat every second for years), or ``None``."""
         master = next((v for v in near.walk("VEVENT") if "RECURRENCE-ID" not in v), None)
         if master is None:
             return None
