@@ -8,6 +8,7 @@ calendar to any address: without limits they are a relay. Each limit is a Flask-
 setting (``HUB_…``)       counts                               default
 ========================  ===================================  ====================================
 ``booking_limit_ip``      booking attempts per client IP       5 per minute; 30 per day
+                          (also reschedule and cancel POSTs)
 ``booking_limit_type``    bookings made per meeting type       60 per day
 ``booking_limit_email``   bookings made per guest address      3 per day
 ``public_limit_ip``       public page and availability reads   120 per minute
@@ -32,6 +33,9 @@ from hub.exceptions import UserError
 
 #: (endpoint, method) of the booking views, and of the public reads
 BOOKING_VIEWS = ("booking.page", "booking.embed", "api.create_booking")
+#: the guest's change links: their POSTs move or cancel a booking and send mail, so they count as
+#: booking attempts of the client's IP (and a link's token cannot be guessed at speed)
+CHANGE_VIEWS = ("self_service.reschedule_page", "self_service.cancel_page")
 READ_VIEWS = ("booking.page", "booking.embed", "booking.confirmed", "booking.confirmed_status", "api.availability",
               "self_service.reschedule_page", "self_service.cancel_page")
 
@@ -73,6 +77,9 @@ def init_app(app: Flask, settings, redis_connection) -> Limiter:
         view = limiter.limit(settings.booking_limit_email, key_func=_guest, methods=["POST"],
                              scope="booking-email", deduct_when=_booked)(view)
         app.view_functions[endpoint] = view
+    change_attempts = limiter.shared_limit(settings.booking_limit_ip, scope="change-ip", methods=["POST"])
+    for endpoint in CHANGE_VIEWS:  # one count for both: a guessed token is tried on either
+        app.view_functions[endpoint] = change_attempts(app.view_functions[endpoint])
     for endpoint in READ_VIEWS:
         app.view_functions[endpoint] = limiter.limit(settings.public_limit_ip, scope="public-read",
                                                      exempt_when=_is_post)(app.view_functions[endpoint])

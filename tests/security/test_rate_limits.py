@@ -55,3 +55,16 @@ def test_the_booking_page_says_how_long_to_wait(bookable, live_url):
     refused = answers[5]
     assert refused.status_code == 429 and "Retry-After" in refused.headers
     assert "Too many booking requests" in refused.text and "Try again in 1 minute" in refused.text
+
+
+def test_reschedule_and_cancel_posts_are_limited_per_client_ip(live_url):
+    """A guest's change links act on a booking and send mail: their POSTs count as booking attempts
+    of the client's IP (5 a minute), like the booking form's — so a token cannot be guessed at speed."""
+    answers = [requests.post(f"{live_url}/book/manage/{action}/not-a-link-{i}", allow_redirects=False, timeout=30,
+                             data={"start": "2030-01-01T09:00:00+00:00", "reason": "x"})
+               for i, action in enumerate(["cancel", "reschedule"] * 3)]
+    codes = [a.status_code for a in answers]
+    assert 429 not in codes[:5] and codes[5] == 429
+    assert "Too many booking requests" in answers[5].text and 0 < int(answers[5].headers["Retry-After"]) <= 60
+    # reading a link stays a read (the public read limit), not an attempt
+    assert requests.get(f"{live_url}/book/manage/cancel/not-a-link", timeout=30).status_code != 429
