@@ -74,7 +74,8 @@ def reschedule_page(token: str):
     range_start, range_end = week(zone, first)
     with hub.db.session() as s:
         try:
-            found = slots_of.compute(s, slots_of.active(s.get(MeetingType, mt.id)), range_start, range_end)
+            found = slots_of.compute(s, slots_of.active(s.get(MeetingType, mt.id)), range_start, range_end,
+                                     setting_aside=s.get(Booking, booking_id))
         except NotActive as exc:
             return render_template("booking/not_active.html", error=exc, slug=mt.slug), 410
     days: dict[date, Day] = {first + timedelta(days=i): Day(first + timedelta(days=i), []) for i in range(DAYS_SHOWN)}

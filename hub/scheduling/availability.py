@@ -47,6 +47,7 @@ from hub.models import (
     BookingStatus,
     BusyBlock,
     Calendar,
+    CalendarEvent,
     MeetingType,
     SyncCursor,
     utcnow,
@@ -109,8 +110,12 @@ def active(meeting_type: MeetingType) -> MeetingType:
 
 
 def compute(s: Session, meeting_type: MeetingType, start: datetime, end: datetime,
-            now: datetime | None = None) -> Availability:
+            now: datetime | None = None, setting_aside: Booking | None = None) -> Availability:
     """Free slots of ``meeting_type`` starting in [start, end), read inside session ``s``.
+
+    ``setting_aside``: a booking being moved — its own time does not count against it (its row, its
+    event's busy blocks, its place in a day's ``max_per_day``), as :func:`hub.scheduling.self_service.reschedule`
+    frees that time before it checks the new slot.
 
     A team type's slots combine its hosts' (:mod:`hub.scheduling.teams`): round-robin offers a slot when
     any host is free, collective only when every host is. Each host fails closed on their own: a host
@@ -135,7 +140,7 @@ def compute(s: Session, meeting_type: MeetingType, start: datetime, end: datetim
         if team and not teams.can_host(s, host.user_id):  # nothing to check their time against: busy
             free_slots, unreadable = [], [NO_CALENDAR]
         else:
-            free_slots, unreadable = _host_slots(s, meeting_type, host, candidates)
+            free_slots, unreadable = _host_slots(s, meeting_type, host, candidates, setting_aside)
         if unreadable:
             result.limited = True
             result.unreadable += unreadable
@@ -148,14 +153,14 @@ def compute(s: Session, meeting_type: MeetingType, start: datetime, end: datetim
     return result
 
 
-def _host_slots(s: Session, meeting_type: MeetingType, host: teams.Host,
-                candidates: list[datetime]) -> tuple[list[datetime], list[str]]:
+def _host_slots(s: Session, meeting_type: MeetingType, host: teams.Host, candidates: list[datetime],
+                setting_aside: Booking | None = None) -> tuple[list[datetime], list[str]]:
     """The candidates ``host`` is free for, and the names of their unreadable calendars (then: none free)."""
     if host.weekly_hours is not None:
         candidates = _within(meeting_type, host, candidates)
     if meeting_type.max_per_day and candidates:
         tz = zone(meeting_type.timezone)
-        full = limits.full_days(s, meeting_type, host.user_id, candidates[0], candidates[-1])
+        full = limits.full_days(s, meeting_type, host.user_id, candidates[0], candidates[-1], setting_aside)
         candidates = [c for c in candidates if c.astimezone(tz).date() not in full]
     if not candidates:
         return [], []
@@ -163,7 +168,7 @@ def _host_slots(s: Session, meeting_type: MeetingType, host: teams.Host,
     starts = [int(c.timestamp()) for c in candidates]
     length = meeting_type.duration_minutes * 60
     ahead, behind = meeting_type.buffer_before_minutes * 60, meeting_type.buffer_after_minutes * 60
-    busy, unreadable = busy_time(s, host.user_id, starts[0] - ahead, starts[-1] + length + behind)
+    busy, unreadable = busy_time(s, host.user_id, starts[0] - ahead, starts[-1] + length + behind, setting_aside)
     if unreadable:
         return [], unreadable
     return [datetime.fromtimestamp(t, timezone.utc) for t in free(starts, busy, length, ahead, behind)], []
@@ -265,16 +270,21 @@ def conflict_calendars(s: Session, user_id: int) -> list[tuple[int, str, bool]]:
             for cid, name, unreadable, status, reconnect, synced in rows]
 
 
-def busy_time(s: Session, user_id: int, start: int, end: int) -> tuple[list[tuple[int, int]], list[str]]:
+def busy_time(s: Session, user_id: int, start: int, end: int,
+              setting_aside: Booking | None = None) -> tuple[list[tuple[int, int]], list[str]]:
     """The host's merged busy intervals overlapping [start, end) in epoch seconds, and the names of the
-    conflict calendars that cannot be read."""
+    conflict calendars that cannot be read; without ``setting_aside``'s own time (see :func:`compute`)."""
     calendars = conflict_calendars(s, user_id)
     unreadable = [name for _, name, readable in calendars if not readable]
     ids = [cid for cid, _, _ in calendars]
     # the one indexed query over busy blocks: (user_id, end_ts), bounded by the sync window ahead
-    result = s.connection().execute(sa.select(BusyBlock.start_ts, BusyBlock.end_ts).where(
+    blocks = sa.select(BusyBlock.start_ts, BusyBlock.end_ts).where(
         BusyBlock.user_id == user_id, BusyBlock.end_ts > start, BusyBlock.start_ts < end,
-        BusyBlock.calendar_id.in_(ids or [-1])))
+        BusyBlock.calendar_id.in_(ids or [-1]))
+    if setting_aside is not None and setting_aside.meeting_id is not None:
+        blocks = blocks.where(BusyBlock.event_id.not_in(
+            sa.select(CalendarEvent.id).where(CalendarEvent.meeting_id == setting_aside.meeting_id)))
+    result = s.connection().execute(blocks)
     try:
         # the driver's plain tuples of two integers: building SQLAlchemy rows for tens of thousands of
         # blocks would cost more than everything else here together
@@ -285,6 +295,7 @@ def busy_time(s: Session, user_id: int, start: int, end: int) -> tuple[list[tupl
     hosted = sa.or_(Booking.host_user_id == user_id,  # or one of a collective booking's further hosts
                     Booking.id.in_(sa.select(BookingHost.booking_id).where(BookingHost.user_id == user_id)))
     bookings = s.execute(sa.select(Booking.start, Booking.end).where(
-        hosted, Booking.status == BookingStatus.CONFIRMED, Booking.start < high, Booking.end > low)).all()
+        hosted, Booking.status == BookingStatus.CONFIRMED, Booking.start < high, Booking.end > low,
+        Booking.id != (setting_aside.id if setting_aside is not None else -1))).all()
     intervals += [(math.floor(a.timestamp()), math.ceil(b.timestamp())) for a, b in bookings]
     return merge(intervals), unreadable

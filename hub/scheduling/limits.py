@@ -38,9 +38,10 @@ def hours_on(meeting_type: MeetingType, day: date) -> list:
     return (meeting_type.weekly_hours or {}).get(DAYS[day.weekday()], [])
 
 
-def full_days(s: Session, meeting_type: MeetingType, user_id: int, first: datetime, last: datetime) -> set[date]:
+def full_days(s: Session, meeting_type: MeetingType, user_id: int, first: datetime, last: datetime,
+              setting_aside: Booking | None = None) -> set[date]:
     """Days (in the type's zone) in [first, last] on which ``user_id`` hosts ``max_per_day`` confirmed
-    bookings of this type already (as the sole host or one of a collective's)."""
+    bookings of this type already (as the sole host or one of a collective's), ``setting_aside`` not counted."""
     if not meeting_type.max_per_day:
         return set()
     tz = zone(meeting_type.timezone)
@@ -50,7 +51,8 @@ def full_days(s: Session, meeting_type: MeetingType, user_id: int, first: dateti
                     Booking.id.in_(sa.select(BookingHost.booking_id).where(BookingHost.user_id == user_id)))
     starts = s.scalars(sa.select(Booking.start).where(
         Booking.meeting_type_id == meeting_type.id, Booking.status == BookingStatus.CONFIRMED, hosted,
-        Booking.start >= low, Booking.start < high)).all()
+        Booking.start >= low, Booking.start < high,
+        Booking.id != (setting_aside.id if setting_aside is not None else -1))).all()
     counts: dict[date, int] = {}
     for start in starts:
         d = start.astimezone(tz).date()

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
-from hub.models import Booking, BookingStatus, MeetingType, User
+from hub.models import Booking, BookingStatus, BusyBlock, CalendarEvent, MeetingType, User
 from hub.scheduling import links
 from hub.scheduling.booking import book
-from tests.sync.calendar_world import ALICE, BOB, local, meeting_type, next_weekday, sync
+from tests.sync.calendar_world import ALICE, BOB, local, meeting_type, next_weekday, push, sync
 
 GUEST = "grace@hopper.example"
 
@@ -55,6 +56,28 @@ def test_reschedule_through_the_link_without_javascript(client, hub, booked, mon
     assert status_of(hub, booked)[:2] == (BookingStatus.CONFIRMED, new)
     confirmation = client.get(moved.headers["Location"]).get_data(as_text=True)
     assert "11:00" in confirmation and 'id="reschedule-link"' in confirmation and 'id="cancel-link"' in confirmation
+
+
+def test_the_reschedule_page_offers_times_overlapping_the_bookings_own(client, hub, acme, monday):
+    """Moving an hour's meeting by half an hour: the booking's own time (its row, and the busy time of
+    its event in the host's calendar once synced back) is free for itself — as the move itself treats
+    it — while another guest's booking still is not; a one-a-day type still offers its own day."""
+    meeting_type(hub, acme.alice, slug="alice-60", duration_minutes=60, max_per_day=1,
+                 weekly_hours={"mon": [["09:00", "13:00"]]})
+    sync(hub, acme.alice_account)
+    mine = book(hub, "alice-60", local(monday, 10), "Grace", GUEST, "Europe/Berlin")
+    push(hub, acme.alice_account)
+    sync(hub, acme.alice_account)  # the booking's event comes back from the calendar as busy time
+    with hub.db.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(BusyBlock).join(CalendarEvent).join(
+            Booking, Booking.meeting_id == CalendarEvent.meeting_id).where(Booking.id == mine)) == 1
+    path = f"/book/manage/reschedule/{links.token(hub, mine, 'reschedule')}"
+    html = client.get(path + "?tz=Europe/Berlin&from=" + monday.isoformat()).get_data(as_text=True)
+    offered = {s for s in re.findall(r'data-slot="([^"]+)"', html)}
+    assert {local(monday, 9, 30).isoformat(), local(monday, 10, 30).isoformat(),
+            local(monday, 12).isoformat()} <= offered
+    moved = client.post(path, data={"start": local(monday, 10, 30).isoformat(), "tz": "Europe/Berlin"})
+    assert moved.status_code == 302 and status_of(hub, mine)[1] == local(monday, 10, 30)
 
 
 def test_a_taken_slot_on_the_reschedule_page_is_a_clear_409(client, hub, booked, monday):
