@@ -107,7 +107,11 @@ def enqueue_csv_import(hub: Hub, import_id: str, organization_id: int):
 def enqueue_booking_notice(hub: Hub, booking_id: int, version: int, who: str):
     """The e-mail to ``who`` ("guest", "host") about one version of a booking (see hub.scheduling.notifications)."""
     return enqueue_unique(hub, "default", JOBS + "send_booking_notice", booking_id, version, who,
-                          job_id=f"booking-notice-{booking_id}-v{version}-{who}")
+                          job_id=booking_notice_id(booking_id, version, who))
+
+
+def booking_notice_id(booking_id: int, version: int, who: str) -> str:
+    return f"booking-notice-{booking_id}-v{version}-{who}"
 
 
 def enqueue_booking_reminder(hub: Hub, booking_id: int, version: int, minutes: int, delay: float):

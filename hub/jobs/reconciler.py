@@ -14,6 +14,9 @@ used up its retries stops trying. :func:`reconcile` — run periodically by ``hu
    queued, scheduled or running;
 3. **unacknowledged outbox rows**: pending rows (``done_at`` empty, due) older than
    :data:`OUTBOX_GRACE` whose account has no push job get one.
+4. **lost booking e-mails**: a booking's confirmation, move or cancellation notice whose job Redis
+   forgot is queued again (:func:`hub.scheduling.notifications.requeue_lost`; reminders are re-derived
+   by their own hourly job, :func:`hub.scheduling.reminders.requeue_due`).
 
 Everything enqueued uses the usual deterministic job ids, so several reconcilers (or a reconciler
 and the poller) never double the work.
@@ -36,6 +39,7 @@ from hub import work
 from hub.account_status import SYNCING
 from hub.core import Hub
 from hub.models import Account, Calendar, OutboxEntry, SyncCursor, utcnow
+from hub.scheduling import notifications
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +63,16 @@ class Report:
     syncs: list[str] = field(default_factory=list)
     #: accounts whose unacknowledged outbox rows got a push job
     pushes: list[int] = field(default_factory=list)
+    #: booking notice job ids queued again
+    notices: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"abandoned {len(self.abandoned)}, syncs {len(self.syncs)}, pushes {len(self.pushes)}"
+        return (f"abandoned {len(self.abandoned)}, syncs {len(self.syncs)}, pushes {len(self.pushes)}, "
+                f"notices {len(self.notices)}")
 
 
 def reconcile(hub: Hub, now: datetime | None = None) -> Report:
-    """Recover abandoned jobs, then re-enqueue stale syncs and unacknowledged pushes.
+    """Recover abandoned jobs, then re-enqueue stale syncs, unacknowledged pushes and lost booking e-mails.
 
     :param now: the current time (tests move it forward instead of waiting).
     """
@@ -73,7 +80,8 @@ def reconcile(hub: Hub, now: datetime | None = None) -> Report:
     report = Report(abandoned=recover_abandoned_jobs(hub, now))
     report.syncs = resume_stale_syncs(hub, now)
     report.pushes = push_unacknowledged(hub, now)
-    if report.abandoned or report.syncs or report.pushes:
+    report.notices = notifications.requeue_lost(hub, now)
+    if report.abandoned or report.syncs or report.pushes or report.notices:
         log.warning("reconciler: %s", report)
     return report
 

@@ -143,6 +143,10 @@ class Booking(IdMixin, TimestampMixin, Base):
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     #: the guest's or host's optional reason, told to the other side
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: the last version whose e-mail to the guest / the host was handled (sent, or no way to send): the
+    #: reconciler re-queues a notice Redis lost while these lag ``version``
+    guest_notified_version: Mapped[int | None] = mapped_column()
+    host_notified_version: Mapped[int | None] = mapped_column()
     meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id", ondelete="SET NULL"))
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
     #: the account whose default calendar received the event

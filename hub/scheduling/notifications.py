@@ -4,6 +4,7 @@ Public API:
 
 * :func:`announce` — after a booking's change committed: queue its e-mails and its reminders;
 * :func:`send_notice` — the job: one e-mail about one version of a booking to ``"guest"`` or ``"host"``;
+* :func:`requeue_lost` — the reconciler's step: queue again the notices a Redis restart lost;
 * :func:`send_reminder` — the job: the guest's reminder (:mod:`hub.scheduling.reminders` queues it);
 * :func:`deliver` — send a booking e-mail the way the host's setup allows.
 
@@ -18,22 +19,28 @@ self-service links. Otherwise they carry :func:`hub.scheduling.invitation.bookin
 
 A notice is about one version of the booking: when the job runs after a later change, it sends nothing
 (that change queued its own notice), so nobody reads a time that no longer holds.
+
+Nothing lost: the notice's job lives in Redis, its outcome in the database (``Booking.guest_notified_version``
+/ ``host_notified_version``, written once the e-mail went out or could not go out at all). A booking changed
+a while ago whose recipient still lags its version had its job lost (a Redis restart without persistence):
+:func:`requeue_lost` queues it again under the same job id, so a notice still waiting is never doubled.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from rq.job import Job
 
 from hub import mail_relay, work
 from hub.core import Hub
 from hub.exceptions import NotSupported
-from hub.models import Account, Booking, BookingStatus, Meeting, MeetingType, User
+from hub.models import Account, Booking, BookingStatus, Meeting, MeetingType, User, utcnow
 from hub.scheduling import invitation, reminders
 from hub.scheduling.links import link
 from hub.sending import send_mail
@@ -43,6 +50,11 @@ from hub.types import SEND, Address, OutgoingAttachment, OutgoingMessage
 log = logging.getLogger(__name__)
 
 WHO = ("guest", "host")
+#: a notice is lost, not late, when its booking changed longer ago than this (the request that changed it
+#: queued it at once; a retrying job keeps its place in Redis)
+LOST_AFTER = timedelta(minutes=2)
+#: a notice lost for longer than this is not sent any more: news of a day ago is no news
+LOST_FOR_AT_MOST = timedelta(days=1)
 
 
 def announce(hub: Hub, booking_id: int, version: int) -> None:
@@ -120,7 +132,38 @@ def send_notice(hub: Hub, booking_id: int, version: int, who: str) -> str:
                   f"Can't make it? Cancel: {link(hub, booking.id, 'cancel')}"]
     to = (Address(booking.guest_email, booking.guest_name) if who == "guest"
           else Address(host.email, host.name))
-    return deliver(hub, found, to, subject, "\n".join(lines) + "\n")
+    outcome = deliver(hub, found, to, subject, "\n".join(lines) + "\n")
+    _handled(hub, booking_id, version, who)
+    return outcome
+
+
+def _handled(hub: Hub, booking_id: int, version: int, who: str) -> None:
+    column = Booking.guest_notified_version if who == "guest" else Booking.host_notified_version
+    with hub.db.session() as s:
+        s.execute(sa.update(Booking).where(Booking.id == booking_id).values({column: version})
+                  .execution_options(synchronize_session=False))
+
+
+def requeue_lost(hub: Hub, now: datetime | None = None) -> list[str]:
+    """Queue the notices of bookings changed between :data:`LOST_AFTER` and :data:`LOST_FOR_AT_MOST` ago
+    whose guest or host has not had the current version's and whose job Redis no longer knows; returns
+    their job ids. A job Redis still knows is waiting, running, or failed after its retries (kept for
+    the failed-jobs page, not tried every few minutes)."""
+    now = now or utcnow()
+    with hub.db.session() as s:
+        rows = s.execute(sa.select(Booking.id, Booking.version, Booking.guest_notified_version,
+                                   Booking.host_notified_version).where(
+            Booking.updated_at < now - LOST_AFTER, Booking.updated_at > now - LOST_FOR_AT_MOST,
+            sa.or_(sa.func.coalesce(Booking.guest_notified_version, 0) < Booking.version,
+                   sa.func.coalesce(Booking.host_notified_version, 0) < Booking.version))).all()
+    asked = []
+    for booking_id, version, guest_done, host_done in rows:
+        for who, done in (("guest", guest_done), ("host", host_done)):
+            job_id = work.booking_notice_id(booking_id, version, who)
+            if (done or 0) < version and not Job.exists(job_id, connection=hub.queues.connection):
+                work.enqueue_booking_notice(hub, booking_id, version, who)
+                asked.append(job_id)
+    return asked
 
 
 def send_reminder(hub: Hub, booking_id: int, version: int, minutes: int) -> str:

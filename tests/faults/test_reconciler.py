@@ -113,4 +113,4 @@ def test_the_reconciler_runs_as_a_periodic_job(hub, synced):
     assert (jobs.reconcile, "default", 300) in periodic_jobs(hub)
     job = hub.queues.enqueue("default", jobs.reconcile)
     drain_until_quiet(hub)
-    assert job.latest_result().return_value == "abandoned 0, syncs 0, pushes 0"
+    assert job.latest_result().return_value == "abandoned 0, syncs 0, pushes 0, notices 0"

@@ -198,3 +198,24 @@ def test_a_host_mailbox_that_can_send_is_used_and_an_inviting_provider_gets_no_i
     assert all(not list(m.iter_attachments()) for m in sent), "the provider's own invitation is the .ics"
     assert "/book/manage/reschedule/" in next(m for m in sent if GUEST in str(m["To"])).get_body(
         ("plain",)).get_content()
+
+
+def test_a_notice_redis_lost_is_sent_once_by_the_reconciler_and_a_delivered_one_never_again(
+        hub, ready, monday, worker, smtp_server):
+    from hub.jobs.reconciler import reconcile
+    from hub.models import utcnow
+
+    delivered = book(hub, "alice-30", local(monday, 9), "Ada", "ada@lovelace.example")
+    worker.drain()
+    lost = book(hub, "alice-30", local(monday, 10), "Grace", GUEST)
+    hub.queues.connection.flushdb()  # Redis restarts without persistence before a worker took the jobs
+    assert reconcile(hub, now=utcnow()).notices == [], "a notice just queued is not lost yet"
+    later = utcnow() + timedelta(minutes=3)
+    assert sorted(reconcile(hub, now=later).notices) == [f"booking-notice-{lost}-v1-guest",
+                                                         f"booking-notice-{lost}-v1-host"]
+    worker.drain()
+    assert [s.split(":")[0] for s, _, _ in mails(smtp_server, GUEST)] == ["Confirmed"]
+    assert [s.split(":")[0] for s, _, _ in mails(smtp_server, ALICE)] == ["Confirmed", "Confirmed"]
+    assert reconcile(hub, now=later + timedelta(minutes=5)).notices == []
+    assert len(mails(smtp_server, "ada@lovelace.example")) == 1, f"booking {delivered} was mailed once"
+    assert worker.failed() == []
