@@ -16,7 +16,7 @@ used up its retries stops trying. :func:`reconcile` — run periodically by ``hu
    :data:`OUTBOX_GRACE` whose account has no push job get one.
 4. **lost booking e-mails**: a booking's confirmation, move or cancellation notice whose job Redis
    forgot is queued again (:func:`hub.scheduling.notifications.requeue_lost`; reminders are re-derived
-   by their own hourly job, :func:`hub.scheduling.reminders.requeue_due`).
+   by their own job every 10 minutes, :func:`hub.scheduling.reminders.requeue_due`).
 
 Everything enqueued uses the usual deterministic job ids, so several reconcilers (or a reconciler
 and the poller) never double the work.
