@@ -149,6 +149,8 @@ def fetch_events(connection: CalDAVConnection, calendar_href: str, cursor: str |
 
 def _full(connection: CalDAVConnection, calendar_href: str, window: Window) -> EventPage:
     info = calendar_state(connection, calendar_href)
+    if not info.sync_token:  # the ctag is only needed without sync tokens, and costs the server a scan
+        info = calendar_state(connection, calendar_href, token=False, ctag=True)
     until = _midnight_after(window.end)
     state = SyncState(mode="token" if info.sync_token else "etag", until=until.isoformat(),
                       token=info.sync_token, ctag=info.ctag, zone=info.timezone)
@@ -181,7 +183,7 @@ def _by_token(connection: CalDAVConnection, calendar_href: str, state: SyncState
 
 def _by_etag(connection: CalDAVConnection, calendar_href: str, state: SyncState, window: Window,
              zone: tzinfo | None) -> EventPage:
-    info = calendar_state(connection, calendar_href)
+    info = calendar_state(connection, calendar_href, token=False, ctag=True)
     page = _Page(state, calendar_href, zone)
     if not (info.ctag and info.ctag == state.ctag):
         current = _etags(connection, calendar_href)
