@@ -16,7 +16,8 @@ broken, several top-level components — returns ``None`` and the caller parses 
 itself, so unusual or malformed objects get exactly icalendar's reading and errors.
 ``plugins/caldav/tests/test_caldav_content_lines.py`` checks the two agree on generated objects.
 
-Public API: :func:`read_calendar`.
+Public API: :func:`read_calendar`, :func:`walk`, :func:`value`, :func:`moment`, :func:`factory`,
+:class:`Declined`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -45,72 +47,97 @@ _TZID_NAMES = frozenset(ComponentIcalParser.datetime_names)
 _SPECIAL = frozenset({"CATEGORIES", "FREEBUSY", "RDATE"})
 
 
+class Declined(Exception):
+    """The text is not plain enough to be sure of reading it as icalendar does."""
+
+
+def walk(text: str) -> Iterator[tuple[str, str, dict[str, str] | None, str]]:
+    """The content lines of one plain VCALENDAR: ``("BEGIN"|"END", component, None, "")`` and
+    ``(name, component, params, raw value)``; the parameters by name, unquoted.
+
+    :raises Declined: unusual text (see the module docstring), malformed or not.
+    """
+    stack: list[str] = []
+    done = False
+    for line in NEWLINE.split(UFOLD.sub("", text)):
+        if not line:
+            continue
+        if done:
+            raise Declined  # something after the calendar: icalendar decides
+        if line.startswith("BEGIN:"):
+            name = line[6:]
+            if not _COMPONENT.fullmatch(name) or name == "VTIMEZONE" or not (stack or name == "VCALENDAR"):
+                raise Declined
+            stack.append(name)
+            yield "BEGIN", name, None, ""
+        elif line.startswith("END:"):
+            if not stack or stack[-1] != line[4:]:
+                raise Declined
+            yield "END", stack.pop(), None, ""
+            done = not stack
+        else:
+            match = _LINE.fullmatch(line)
+            if match is None or not stack:
+                raise Declined
+            name, param_text, raw = match.groups()
+            if name in _SPECIAL or name in ("BEGIN", "END"):
+                raise Declined
+            params: dict[str, str] = {}
+            for key, quoted, plain in _PARAM.findall(param_text):
+                if key in params:
+                    raise Declined
+                params[key] = quoted if quoted or not plain else plain
+            yield name, stack[-1], params, raw
+    if not done:
+        raise Declined
+
+
 def read_calendar(text: str) -> icalendar.Calendar | None:
     """``text`` as the :class:`icalendar.Calendar` icalendar would build, or ``None`` when the text is
     not plain enough to be sure of that (then parse it with icalendar)."""
     stack: list[icalendar.cal.component.Component] = []
-    root = None
-    for line in NEWLINE.split(UFOLD.sub("", text)):
-        if not line:
-            continue
-        if root is not None:
-            return None  # something after the calendar: icalendar decides
-        if line.startswith("BEGIN:"):
-            name = line[6:]
-            if not _COMPONENT.fullmatch(name) or name == "VTIMEZONE" or not (stack or name == "VCALENDAR"):
-                return None
-            component = _COMPONENTS.get_component_class(name)()
-            if not getattr(component, "name", ""):
-                return None
-            stack.append(component)
-            continue
-        if line.startswith("END:"):
-            if not stack or stack[-1].name != line[4:]:
-                return None
-            component = stack.pop()
-            if stack:
-                stack[-1].add_component(component)
-            else:
-                root = component
-            continue
-        match = _LINE.fullmatch(line)
-        if match is None or not stack or not _add(stack[-1], *match.groups()):
-            return None
-    return root if isinstance(root, icalendar.Calendar) and not stack else None
+    try:
+        for name, _component, params, raw in walk(text):
+            if params is not None:
+                stack[-1].add(name, value(name, params, raw), encode=False)
+            elif name == "BEGIN":
+                component = _COMPONENTS.get_component_class(_component)()
+                if not getattr(component, "name", ""):
+                    return None
+                stack.append(component)
+            elif len(stack) > 1:
+                done = stack.pop()
+                stack[-1].add_component(done)
+    except Declined:
+        return None
+    return stack[0] if isinstance(stack[0], icalendar.Calendar) else None
 
 
-def _add(component, name: str, param_text: str, raw: str) -> bool:
-    """Add one property as icalendar's parser does; ``False`` where it would not be certain to match."""
-    if name in _SPECIAL or name in ("BEGIN", "END"):
-        return False
-    params = icalendar.Parameters()
-    if param_text:
-        for key, quoted, plain in _PARAM.findall(param_text):
-            if key in params:
-                return False
-            params[key] = quoted if quoted or not plain else plain
-        factory = _factory(name, params.value)
+def value(name: str, params: dict[str, str], raw: str):
+    """The property icalendar's parser makes of one content line (its type, value and parameters).
+
+    :raises Declined: icalendar would record the value as broken (or raise): let it.
+    """
+    parameters = icalendar.Parameters(params)
+    kind = factory(name, parameters.value if params else None)
+    if hasattr(kind, "get_value_from_content_line"):
+        text = raw  # value types whose text is taken verbatim (icalendar: Contentline.raw_parts)
     else:
-        factory = _factory(name, None)
-    if hasattr(factory, "get_value_from_content_line"):
-        value = raw  # value types whose text is taken verbatim (icalendar: Contentline.raw_parts)
-    else:
-        value = unescape_backslash(raw) if "\\" in raw else raw
+        text = unescape_backslash(raw) if "\\" in raw else raw
     tzid = params.get("TZID") if params and name in _TZID_NAMES else None
     try:
-        parsed = _moment(value, tzid) if factory is icalendar.vDDDTypes else None
+        parsed = moment(text, tzid) if kind is icalendar.vDDDTypes else None
         if parsed is None:
-            parsed = factory.from_ical(value, tzid) if tzid else factory.from_ical(value)
+            parsed = kind.from_ical(text, tzid) if tzid else kind.from_ical(text)
     except (ValueError, TypeError):
-        return False  # icalendar records it as broken or raises: let it
-    instance = factory(parsed)
-    instance.params = params
-    component.add(name, instance, encode=False)
-    return True
+        raise Declined from None
+    instance = kind(parsed)
+    instance.params = parameters
+    return instance
 
 
-def _moment(value: str, tzid: str | None) -> date | datetime | None:
-    """A DATE or DATE-TIME in the zone icalendar gives ``tzid``; ``None`` for anything else.
+def moment(value: str, tzid: str | None) -> date | datetime | None:
+    """A DATE or DATE-TIME as icalendar reads it, in the zone it gives ``tzid``; ``None`` for anything else.
 
     icalendar looks the zone up again for every value; the lookup is cached here, only for zones it
     resolves to the IANA zone of that very name (other names may come from VTIMEZONEs it cached)."""
@@ -119,17 +146,26 @@ def _moment(value: str, tzid: str | None) -> date | datetime | None:
         return None
     year, month, day, hour, minute, second, utc = match.groups()
     if hour is None:
-        return None if tzid else date(int(year), int(month), int(day))
+        if tzid:
+            return None
+        try:
+            return date(int(year), int(month), int(day))
+        except ValueError:
+            return None
     if utc and tzid:
         return None
     zone = _UTC if utc else _zone(tzid) if tzid else None
     if zone is None and tzid:
         return None
-    return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=zone)
+    try:
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=zone)
+    except ValueError:  # no such day or time: icalendar's reading says how broken it is
+        return None
 
 
 @lru_cache(maxsize=1024)
-def _factory(name: str, value_type: str | None) -> type:
+def factory(name: str, value_type: str | None) -> type:
+    """The value type icalendar's parser gives property ``name`` with the VALUE parameter ``value_type``."""
     return _FACTORY.for_property(name, value_type)
 
 

@@ -13,7 +13,8 @@ Objects the hub cannot read (no start, an end before the start, a time zone nobo
 :class:`MalformedObject`; the sync logs and skips them.
 
 Public API: :class:`CalendarObject`, :class:`MalformedObject`, :func:`occurrence_key`,
-:func:`parse_key`, :func:`exception_id`, :func:`split_id`, :data:`MARKER`, :func:`resolve_zone`.
+:func:`parse_key`, :func:`exception_id`, :func:`split_id`, :data:`MARKER`, :func:`resolve_zone`,
+:func:`read`, :func:`exdate_values`.
 """
 
 from __future__ import annotations
@@ -407,14 +408,7 @@ class CalendarObject:
         return None
 
     def _exdates(self, vevent: icalendar.Event) -> list[date | datetime]:
-        values: list[date | datetime] = []
-        for prop in _as_list(vevent.get("EXDATE")):
-            for item in getattr(prop, "dts", []):
-                value = item.dt
-                if isinstance(value, datetime) and value.tzinfo is None and self.default_zone is not None:
-                    value = value.replace(tzinfo=self.default_zone)
-                values.append(value)
-        return values
+        return exdate_values(_as_list(vevent.get("EXDATE")), self.default_zone)
 
     def _cancelled_occurrences(self, master: RemoteEvent) -> list[RemoteEvent]:
         length = master.end - master.start
@@ -428,6 +422,18 @@ class CalendarObject:
                 recurrence=[], recurring_event_id=self.href, original_start=value, attendees=[],
             ))
         return out
+
+
+def exdate_values(props: list, default_zone: tzinfo | None) -> list[date | datetime]:
+    """The dates of EXDATE properties; floating times take ``default_zone``."""
+    values: list[date | datetime] = []
+    for prop in props:
+        for item in getattr(prop, "dts", []):
+            value = item.dt
+            if isinstance(value, datetime) and value.tzinfo is None and default_zone is not None:
+                value = value.replace(tzinfo=default_zone)
+            values.append(value)
+    return values
 
 
 def _wall(value: datetime) -> datetime:

@@ -38,6 +38,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Iterable
 
 from hub.exceptions import CursorExpired, NotSupported
 from hub.types import EventPage, RemoteEvent, Window
@@ -46,6 +47,7 @@ from hub_caldav import queries
 from hub_caldav.connection import CalDAVConnection
 from hub_caldav.discovery import calendar_state
 from hub_caldav.ical import CalendarObject, MalformedObject, exception_id, resolve_zone
+from hub_caldav.plain_events import read_events
 
 log = logging.getLogger(__name__)
 
@@ -104,23 +106,26 @@ class _Page:
         self.deleted: list[str] = []
         self.unreadable: list[tuple[str, str]] = []
 
-    def upsert(self, objects: list[Fetched], window: Window | None = None) -> None:
+    def upsert(self, objects: Iterable[Fetched], window: Window | None = None) -> None:
         """Add ``objects``; with ``window``, those that left it are reported deleted instead."""
         for item in objects:
             if item.href.rstrip("/") == self.calendar_href.rstrip("/") or item.data is None:
                 continue  # iCloud lists the collection itself among the results
-            try:
-                obj = CalendarObject.parse(item.data, item.href, item.etag, self.zone)
-                if window is not None and not obj.occurs_between(window.start, window.end):
-                    self.remove(item.href)
+            plain = read_events(item.data, item.href, item.etag, self.zone) if window is None else None
+            if plain is not None:
+                events, new = plain
+            else:
+                try:
+                    obj = CalendarObject.parse(item.data, item.href, item.etag, self.zone)
+                    if window is not None and not obj.occurs_between(window.start, window.end):
+                        self.remove(item.href)
+                        continue
+                    events, new = obj.events(), obj.exception_keys()
+                except MalformedObject as exc:
+                    self.unreadable.append((item.href, str(exc)))
+                    log.warning("skipping the unreadable calendar object %s: %s", item.href, exc)
                     continue
-                events = obj.events()
-            except MalformedObject as exc:
-                self.unreadable.append((item.href, str(exc)))
-                log.warning("skipping the unreadable calendar object %s: %s", item.href, exc)
-                continue
             old = set(self.state.series.pop(item.href, []))
-            new = obj.exception_keys()
             if new:
                 self.state.series[item.href] = sorted(new)
             self.deleted.extend(exception_id(item.href, key) for key in sorted(old - new))

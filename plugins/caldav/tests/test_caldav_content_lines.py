@@ -1,8 +1,12 @@
-"""The fast reader of plain iCalendar text against icalendar itself (the oracle): on generated objects —
-plain ones, and ones bent the ways real clients and broken servers bend them — it either declines
-(``None``: the caller parses with icalendar) or builds exactly the components icalendar builds."""
+"""The fast readers of plain iCalendar text against icalendar itself (the oracle): on generated objects —
+plain ones, and ones bent the ways real clients and broken servers bend them — each either declines
+(``None``: the caller parses with icalendar) or gives exactly what icalendar gives: the same
+components (:mod:`hub_caldav.content_lines`), the same events (:mod:`hub_caldav.plain_events`)."""
 
 from __future__ import annotations
+
+from datetime import timezone
+from zoneinfo import ZoneInfo
 
 import icalendar
 from hypothesis import HealthCheck, example, given, settings
@@ -10,6 +14,7 @@ from hypothesis import strategies as st
 
 from hub_caldav.content_lines import read_calendar
 from hub_caldav.ical import CalendarObject, MalformedObject, read
+from hub_caldav.plain_events import read_events
 
 ZONES = ["Europe/Berlin", "America/New_York", "UTC", "Etc/GMT+5", "US/Eastern", "Head Office Time",
          "W. Europe Standard Time", "europe/berlin", "Mars/Olympus"]
@@ -112,6 +117,49 @@ def calendar_text(draw) -> str:
     return text
 
 
+@st.composite
+def plain_text(draw) -> str:
+    """Mostly well-formed objects (a master, overrides, EXDATEs), the shape the hub reads events from."""
+    all_day = draw(st.booleans())
+    tzid = draw(st.sampled_from(["", "Europe/Berlin", "America/New_York", "Z", "UTC"]))
+
+    def when(name: str, day: int, hour: int) -> str:
+        if all_day:
+            return f"{name};VALUE=DATE:202703{day:02d}" if draw(st.booleans()) else f"{name}:202703{day:02d}"
+        stamp = f"202703{day:02d}T{hour:02d}0000"
+        if tzid == "Z":
+            return f"{name}:{stamp}Z"
+        return f"{name};TZID={tzid}:{stamp}" if tzid else f"{name}:{stamp}"
+
+    def vevent(override: int | None) -> list[str]:
+        day = override or draw(st.integers(1, 9))
+        lines = ["BEGIN:VEVENT", "UID:u1", draw(st.sampled_from(["DTSTAMP:20270101T000000Z", "DTSTAMP:20270101T000000"]))]
+        if override:
+            lines.append(when("RECURRENCE-ID", override, 10))
+        lines.append(when("DTSTART", day, 10 + (1 if override else 0)))
+        if draw(st.booleans()):
+            lines.append(when("DTEND", day + draw(st.integers(0, 1)), draw(st.integers(9, 12))))
+        for name in draw(st.lists(st.sampled_from(["SUMMARY", "DESCRIPTION", "LOCATION", "STATUS", "TRANSP",
+                                                   "SEQUENCE", "ORGANIZER", "ATTENDEE", "ATTENDEE", "CONFERENCE",
+                                                   "X-CRM-HUB-MARKER", "LAST-MODIFIED", "OTHER"]), max_size=6)):
+            if name == "LAST-MODIFIED":
+                lines.append(draw(st.sampled_from(["LAST-MODIFIED:20270102T030405Z", "LAST-MODIFIED:20270102"])))
+            else:
+                lines.append(draw(line(name)))
+        if override is None and draw(st.booleans()):
+            lines.append(draw(st.sampled_from(["RRULE:FREQ=WEEKLY;COUNT=12", "RRULE:FREQ=DAILY;COUNT=3"])))
+            for exday in draw(st.lists(st.sampled_from([15, 22, 29]), max_size=2, unique=True)):
+                lines.append(when("EXDATE", exday, 10))
+        if draw(st.booleans()):
+            lines += ["BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT15M", "DESCRIPTION:x", "END:VALARM"]
+        return [*lines, "END:VEVENT"]
+
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//gen//EN", *vevent(None)]
+    for day in draw(st.lists(st.sampled_from([15, 22, 29]), max_size=2, unique=True)):
+        lines += vevent(day)
+    return "\r\n".join([*lines, "END:VCALENDAR", ""])
+
+
 def oracle(text: str):
     try:
         return icalendar.Calendar.from_ical(text)
@@ -137,16 +185,24 @@ def same_component(fast, slow) -> None:
         same_component(mine, theirs)
 
 
-def events_or_error(text: str, fast: bool) -> object:
+def events_or_error(text: str, fast: bool, zone=None) -> object:
     try:
-        obj = CalendarObject.from_calendar(read(text, fast=fast), "/c/u1.ics", '"e"')
+        obj = CalendarObject.from_calendar(read(text, fast=fast), "/c/u1.ics", '"e"', zone)
         return obj.events(), obj.exception_keys()
     except MalformedObject as exc:
         return str(exc)
 
 
+def exactly(result) -> object:
+    """Events compared field by field, times with their zones (equal instants in other zones differ)."""
+    if isinstance(result, str) or result is None:
+        return result
+    events, keys = result
+    return [(e, repr(e.start), repr(e.end), repr(e.original_start), repr(e.updated)) for e in events], keys
+
+
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(calendar_text())
+@given(st.one_of(plain_text(), calendar_text()))
 @example("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:u1\r\nDTSTART;TZID=Europe/Berlin:20270325T100000\r\n"
          'ATTENDEE;CN="Doe, John";PARTSTAT=ACCEPTED:mailto:a@b.c\r\nSUMMARY:a\\,b\\nc\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n')
 def test_the_fast_reader_builds_what_icalendar_builds_or_declines(text):
@@ -158,11 +214,15 @@ def test_the_fast_reader_builds_what_icalendar_builds_or_declines(text):
     assert fast.to_ical() == slow.to_ical()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(calendar_text())
-def test_objects_read_either_way_give_the_same_events_or_the_same_error(text):
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(plain_text(), calendar_text()), st.sampled_from([None, ZoneInfo("Europe/Berlin"), timezone.utc]))
+def test_objects_read_any_way_give_the_same_events_or_the_same_error(text, zone):
     """What the sync sees — events, occurrence keys, or the per-item error — does not depend on the reader."""
-    assert events_or_error(text, fast=True) == events_or_error(text, fast=False)
+    slow = exactly(events_or_error(text, fast=False, zone=zone))
+    assert exactly(events_or_error(text, fast=True, zone=zone)) == slow
+    plain = read_events(text, "/c/u1.ics", '"e"', zone)
+    if plain is not None:
+        assert exactly(plain) == slow
 
 
 def test_plain_objects_take_the_fast_path():
@@ -179,3 +239,4 @@ def test_plain_objects_take_the_fast_path():
         "END:VCALENDAR", ""])
     assert read_calendar(text) is not None
     same_component(read_calendar(text), icalendar.Calendar.from_ical(text))
+    assert exactly(read_events(text, "/c/u1.ics", '"e"', None)) == exactly(events_or_error(text, fast=False))
