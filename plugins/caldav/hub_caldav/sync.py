@@ -27,7 +27,8 @@ never reported deleted only because time passed.
 The cursor is JSON (:class:`SyncState`). It also remembers which occurrences of each series were
 reported on their own (overrides, cancellations) so that one that disappears is reported deleted.
 An object the hub cannot read is skipped and reported in ``EventPage.unreadable`` (the core logs it
-for the user); the rest of the page goes on.
+for the user); the rest of the page goes on. Objects are read by :func:`hub_caldav.plain_events.read_events`
+where they are plain (most are; several times faster), else by :class:`hub_caldav.ical.CalendarObject`.
 
 Public API: :func:`fetch_events`, :class:`SyncState`.
 """
