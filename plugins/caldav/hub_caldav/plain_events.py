@@ -77,12 +77,15 @@ def _vevents(text: str) -> list[dict]:
     """The VEVENTs of ``text``: name → property (a list for repeatable ones), recurrence properties
     as icalendar values; everything else made by icalendar and dropped (checking it is readable)."""
     vevents: list[dict] = []
+    inside = False
     for name, component, params, raw in walk(text):
         if params is None:
-            if name == "BEGIN" and component == "VEVENT":
-                vevents.append({})
-            elif component not in ("VCALENDAR", "VEVENT", "VALARM"):
-                raise Declined  # a VTODO or an X- component: icalendar decides
+            if component not in ("VCALENDAR", "VEVENT", "VALARM") or (inside and name == "BEGIN" and component == "VEVENT"):
+                raise Declined  # a VTODO, an X- component, a VEVENT in a VEVENT: icalendar decides
+            if component == "VEVENT":
+                inside = name == "BEGIN"
+                if inside:
+                    vevents.append({})
             continue
         if component != "VEVENT":
             _check(name, params, raw)
@@ -207,12 +210,12 @@ class _Resource:
             remote_id=remote_id,
             start=start,
             end=end,
-            summary=vevent.get("SUMMARY", ""),
+            summary=str(vevent.get("SUMMARY", "")),
             ical_uid=uid,
             etag=self.etag,
             status=_STATUS.get(vevent.get("STATUS", "CONFIRMED").upper(), "confirmed"),
-            description=vevent.get("DESCRIPTION", ""),
-            location=vevent.get("LOCATION", ""),
+            description=str(vevent.get("DESCRIPTION", "")),
+            location=str(vevent.get("LOCATION", "")),
             all_day=all_day,
             timezone=None if all_day else _zone_name(vevent["DTSTART"], start),
             vtimezone=None,

@@ -216,6 +216,8 @@ def test_the_fast_reader_builds_what_icalendar_builds_or_declines(text):
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(plain_text(), calendar_text()), st.sampled_from([None, ZoneInfo("Europe/Berlin"), timezone.utc]))
+@example("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:u1\r\nBEGIN:VEVENT\r\nUID:u1\r\nDTSTART:20270101T100000Z\r\n"
+         "END:VEVENT\r\nDTSTART:20270102T100000Z\r\nSUMMARY:outer\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", None)
 def test_objects_read_any_way_give_the_same_events_or_the_same_error(text, zone):
     """What the sync sees — events, occurrence keys, or the per-item error — does not depend on the reader."""
     slow = exactly(events_or_error(text, fast=False, zone=zone))
