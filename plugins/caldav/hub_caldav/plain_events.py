@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, tzinfo
 
 import icalendar
+from icalendar.parser.property import unescape_backslash
 
 from hub.rrules import rule_problem
 from hub.timezones import pinned
@@ -43,9 +44,9 @@ from hub_caldav.ical import (
 #: properties read here, as text (icalendar: vText, or vUnknown for X- names, taken verbatim)
 _TEXTS = frozenset({"UID", "SUMMARY", "DESCRIPTION", "LOCATION", "STATUS", "TRANSP", MARKER})
 _MOMENTS = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID", "DTSTAMP", "LAST-MODIFIED"})
-_PEOPLE = frozenset({"ORGANIZER", "ATTENDEE"})
 #: kept as icalendar values: the hub stores their text as icalendar writes it
 _RECURRENCE = frozenset({"RRULE", "RDATE", "EXDATE"})
+_REPEATED = frozenset({"ATTENDEE", "CONFERENCE"})
 _ONCE = _TEXTS | _MOMENTS | {"SEQUENCE", "ORGANIZER"}
 
 
@@ -65,10 +66,11 @@ def read_events(text: str, href: str, etag: str | None,
     """The events of one resource and the keys of its overrides and EXDATEs, as
     :meth:`CalendarObject.events` and :meth:`CalendarObject.exception_keys` give them; ``None`` where
     the object is not plain (then read it with :class:`hub_caldav.ical.CalendarObject`)."""
+    plain = without_known_zones(text)
+    if not isinstance(plain, str):
+        return None
     try:
-        plain = without_known_zones(text)
-        vevents = _vevents(plain if isinstance(plain, str) else text)
-        return _Resource(href, etag, default_zone).read(vevents)
+        return _Resource(href, etag, default_zone).read(_vevents(plain))
     except Declined:
         return None
 
@@ -94,18 +96,19 @@ def _vevents(text: str) -> list[dict]:
         if name in _RECURRENCE:
             vevent.setdefault(name, []).append(value(name, params, raw))
             continue
-        if name in _TEXTS or name in _MOMENTS or name in _PEOPLE or name in ("SEQUENCE", "CONFERENCE"):
+        if name in _ONCE or name in _REPEATED:
             if "VALUE" in params and factory(name, params["VALUE"].upper()) is not factory(name, None):
                 raise Declined  # another value type than the hub reads here
             if name in ("DTSTAMP", "LAST-MODIFIED") and "TZID" in params:
                 raise Declined  # icalendar reads these without their TZID
             if name in _ONCE and name in vevent:
                 raise Declined  # icalendar would make a list where the hub reads one value
-            if name == MARKER or "\\" not in raw:
-                prop = _Prop(raw, params)
+            # as icalendar's parser: backslash escapes undone, except in X- names (taken verbatim)
+            prop = _Prop(raw if name == MARKER or "\\" not in raw else unescape_backslash(raw), params)
+            if name in _REPEATED:
+                vevent.setdefault(name, []).append(prop)
             else:
-                prop = _Prop(icalendar.parser.property.unescape_backslash(raw), params)
-            vevent.setdefault(name, []).append(prop) if name in ("ATTENDEE", "CONFERENCE") else vevent.update({name: prop})
+                vevent[name] = prop
         elif name == "DURATION":
             raise Declined
         else:
