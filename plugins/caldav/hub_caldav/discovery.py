@@ -158,10 +158,15 @@ def list_calendars(connection: CalDAVConnection, home_url: str) -> list[Calendar
     return calendars
 
 
-def calendar_state(connection: CalDAVConnection, href: str) -> CalendarInfo:
-    """One calendar's current ctag and sync token (a Depth-0 PROPFIND)."""
-    results = connection.propfind(href, [f"{DAV}sync-token", f"{CS}getctag", f"{CALDAV}calendar-timezone",
-                                         f"{CALDAV}calendar-timezone-id"])
+def calendar_state(connection: CalDAVConnection, href: str, token: bool = True, ctag: bool = False) -> CalendarInfo:
+    """One calendar's time zone and, as asked, its current sync token and ctag (a Depth-0 PROPFIND).
+
+    Only what is asked for is requested: servers work each of them out from every member of the
+    calendar (Radicale: about 0.1 s each at 2,000 events)."""
+    names = [f"{CALDAV}calendar-timezone", f"{CALDAV}calendar-timezone-id"]
+    names += [f"{DAV}sync-token"] if token else []
+    names += [f"{CS}getctag"] if ctag else []
+    results = connection.propfind(href, names)
     props = results[0].properties if results else {}
     return CalendarInfo(href=href, name="", writable=True, components=None,
                         timezone=_zone_of(props),

@@ -43,7 +43,7 @@ def free_busy(connection: CalDAVConnection, calendar_hrefs: list[str], start: da
 
 
 def _calendar_busy(connection: CalDAVConnection, href: str, start: datetime, end: datetime) -> list[BusyInterval]:
-    zone = resolve_zone(calendar_state(connection, href).timezone) or timezone.utc
+    zone = resolve_zone(calendar_state(connection, href, token=False).timezone) or timezone.utc
     response = connection.report(href, queries.calendar_query(start, end), depth=1)
     with connection.translating():
         results = response.parse_calendar_query()

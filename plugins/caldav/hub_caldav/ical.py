@@ -13,7 +13,8 @@ Objects the hub cannot read (no start, an end before the start, a time zone nobo
 :class:`MalformedObject`; the sync logs and skips them.
 
 Public API: :class:`CalendarObject`, :class:`MalformedObject`, :func:`occurrence_key`,
-:func:`parse_key`, :func:`exception_id`, :func:`split_id`, :data:`MARKER`, :func:`resolve_zone`.
+:func:`parse_key`, :func:`exception_id`, :func:`split_id`, :data:`MARKER`, :func:`resolve_zone`,
+:func:`read`, :func:`exdate_values`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import recurring_ical_events
 from hub.rrules import fast_forward, rule_problem, steps_problem
 from hub.timezones import pinned
 from hub.types import Participant, RemoteEvent
+
+from hub_caldav.content_lines import read_calendar
 
 #: the property that marks an event the hub wrote (its value is the change's client id)
 MARKER = "X-CRM-HUB-MARKER"
@@ -106,6 +109,25 @@ def resolve_zone(name: str | None) -> tzinfo | None:
         return None
 
 
+def read(data: str | bytes, fast: bool = True) -> icalendar.Calendar:
+    """``data`` as an icalendar ``Calendar``: plain objects by :func:`hub_caldav.content_lines.read_calendar`
+    (``fast``), the rest by icalendar itself, which builds the same components more slowly.
+
+    :raises MalformedObject: not iCalendar, not one VCALENDAR, or a content line icalendar cannot read.
+    """
+    text = without_known_zones(data)
+    try:
+        calendar = (read_calendar(text) if fast and isinstance(text, str) else None) or icalendar.Calendar.from_ical(text)
+    except Exception as exc:  # icalendar raises ValueError and friends for broken text
+        raise MalformedObject(f"not valid iCalendar ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if not isinstance(calendar, icalendar.Calendar):
+        raise MalformedObject("not a VCALENDAR")
+    broken = [error for component in calendar.walk() for _name, error in component.errors]
+    if broken:  # icalendar skips what it cannot read; the object would be stored incomplete
+        raise MalformedObject(f"a broken content line ({str(broken[0]).partition(':')[0][:120]})")
+    return calendar
+
+
 @dataclass
 class CalendarObject:
     """One parsed CalDAV resource: its master VEVENT and overrides, keyed by occurrence."""
@@ -128,15 +150,12 @@ class CalendarObject:
         :raises MalformedObject: not iCalendar, no VEVENT, VEVENTs with different UIDs, or a VEVENT
             without a usable start and end.
         """
-        try:
-            calendar = icalendar.Calendar.from_ical(without_known_zones(data))
-        except Exception as exc:  # icalendar raises ValueError and friends for broken text
-            raise MalformedObject(f"not valid iCalendar ({type(exc).__name__}: {str(exc)[:120]})") from None
-        if not isinstance(calendar, icalendar.Calendar):
-            raise MalformedObject("not a VCALENDAR")
-        broken = [error for component in calendar.walk() for _name, error in component.errors]
-        if broken:  # icalendar skips what it cannot read; the object would be stored incomplete
-            raise MalformedObject(f"a broken content line ({str(broken[0]).partition(':')[0][:120]})")
+        return cls.from_calendar(read(data), href, etag, default_zone)
+
+    @classmethod
+    def from_calendar(cls, calendar: icalendar.Calendar, href: str, etag: str | None = None,
+                      default_zone: tzinfo | None = None) -> "CalendarObject":
+        """The resource of an already read ``calendar`` (see :meth:`parse`)."""
         vevents = [c for c in calendar.walk("VEVENT")]
         if not vevents:
             raise MalformedObject("holds no VEVENT")
@@ -389,14 +408,7 @@ class CalendarObject:
         return None
 
     def _exdates(self, vevent: icalendar.Event) -> list[date | datetime]:
-        values: list[date | datetime] = []
-        for prop in _as_list(vevent.get("EXDATE")):
-            for item in getattr(prop, "dts", []):
-                value = item.dt
-                if isinstance(value, datetime) and value.tzinfo is None and self.default_zone is not None:
-                    value = value.replace(tzinfo=self.default_zone)
-                values.append(value)
-        return values
+        return exdate_values(_as_list(vevent.get("EXDATE")), self.default_zone)
 
     def _cancelled_occurrences(self, master: RemoteEvent) -> list[RemoteEvent]:
         length = master.end - master.start
@@ -410,6 +422,18 @@ class CalendarObject:
                 recurrence=[], recurring_event_id=self.href, original_start=value, attendees=[],
             ))
         return out
+
+
+def exdate_values(props: list, default_zone: tzinfo | None) -> list[date | datetime]:
+    """The dates of EXDATE properties; floating times take ``default_zone``."""
+    values: list[date | datetime] = []
+    for prop in props:
+        for item in getattr(prop, "dts", []):
+            value = item.dt
+            if isinstance(value, datetime) and value.tzinfo is None and default_zone is not None:
+                value = value.replace(tzinfo=default_zone)
+            values.append(value)
+    return values
 
 
 def _wall(value: datetime) -> datetime:

@@ -27,7 +27,8 @@ never reported deleted only because time passed.
 The cursor is JSON (:class:`SyncState`). It also remembers which occurrences of each series were
 reported on their own (overrides, cancellations) so that one that disappears is reported deleted.
 An object the hub cannot read is skipped and reported in ``EventPage.unreadable`` (the core logs it
-for the user); the rest of the page goes on.
+for the user); the rest of the page goes on. Objects are read by :func:`hub_caldav.plain_events.read_events`
+where they are plain (most are; several times faster), else by :class:`hub_caldav.ical.CalendarObject`.
 
 Public API: :func:`fetch_events`, :class:`SyncState`.
 """
@@ -38,6 +39,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Iterable
 
 from hub.exceptions import CursorExpired, NotSupported
 from hub.types import EventPage, RemoteEvent, Window
@@ -46,6 +48,7 @@ from hub_caldav import queries
 from hub_caldav.connection import CalDAVConnection
 from hub_caldav.discovery import calendar_state
 from hub_caldav.ical import CalendarObject, MalformedObject, exception_id, resolve_zone
+from hub_caldav.plain_events import read_events
 
 log = logging.getLogger(__name__)
 
@@ -104,23 +107,26 @@ class _Page:
         self.deleted: list[str] = []
         self.unreadable: list[tuple[str, str]] = []
 
-    def upsert(self, objects: list[Fetched], window: Window | None = None) -> None:
+    def upsert(self, objects: Iterable[Fetched], window: Window | None = None) -> None:
         """Add ``objects``; with ``window``, those that left it are reported deleted instead."""
         for item in objects:
             if item.href.rstrip("/") == self.calendar_href.rstrip("/") or item.data is None:
                 continue  # iCloud lists the collection itself among the results
-            try:
-                obj = CalendarObject.parse(item.data, item.href, item.etag, self.zone)
-                if window is not None and not obj.occurs_between(window.start, window.end):
-                    self.remove(item.href)
+            plain = read_events(item.data, item.href, item.etag, self.zone) if window is None else None
+            if plain is not None:
+                events, new = plain
+            else:
+                try:
+                    obj = CalendarObject.parse(item.data, item.href, item.etag, self.zone)
+                    if window is not None and not obj.occurs_between(window.start, window.end):
+                        self.remove(item.href)
+                        continue
+                    events, new = obj.events(), obj.exception_keys()
+                except MalformedObject as exc:
+                    self.unreadable.append((item.href, str(exc)))
+                    log.warning("skipping the unreadable calendar object %s: %s", item.href, exc)
                     continue
-                events = obj.events()
-            except MalformedObject as exc:
-                self.unreadable.append((item.href, str(exc)))
-                log.warning("skipping the unreadable calendar object %s: %s", item.href, exc)
-                continue
             old = set(self.state.series.pop(item.href, []))
-            new = obj.exception_keys()
             if new:
                 self.state.series[item.href] = sorted(new)
             self.deleted.extend(exception_id(item.href, key) for key in sorted(old - new))
@@ -149,6 +155,8 @@ def fetch_events(connection: CalDAVConnection, calendar_href: str, cursor: str |
 
 def _full(connection: CalDAVConnection, calendar_href: str, window: Window) -> EventPage:
     info = calendar_state(connection, calendar_href)
+    if not info.sync_token:  # the ctag is only needed without sync tokens, and costs the server a scan
+        info = calendar_state(connection, calendar_href, token=False, ctag=True)
     until = _midnight_after(window.end)
     state = SyncState(mode="token" if info.sync_token else "etag", until=until.isoformat(),
                       token=info.sync_token, ctag=info.ctag, zone=info.timezone)
@@ -181,7 +189,7 @@ def _by_token(connection: CalDAVConnection, calendar_href: str, state: SyncState
 
 def _by_etag(connection: CalDAVConnection, calendar_href: str, state: SyncState, window: Window,
              zone: tzinfo | None) -> EventPage:
-    info = calendar_state(connection, calendar_href)
+    info = calendar_state(connection, calendar_href, token=False, ctag=True)
     page = _Page(state, calendar_href, zone)
     if not (info.ctag and info.ctag == state.ctag):
         current = _etags(connection, calendar_href)
