@@ -12,7 +12,8 @@ Algorithm (one folder of one account):
    (:func:`hub.sync.mail_store.store_messages`: idempotent on (account, folder, remote id), one
    logical message per Message-ID across the user's accounts, threads, timeline logging), count
    them against the cap, and save the page's cursor and progress ("3,200 of 10,000"). A crash
-   between pages resumes from the last stored page and never stores one twice.
+   between pages resumes from the last stored page and never stores one twice. The commit does
+   not wait for the disk (``durable=False``): a page a power cut takes goes with its cursor.
 4. When the cap cuts a page, store what fits, keep the old cursor (the rest is deferred to the
    next day, not dropped) and stop. Re-reading that page later skips what is already stored.
 5. ``CursorExpired`` → start over without a cursor once; step 3's idempotency means the full
@@ -198,7 +199,7 @@ def _store_page(hub, account_id: int, user_id: int, folder: str, page: MailPage,
     deleted = [text(d, 1024) for d in (page.deleted or [])]
     if part is not None:
         return _store_part_page(hub, account_id, user_id, folder, part, page, cleaned, stats, now)
-    with hub.db.session(write_lock=True) as s:
+    with hub.db.session(write_lock=True, durable=False) as s:  # lost with its cursor: fetched again
         _take_lock(s, stats)
         allowed = limits.reserve(s, user_id, now)
         state = _cursor_row(s, account_id, folder)
@@ -277,7 +278,7 @@ def _store_part_page(hub, account_id: int, user_id: int, folder: str, part: int,
                      stats: dict[str, Any], now: datetime | None) -> tuple[bool, bool]:
     """One page of a part: messages, the part's cursor, the folder's progress — and, on the page that
     ends the last part, the folder's completion."""
-    with hub.db.session(write_lock=True) as s:
+    with hub.db.session(write_lock=True, durable=False) as s:  # lost with its cursor: fetched again
         _take_lock(s, stats)
         allowed = limits.reserve(s, user_id, now)
         row = s.scalars(_cursor_query(account_id, f"{folder}/{part}", PART_KIND)).one()
