@@ -97,6 +97,7 @@ def sync_folder(hub, account_id: int, folder: str, full: bool = False, now: date
         state = s.scalars(_cursor_query(account_id, folder)).one_or_none()
         remaining = limits.remaining_today(s, user_id, now)
         pending = _pending_parts(s, account_id, folder)
+        handle = hub.account_handle(account_id, s)  # same transaction: a no-op sync is mostly fixed costs
     if pending and not full:
         stats["skipped"], stats["parts"] = "the initial sync runs in parts", pending
         return stats
@@ -108,7 +109,6 @@ def sync_folder(hub, account_id: int, folder: str, full: bool = False, now: date
                 _restart(state, now)
                 _drop_parts(s, account_id, folder)
     cursor, started_at, initial_done = state.cursor, state.started_at, state.initial_done
-    handle = hub.account_handle(account_id)
     since = started_at - timedelta(days=hub.settings.mail_initial_days)
     if split and cursor is None and not initial_done and remaining is None and not state.progress_done:
         # no answer (a small folder, a provider that cannot split) is the usual path
@@ -244,7 +244,7 @@ def _sync_part(hub, account_id: int, folder: str, part: int, stats: dict[str, An
             stats["skipped"] = "this part is done"
             return stats
         cursor, since = row.cursor, state.started_at - timedelta(days=hub.settings.mail_initial_days)
-    handle = hub.account_handle(account_id)
+        handle = hub.account_handle(account_id, s)
     while True:
         clock = time.perf_counter()
         try:
