@@ -23,7 +23,8 @@ before and after a change in one run. ``bench/imap_fetch.py`` compares the plugi
 The hub runs as ``--workers`` worker processes taking sync jobs from a queue, as RQ workers do: a
 large folder's initial sync is split into parts (``hub_mail_partitions``), each part a job of its own.
 Goals (issue 19): (a) ≤ 1.5× (b) and ≤ 1.0× (c') FSync no, medians of 3 runs; the cold no-op sync
-≤ 50 ms; the peak memory of a hub worker is reported.
+≤ 50 ms; the peak memory of a hub worker is reported, and the CPU seconds of the workers (the
+figure to compare on a machine others share).
 """
 
 from __future__ import annotations
@@ -234,14 +235,17 @@ def _worker(settings_values: dict, account_id: int, ready, go, tasks, results, c
     hub = Hub(Settings(**settings_values), extra_plugins=[("imap", hub_imap.hooks)])
     ready.release()
     go.wait()
+    started = os.times()
     while (task := tasks.get()) is not None:
         folder, part = task
         try:
             stats = sync_folder(hub, account_id, folder, part=part)
         except BaseException as exc:  # report, never leave the parent waiting
-            results.put((task, None, repr(exc), 0))
+            results.put((task, None, repr(exc), 0, (os.getpid(), 0.0)))
             raise
-        results.put((task, time.perf_counter(), stats, _peak_kb()))
+        now = os.times()
+        cpu = now.user + now.system - started.user - started.system
+        results.put((task, time.perf_counter(), stats, _peak_kb(), (os.getpid(), cpu)))
     hub.close()
 
 
@@ -262,9 +266,11 @@ def _peak_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def hub_initial(hub, account_id: int, workers: int, code: str | None = None) -> tuple[float, dict, float]:
+def hub_initial(hub, account_id: int, workers: int, code: str | None = None) -> tuple[float, dict, float, float]:
     """Seconds until both folders are synced by ``workers`` processes, the stats per folder (summed
-    over its parts) and the largest worker's peak memory in MB. A folder sync that splits its initial
+    over its parts), the largest worker's peak memory in MB and the CPU seconds (user + system) the
+    workers spent on the jobs — on a shared machine the wall time swings with other load, the
+    CPU time much less. A folder sync that splits its initial
     sync hands out its parts as further jobs, as ``hub.jobs.sync_mail`` does. ``code``: run the
     workers on another checkout's code (see :func:`_worker`)."""
     from dataclasses import asdict
@@ -282,12 +288,14 @@ def hub_initial(hub, account_id: int, workers: int, code: str | None = None) -> 
     for folder in FOLDERS:
         tasks.put((folder, None))
     outstanding, ended, peak_kb = len(FOLDERS), 0.0, 0
+    cpu: dict[int, float] = {}
     totals: dict[str, dict] = {f: defaultdict(float) for f in FOLDERS}
     start = time.perf_counter()
     go.set()
     while outstanding:
-        (folder, _part), finished, stats, rss = results.get(timeout=600)
+        (folder, _part), finished, stats, rss, (pid, cpu_seconds) = results.get(timeout=600)
         outstanding -= 1
+        cpu[pid] = max(cpu.get(pid, 0.0), cpu_seconds)
         if finished is None:
             for _ in procs:
                 tasks.put(None)
@@ -305,7 +313,7 @@ def hub_initial(hub, account_id: int, workers: int, code: str | None = None) -> 
         tasks.put(None)
     for p in procs:
         p.join()
-    return ended - start, {f: dict(t) for f, t in totals.items()}, peak_kb / 1024
+    return ended - start, {f: dict(t) for f, t in totals.items()}, peak_kb / 1024, sum(cpu.values())
 
 
 def hub_noop(hub, account_id: int, runs: int, cold: bool) -> tuple[float, int, float]:
@@ -497,11 +505,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.baseline:  # before the hub below: neither profits from the other warming Dovecot's cache
             (tmp / "baseline").mkdir()
             old_hub, old_account = make_hub(tmp / "baseline", dovecot, smtp, user, addresses, companies)
-            old_a, old_stats, old_mb = hub_initial(old_hub, old_account, args.workers, code=args.baseline)
+            old_a, old_stats, old_mb, old_cpu = hub_initial(old_hub, old_account, args.workers, code=args.baseline)
             old_hub.close()
-            baseline = (old_a, old_mb, int(sum(s["stored"] for s in old_stats.values())), old_stats)
+            baseline = (old_a, old_mb, int(sum(s["stored"] for s in old_stats.values())), old_stats, old_cpu)
         hub, account_id = make_hub(tmp, dovecot, smtp, user, addresses, companies)
-        a, stats, worker_mb = hub_initial(hub, account_id, args.workers)
+        a, stats, worker_mb, worker_cpu = hub_initial(hub, account_id, args.workers)
         stored = int(sum(s["stored"] for s in stats.values()))
         if stored != args.messages or n_same != args.messages or n_whole != args.messages:
             raise SystemExit(f"counts differ: hub {stored}, imapclient {n_same}/{n_whole}, expected {args.messages}")
@@ -556,6 +564,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{in_plugin[folder]:.2f} s inside the IMAP plugin "
               f"(fetch + parse), {in_store[folder]:.2f} s in the engine (clean, match, store, log; of which "
               f"{stats[folder]['lock_seconds']:.2f} s waiting for the database's write lock)")
+    print(f"(a) CPU seconds of the hub's workers (user + system, all processes): {worker_cpu:.2f}"
+          + (f"; (a0): {baseline[4]:.2f}" if baseline is not None else ""))
     if baseline is not None:
         for folder, st in baseline[3].items():
             print(f"(a0) {folder}: {st['provider_seconds']:.2f} s inside the IMAP plugin, "
