@@ -9,7 +9,8 @@ domains, reply threads, 3/4 in INBOX and 1/4 in Sent), APPENDs it to a Dovecot s
 suite's launcher (:class:`hub.testing.peers.imap.DovecotServer`), then times in the same run:
 
 (a) the hub: ``hub.sync.mail.sync_folder`` for INBOX and Sent through the real IMAP plugin into a
-    fresh SQLite database, with address matching and timeline logging, in ``--workers`` processes;
+    fresh SQLite database (``--database-url``: a fresh database on that PostgreSQL server), with
+    address matching and timeline logging, in ``--workers`` processes;
 (b) raw imapclient fetching the same data the hub fetches (the header fields it reads, BODYSTRUCTURE,
     text parts), without parsing — and (b') raw imapclient fetching whole messages (BODY.PEEK[]);
 (c) ``mbsync`` (isync) pulling both folders to a maildir, with its default fsync and with FSync no;
@@ -160,9 +161,31 @@ def seed(dovecot, user, mailbox: dict[str, list[bytes]]) -> None:
 # --- (a) the hub ---------------------------------------------------------------------------------------------
 
 
-def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: list[str]):
-    """A Hub on a fresh SQLite database with Acme's people, contacts for a third of the addresses,
-    and the Dovecot mailbox connected through the IMAP plugin. Returns (hub, account id)."""
+def fresh_database(server_url: str | None, tmp: Path, cleanups: list) -> str:
+    """A new SQLite file in ``tmp``, or a new database on the PostgreSQL server of ``server_url``
+    (dropped by the callables appended to ``cleanups``)."""
+    if not server_url:
+        return f"sqlite:///{tmp / 'hub.db'}"
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(server_url).set(drivername="postgresql+psycopg")
+    server = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"hub_bench_{os.getpid()}_{len(cleanups)}"
+    with server.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+    cleanups.append(drop)
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: list[str], database_url: str):
+    """A Hub on the fresh database ``database_url`` with Acme's people, contacts for a third of the
+    addresses, and the Dovecot mailbox connected through the IMAP plugin. Returns (hub, account id)."""
     from hub import crypto
     from hub.config import Settings
     from hub.core import Hub
@@ -184,7 +207,7 @@ def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: li
     from hub_imap.testing import connect_params, trusted
 
     settings = Settings.load({
-        "instance_path": tmp / "instance", "database_url": f"sqlite:///{tmp / 'hub.db'}",
+        "instance_path": tmp / "instance", "database_url": database_url,
         "keys": crypto.format_keys([crypto.new_key()]), "load_plugins": "", "allow_private_hosts": True,
     }, environ={})
     hub = Hub(settings, extra_plugins=[("imap", hub_imap.hooks)])
@@ -472,6 +495,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20240501)
     parser.add_argument("--workers", type=int, default=2, help="worker processes running the hub's sync jobs")
     parser.add_argument("--noop-runs", type=int, default=7)
+    parser.add_argument("--database-url", metavar="URL",
+                        help="a PostgreSQL server (postgresql://user@host/db) to store into, a fresh database "
+                             "per hub; default: a fresh SQLite file")
     parser.add_argument("--baseline", metavar="CHECKOUT",
                         help="also time the initial sync with the hub and IMAP plugin of this checkout (say a "
                              "git worktree of main), same mailbox, same run: figures before and after a change")
@@ -484,6 +510,7 @@ def main(argv: list[str] | None = None) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-mail-"))
     dovecot = smtp = None
+    cleanups: list = []
     try:
         t = time.perf_counter()
         mailbox, addresses, companies = generate(args.messages, args.seed)
@@ -504,11 +531,13 @@ def main(argv: list[str] | None = None) -> None:
         baseline = None
         if args.baseline:  # before the hub below: neither profits from the other warming Dovecot's cache
             (tmp / "baseline").mkdir()
-            old_hub, old_account = make_hub(tmp / "baseline", dovecot, smtp, user, addresses, companies)
+            old_hub, old_account = make_hub(tmp / "baseline", dovecot, smtp, user, addresses, companies,
+                                            fresh_database(args.database_url, tmp / "baseline", cleanups))
             old_a, old_stats, old_mb, old_cpu = hub_initial(old_hub, old_account, args.workers, code=args.baseline)
             old_hub.close()
             baseline = (old_a, old_mb, int(sum(s["stored"] for s in old_stats.values())), old_stats, old_cpu)
-        hub, account_id = make_hub(tmp, dovecot, smtp, user, addresses, companies)
+        hub, account_id = make_hub(tmp, dovecot, smtp, user, addresses, companies,
+                                   fresh_database(args.database_url, tmp, cleanups))
         a, stats, worker_mb, worker_cpu = hub_initial(hub, account_id, args.workers)
         stored = int(sum(s["stored"] for s in stats.values()))
         if stored != args.messages or n_same != args.messages or n_whole != args.messages:
@@ -524,14 +553,17 @@ def main(argv: list[str] | None = None) -> None:
             logged = s.scalar(select(func.count(func.distinct(TimelineEntry.mail_message_id))))
         hub.close()
     finally:
+        for cleanup in cleanups:
+            cleanup()
         if smtp is not None:
             smtp.stop()
         if dovecot is not None:
             dovecot.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
+    store = "PostgreSQL" if args.database_url else "SQLite"
     rows = [
-        ("(a) hub initial sync → SQLite, matching + logging"
+        (f"(a) hub initial sync → {store}, matching + logging"
          f" ({args.workers} process{'es' if args.workers > 1 else ''})", a),
         ("(b) imapclient, same data (header fields, BODYSTRUCTURE, text parts)", b_same),
         ("(b') imapclient, whole messages BODY.PEEK[]", b_whole),
