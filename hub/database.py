@@ -12,7 +12,7 @@ PostgreSQL the flag changes nothing; callers that must serialize lock rows (``FO
 mail stored together with the sync's cursor: on SQLite its commit does not wait for the disk
 (``PRAGMA synchronous=NORMAL``, which in WAL mode keeps the database consistent and may lose only
 the last commits to a power cut or OS crash; the next sync then fetches those pages again).
-PostgreSQL commits as configured.
+On PostgreSQL the same trade is ``SET LOCAL synchronous_commit TO OFF`` for that transaction.
 """
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ class Database:
             maker = self.locking_sessionmaker if write_lock else self.sessionmaker
         with maker() as session:
             with session.begin():
+                if not durable and not self.is_sqlite:  # SQLite's counterpart is set at BEGIN (on_begin)
+                    session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
                 yield session
 
     def check(self) -> None:
