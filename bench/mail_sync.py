@@ -9,7 +9,8 @@ domains, reply threads, 3/4 in INBOX and 1/4 in Sent), APPENDs it to a Dovecot s
 suite's launcher (:class:`hub.testing.peers.imap.DovecotServer`), then times in the same run:
 
 (a) the hub: ``hub.sync.mail.sync_folder`` for INBOX and Sent through the real IMAP plugin into a
-    fresh SQLite database, with address matching and timeline logging, in ``--workers`` processes;
+    fresh SQLite database (``--database-url``: a fresh database on that PostgreSQL server), with
+    address matching and timeline logging, in ``--workers`` processes;
 (b) raw imapclient fetching the same data the hub fetches (the header fields it reads, BODYSTRUCTURE,
     text parts), without parsing — and (b') raw imapclient fetching whole messages (BODY.PEEK[]);
 (c) ``mbsync`` (isync) pulling both folders to a maildir, with its default fsync and with FSync no;
@@ -23,7 +24,8 @@ before and after a change in one run. ``bench/imap_fetch.py`` compares the plugi
 The hub runs as ``--workers`` worker processes taking sync jobs from a queue, as RQ workers do: a
 large folder's initial sync is split into parts (``hub_mail_partitions``), each part a job of its own.
 Goals (issue 19): (a) ≤ 1.5× (b) and ≤ 1.0× (c') FSync no, medians of 3 runs; the cold no-op sync
-≤ 50 ms; the peak memory of a hub worker is reported.
+≤ 50 ms; the peak memory of a hub worker is reported, and the CPU seconds of the workers (the
+figure to compare on a machine others share).
 """
 
 from __future__ import annotations
@@ -159,9 +161,31 @@ def seed(dovecot, user, mailbox: dict[str, list[bytes]]) -> None:
 # --- (a) the hub ---------------------------------------------------------------------------------------------
 
 
-def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: list[str]):
-    """A Hub on a fresh SQLite database with Acme's people, contacts for a third of the addresses,
-    and the Dovecot mailbox connected through the IMAP plugin. Returns (hub, account id)."""
+def fresh_database(server_url: str | None, tmp: Path, cleanups: list) -> str:
+    """A new SQLite file in ``tmp``, or a new database on the PostgreSQL server of ``server_url``
+    (dropped by the callables appended to ``cleanups``)."""
+    if not server_url:
+        return f"sqlite:///{tmp / 'hub.db'}"
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(server_url).set(drivername="postgresql+psycopg")
+    server = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"hub_bench_{os.getpid()}_{len(cleanups)}"
+    with server.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+    cleanups.append(drop)
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: list[str], database_url: str):
+    """A Hub on the fresh database ``database_url`` with Acme's people, contacts for a third of the
+    addresses, and the Dovecot mailbox connected through the IMAP plugin. Returns (hub, account id)."""
     from hub import crypto
     from hub.config import Settings
     from hub.core import Hub
@@ -183,7 +207,7 @@ def make_hub(tmp: Path, dovecot, smtp, user, addresses: list[str], companies: li
     from hub_imap.testing import connect_params, trusted
 
     settings = Settings.load({
-        "instance_path": tmp / "instance", "database_url": f"sqlite:///{tmp / 'hub.db'}",
+        "instance_path": tmp / "instance", "database_url": database_url,
         "keys": crypto.format_keys([crypto.new_key()]), "load_plugins": "", "allow_private_hosts": True,
     }, environ={})
     hub = Hub(settings, extra_plugins=[("imap", hub_imap.hooks)])
@@ -234,14 +258,17 @@ def _worker(settings_values: dict, account_id: int, ready, go, tasks, results, c
     hub = Hub(Settings(**settings_values), extra_plugins=[("imap", hub_imap.hooks)])
     ready.release()
     go.wait()
+    started = os.times()
     while (task := tasks.get()) is not None:
         folder, part = task
         try:
             stats = sync_folder(hub, account_id, folder, part=part)
         except BaseException as exc:  # report, never leave the parent waiting
-            results.put((task, None, repr(exc), 0))
+            results.put((task, None, repr(exc), 0, (os.getpid(), 0.0)))
             raise
-        results.put((task, time.perf_counter(), stats, _peak_kb()))
+        now = os.times()
+        cpu = now.user + now.system - started.user - started.system
+        results.put((task, time.perf_counter(), stats, _peak_kb(), (os.getpid(), cpu)))
     hub.close()
 
 
@@ -262,9 +289,11 @@ def _peak_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def hub_initial(hub, account_id: int, workers: int, code: str | None = None) -> tuple[float, dict, float]:
+def hub_initial(hub, account_id: int, workers: int, code: str | None = None) -> tuple[float, dict, float, float]:
     """Seconds until both folders are synced by ``workers`` processes, the stats per folder (summed
-    over its parts) and the largest worker's peak memory in MB. A folder sync that splits its initial
+    over its parts), the largest worker's peak memory in MB and the CPU seconds (user + system) the
+    workers spent on the jobs — on a shared machine the wall time swings with other load, the
+    CPU time much less. A folder sync that splits its initial
     sync hands out its parts as further jobs, as ``hub.jobs.sync_mail`` does. ``code``: run the
     workers on another checkout's code (see :func:`_worker`)."""
     from dataclasses import asdict
@@ -282,12 +311,14 @@ def hub_initial(hub, account_id: int, workers: int, code: str | None = None) -> 
     for folder in FOLDERS:
         tasks.put((folder, None))
     outstanding, ended, peak_kb = len(FOLDERS), 0.0, 0
+    cpu: dict[int, float] = {}
     totals: dict[str, dict] = {f: defaultdict(float) for f in FOLDERS}
     start = time.perf_counter()
     go.set()
     while outstanding:
-        (folder, _part), finished, stats, rss = results.get(timeout=600)
+        (folder, _part), finished, stats, rss, (pid, cpu_seconds) = results.get(timeout=600)
         outstanding -= 1
+        cpu[pid] = max(cpu.get(pid, 0.0), cpu_seconds)
         if finished is None:
             for _ in procs:
                 tasks.put(None)
@@ -305,7 +336,7 @@ def hub_initial(hub, account_id: int, workers: int, code: str | None = None) -> 
         tasks.put(None)
     for p in procs:
         p.join()
-    return ended - start, {f: dict(t) for f, t in totals.items()}, peak_kb / 1024
+    return ended - start, {f: dict(t) for f, t in totals.items()}, peak_kb / 1024, sum(cpu.values())
 
 
 def hub_noop(hub, account_id: int, runs: int, cold: bool) -> tuple[float, int, float]:
@@ -464,6 +495,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20240501)
     parser.add_argument("--workers", type=int, default=2, help="worker processes running the hub's sync jobs")
     parser.add_argument("--noop-runs", type=int, default=7)
+    parser.add_argument("--database-url", metavar="URL",
+                        help="a PostgreSQL server (postgresql://user@host/db) to store into, a fresh database "
+                             "per hub; default: a fresh SQLite file")
     parser.add_argument("--baseline", metavar="CHECKOUT",
                         help="also time the initial sync with the hub and IMAP plugin of this checkout (say a "
                              "git worktree of main), same mailbox, same run: figures before and after a change")
@@ -476,6 +510,7 @@ def main(argv: list[str] | None = None) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-mail-"))
     dovecot = smtp = None
+    cleanups: list = []
     try:
         t = time.perf_counter()
         mailbox, addresses, companies = generate(args.messages, args.seed)
@@ -496,12 +531,14 @@ def main(argv: list[str] | None = None) -> None:
         baseline = None
         if args.baseline:  # before the hub below: neither profits from the other warming Dovecot's cache
             (tmp / "baseline").mkdir()
-            old_hub, old_account = make_hub(tmp / "baseline", dovecot, smtp, user, addresses, companies)
-            old_a, old_stats, old_mb = hub_initial(old_hub, old_account, args.workers, code=args.baseline)
+            old_hub, old_account = make_hub(tmp / "baseline", dovecot, smtp, user, addresses, companies,
+                                            fresh_database(args.database_url, tmp / "baseline", cleanups))
+            old_a, old_stats, old_mb, old_cpu = hub_initial(old_hub, old_account, args.workers, code=args.baseline)
             old_hub.close()
-            baseline = (old_a, old_mb, int(sum(s["stored"] for s in old_stats.values())), old_stats)
-        hub, account_id = make_hub(tmp, dovecot, smtp, user, addresses, companies)
-        a, stats, worker_mb = hub_initial(hub, account_id, args.workers)
+            baseline = (old_a, old_mb, int(sum(s["stored"] for s in old_stats.values())), old_stats, old_cpu)
+        hub, account_id = make_hub(tmp, dovecot, smtp, user, addresses, companies,
+                                   fresh_database(args.database_url, tmp, cleanups))
+        a, stats, worker_mb, worker_cpu = hub_initial(hub, account_id, args.workers)
         stored = int(sum(s["stored"] for s in stats.values()))
         if stored != args.messages or n_same != args.messages or n_whole != args.messages:
             raise SystemExit(f"counts differ: hub {stored}, imapclient {n_same}/{n_whole}, expected {args.messages}")
@@ -516,14 +553,17 @@ def main(argv: list[str] | None = None) -> None:
             logged = s.scalar(select(func.count(func.distinct(TimelineEntry.mail_message_id))))
         hub.close()
     finally:
+        for cleanup in cleanups:
+            cleanup()
         if smtp is not None:
             smtp.stop()
         if dovecot is not None:
             dovecot.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
+    store = "PostgreSQL" if args.database_url else "SQLite"
     rows = [
-        ("(a) hub initial sync → SQLite, matching + logging"
+        (f"(a) hub initial sync → {store}, matching + logging"
          f" ({args.workers} process{'es' if args.workers > 1 else ''})", a),
         ("(b) imapclient, same data (header fields, BODYSTRUCTURE, text parts)", b_same),
         ("(b') imapclient, whole messages BODY.PEEK[]", b_whole),
@@ -556,6 +596,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{in_plugin[folder]:.2f} s inside the IMAP plugin "
               f"(fetch + parse), {in_store[folder]:.2f} s in the engine (clean, match, store, log; of which "
               f"{stats[folder]['lock_seconds']:.2f} s waiting for the database's write lock)")
+    print(f"(a) CPU seconds of the hub's workers (user + system, all processes): {worker_cpu:.2f}"
+          + (f"; (a0): {baseline[4]:.2f}" if baseline is not None else ""))
     if baseline is not None:
         for folder, st in baseline[3].items():
             print(f"(a0) {folder}: {st['provider_seconds']:.2f} s inside the IMAP plugin, "

@@ -84,15 +84,18 @@ class Hub:
             allow_private_hosts=self.settings.allow_private_hosts,
         )
 
-    def account_handle(self, account_id: int) -> AccountHandle:
-        """Build the plugin's view of an account; credential/setting saves go back to the database."""
+    def account_handle(self, account_id: int, session: Session | None = None) -> AccountHandle:
+        """Build the plugin's view of an account; credential/setting saves go back to the database.
+
+        :param session: read it in this open session (a sync job's first one) instead of a new one.
+        """
         from hub.models import Account
 
-        with self.db.session() as s:
+        def read(s: Session) -> AccountHandle:
             account = s.get(Account, account_id)
             if account is None:
                 raise ConfigError(f"Account {account_id} does not exist.")
-            handle = AccountHandle(
+            return AccountHandle(
                 id=account.id,
                 provider=account.provider,
                 email=account.email,
@@ -100,6 +103,12 @@ class Hub:
                 settings=dict(account.settings or {}),
                 context=self.provider_context(account.provider, s),
             )
+
+        if session is not None:
+            handle = read(session)
+        else:
+            with self.db.session() as s:
+                handle = read(s)
 
         def save_credentials(creds: dict) -> None:
             with self.db.session(write_lock=True) as s2:

@@ -7,6 +7,12 @@ deferred transaction that upgrades from reading to writing cannot wait for a bus
 answers "database is locked" at once to avoid a deadlock — while one that locks up front queues
 (busy_timeout). Never open a write-locked session inside another session of the same thread. On
 PostgreSQL the flag changes nothing; callers that must serialize lock rows (``FOR UPDATE``).
+
+``session(durable=False)`` is for writes that are cheap to lose and redo, such as a page of synced
+mail stored together with the sync's cursor: on SQLite its commit does not wait for the disk
+(``PRAGMA synchronous=NORMAL``, which in WAL mode keeps the database consistent and may lose only
+the last commits to a power cut or OS crash; the next sync then fetches those pages again).
+On PostgreSQL the same trade is ``SET LOCAL synchronous_commit TO OFF`` for that transaction.
 """
 
 from __future__ import annotations
@@ -52,21 +58,33 @@ class Database:
         self.locking_sessionmaker = sessionmaker(
             self.engine.execution_options(hub_write_lock=True), expire_on_commit=False
         )
+        self._relaxed_sessionmakers = {
+            lock: sessionmaker(self.engine.execution_options(hub_write_lock=lock, hub_relaxed_commit=True),
+                               expire_on_commit=False)
+            for lock in (False, True)
+        }
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def session(self, write_lock: bool = False) -> Iterator[Session]:
+    def session(self, write_lock: bool = False, durable: bool = True) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error.
 
         :param write_lock: on SQLite, hold the database write lock for the whole transaction
             (every read-then-write transaction that may run beside another writer).
+        :param durable: ``False``: on SQLite the commit does not wait for the disk (see the module
+            docstring) — only for writes the caller redoes when they are lost.
         """
-        maker = self.locking_sessionmaker if write_lock else self.sessionmaker
+        if not durable:
+            maker = self._relaxed_sessionmakers[write_lock]
+        else:
+            maker = self.locking_sessionmaker if write_lock else self.sessionmaker
         with maker() as session:
             with session.begin():
+                if not durable and not self.is_sqlite:  # SQLite's counterpart is set at BEGIN (on_begin)
+                    session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
                 yield session
 
     def check(self) -> None:
@@ -136,18 +154,32 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(sa_url, pool_pre_ping=True)
 
 
+#: ``PRAGMA synchronous`` for commits that need not wait for the disk
+_SYNCHRONOUS_NORMAL = 1
+
+
 def _sqlite_pragmas(engine: sa.Engine) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_conn, _record):
+    def on_connect(dbapi_conn, record):
         # pysqlite's own transaction handling would defer BEGIN; we issue it ourselves below
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        (level,) = cur.execute("PRAGMA synchronous").fetchone()
+        record.info["hub_synchronous"] = record.info["hub_synchronous_default"] = level
         cur.close()
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        locking = conn.get_execution_options().get("hub_write_lock")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if locking else "BEGIN")
+        options = conn.get_execution_options()
+        # the level holds per connection until changed, and only outside a transaction: set it
+        # here when this transaction wants another one than the connection's last
+        info = conn.connection.info
+        default = info["hub_synchronous_default"]
+        synchronous = min(default, _SYNCHRONOUS_NORMAL) if options.get("hub_relaxed_commit") else default
+        if info["hub_synchronous"] != synchronous:
+            conn.exec_driver_sql(f"PRAGMA synchronous={int(synchronous)}")
+            info["hub_synchronous"] = synchronous
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("hub_write_lock") else "BEGIN")

@@ -65,13 +65,15 @@ def reserve(session: Session, user_id: int, now: datetime | None = None) -> int 
 
     The row lock (an upsert on PostgreSQL; the write lock on SQLite) is held until the page's
     transaction commits, so a concurrent page of another folder waits and then sees our count.
+    Taken without a cap too, as the page's first lock: :func:`record` locks the row at the end
+    anyway, and two pages of one user that took thread keys (and a split folder's progress row)
+    before it deadlocked on PostgreSQL (bench/mail_sync.py --database-url: "deadlock detected"
+    between two parts of INBOX). First for every page, it orders the user's pages instead.
     """
     cap = daily_cap(session, user_id)
-    if cap is None:  # nothing to guard: no lock, so the user's folders store their pages side by side
-        return None
     day = usage_day(session, user_id, now)
     _upsert(session, user_id, day, add=0)
-    return max(0, cap - synced_on(session, user_id, day))
+    return None if cap is None else max(0, cap - synced_on(session, user_id, day))
 
 
 def record(session: Session, user_id: int, stored: int, deferred: bool, now: datetime | None = None) -> None:

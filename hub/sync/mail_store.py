@@ -124,11 +124,15 @@ def _direction(message: CleanMessage, folder: str, matches: AddressMatches) -> s
 
 def _existing_remote_ids(session: Session, user_id: int, account_id: int | None, folder: str,
                          remote_ids: list[str]) -> set[str]:
+    # An account's rows all belong to its user, so the unique (account, folder, remote id) key says
+    # it all; naming the user too made SQLite search the user's index and read every row of the
+    # user's mail (7 ms a page at 10,000 messages). BCC mail (no account) needs the user.
+    owner = ((MailMessage.user_id == user_id, MailMessage.account_id.is_(None)) if account_id is None
+             else (MailMessage.account_id == account_id,))
     found: set[str] = set()
     for chunk in _chunks(remote_ids):
         found.update(session.scalars(sa.select(MailMessage.remote_id).where(
-            MailMessage.user_id == user_id, MailMessage.account_id.is_not_distinct_from(account_id),
-            MailMessage.folder == folder, MailMessage.remote_id.in_(chunk))))
+            *owner, MailMessage.folder == folder, MailMessage.remote_id.in_(chunk))))
     return found
 
 

@@ -42,8 +42,7 @@ def test_a_worker_killed_mid_delivery_sends_the_event_again_with_the_same_id(hub
         s.add(WebhookEndpoint(organization_id=org.id, url=receiver.url, secret={"secret": receiver.secret},
                               allow_private=True))
         s.flush()
-        event = events.record(s, org.id, "contact.created", {"contact_id": 1, "emails": ["ann@newco.test"]})
-        event_id = event.event_id
+        event_id = events.record(s, org.id, "contact.created", {"contact_id": 1, "emails": ["ann@newco.test"]})
     worker = WorkerProcess(hub, "", tmp_path / "worker-1.log", burst=True)
     receiver.wait_for(1)  # the CRM has the event; the worker waits for its answer
     worker.kill()
