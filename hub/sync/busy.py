@@ -138,5 +138,5 @@ def replace_blocks(session: Session, user_id: int, calendar_id: int, owner_ids: 
         session.execute(sa.delete(BusyBlock).where(BusyBlock.event_id.in_(owner_ids)))
     rows = [row for event_id, intervals in new.items() for row in block_rows(user_id, calendar_id, event_id, intervals)]
     if rows:
-        session.execute(sa.insert(BusyBlock), rows)
+        session.execute(sa.insert(BusyBlock.__table__), rows)  # Core: no ORM bookkeeping for plain rows
     return len(rows)
