@@ -11,10 +11,10 @@ Public API:
 Algorithm: availability must never parse iCalendar per request (docs/architecture.md, "Why
 availability reads stored busy time"), so the sync engine calls :func:`blocks` whenever an event (or
 any exception of a series) changes and stores the result.
-A recurring master is rebuilt as an iCalendar VEVENT — DTSTART with its zone (and the zone's own
-VTIMEZONE when it has no IANA name), the RRULE/EXDATE/RDATE lines verbatim, every exception's
-RECURRENCE-ID as an EXDATE — and its start times are expanded by recurring-ical-events, lazily and
-at most ``max_occurrences`` per series. Exceptions (moved occurrences) then block their own times.
+A recurring master's occurrences come from :func:`hub.sync.series.occurrences` — its RRULE/EXDATE/RDATE
+lines with DTSTART in its zone (and the zone's own VTIMEZONE when it has no IANA name), every
+exception's RECURRENCE-ID left out like an EXDATE — lazily and at most ``max_occurrences`` per series.
+Exceptions (moved occurrences) then block their own times.
 
 RFC 5545 points the hub decides itself rather than take from the library:
 
@@ -32,17 +32,15 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime
 from typing import Iterable
-from zoneinfo import ZoneInfo
 
-import icalendar
-import recurring_ical_events
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.models import BusyBlock
-from hub.rrules import fast_forward, rule_problem, steps_problem
+from hub.sync.series import occurrences
+from hub.sync.series import span as _span
 from hub.timezones import to_utc, zone
 from hub.types import RemoteEvent
 
@@ -94,7 +92,7 @@ def blocks(master: RemoteEvent | None, exceptions: list[RemoteEvent], start: dat
     if master is not None and master.recurrence and is_blocking(master, self_emails):
         skipped = [e.original_start for e in exceptions if e.original_start is not None]
         try:
-            for i, interval in enumerate(_occurrences(master, skipped, start, end, cal_zone)):
+            for i, interval in enumerate(occurrences(master, skipped, start, end, cal_zone)):
                 if i >= max_occurrences:
                     out.capped = True
                     log.warning("recurring event %s has more than %d occurrences in the window; expanded %d",
@@ -118,119 +116,9 @@ def occurs_between(event: RemoteEvent, start: datetime, end: datetime, calendar_
         begin, finish = _span(event, cal_zone)
         return begin < end and finish > start
     try:
-        return next(iter(_occurrences(event, [], start, end, cal_zone)), None) is not None
+        return next(iter(occurrences(event, [], start, end, cal_zone)), None) is not None
     except (ValueError, KeyError, TypeError):
         return to_utc(event.start, cal_zone) < end
-
-
-def _span(event: RemoteEvent, tz: tzinfo) -> Interval:
-    """An event's own start and end in UTC; an exact DURATION (§3.3.6) counts from the start instant."""
-    begin = to_utc(event.start, tz)
-    if event.duration_seconds is not None and isinstance(event.start, datetime):
-        return begin, begin + timedelta(seconds=event.duration_seconds)
-    return begin, to_utc(event.end, tz)
-
-
-def _occurrences(master: RemoteEvent, skipped: list[datetime | date], start: datetime, end: datetime,
-                 cal_zone: ZoneInfo) -> Iterable[Interval]:
-    """The master's own occurrences overlapping [start, end) as UTC intervals, in start order, lazily."""
-    tzid, series_tz, definition = _series_zone(master, cal_zone)
-    all_day = not isinstance(master.start, datetime)
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//crm-hub//busy//EN"]
-    if definition:
-        lines += [line for line in definition.splitlines() if line.strip()]
-    rules = [line.strip() for line in master.recurrence if line.strip()]
-    for problem in filter(None, (rule_problem(r) for r in rules if r.upper().startswith("RRULE"))):
-        raise ValueError(problem)  # before the expander loops on it
-    # the expander walks every instance from DTSTART: a MINUTELY series begun a year ago would cost half a
-    # million steps before the window; what is still too dense after moving on is refused (fail closed)
-    dtstart, rules = fast_forward(master.start, rules, start, series_tz)
-    walked = start - to_utc(dtstart, series_tz)  # what the expander steps through before the window
-    rdates = sum(r.partition(":")[2].count(",") + 1 for r in rules if r.upper().startswith("RDATE"))
-    problem = steps_problem([r for r in rules if r.upper().startswith("RRULE")], rdates, walked)
-    if problem:
-        raise ValueError(problem)
-    lines += ["BEGIN:VEVENT", "UID:series", _when("DTSTART", dtstart, tzid, series_tz, all_day)] + rules
-    lines += [_when("EXDATE", value, tzid, series_tz, all_day) for value in skipped]
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    calendar = icalendar.Calendar.from_ical("\r\n".join(lines))
-    # EXDATEs are applied here, by instant: recurring-ical-events 3.8 also drops the RDATEs that follow
-    # an EXDATE of the rule's last instance, and §3.8.5.2 says RDATEs join the set regardless
-    vevent = calendar.walk("VEVENT")[0]
-    excluded = {_instant(item.dt, series_tz)
-                for prop in _listed(vevent.pop("EXDATE", None)) for item in prop.dts}
-    if all_day:  # whole days in the calendar's zone, as long (in days) as the master
-        days = max((master.end - master.start).days, 1) if not isinstance(master.end, datetime) else 1
-        first: date | datetime = start.astimezone(cal_zone).date() - timedelta(days=days)
-    else:
-        # §3.8.5.3: every occurrence lasts the master's exact duration
-        begin, finish = _span(master, series_tz)
-        length = finish - begin
-        first = start - max(length, timedelta(0)) - timedelta(days=1)
-        if tzid is None:  # floating: expanded in wall time, read in the calendar's zone after
-            first = first.astimezone(cal_zone).replace(tzinfo=None)
-    for occurrence in recurring_ical_events.of(calendar).after(first):
-        value = occurrence.decoded("DTSTART")
-        if _instant(value, series_tz) in excluded:
-            continue
-        if all_day:
-            day = value if not isinstance(value, datetime) else value.date()
-            o_start, o_end = to_utc(day, cal_zone), to_utc(day + timedelta(days=days), cal_zone)
-        else:
-            o_start = to_utc(value, series_tz)
-            o_end = o_start + length
-        if o_start >= end:
-            return
-        if o_end > start or (o_start == o_end and o_start >= start):  # (zero-length still "occurs")
-            yield o_start, o_end
-
-
-def _instant(value: datetime | date, series_tz: tzinfo) -> datetime | date:
-    """What an occurrence and an EXDATE are compared by: the UTC instant, or the day of an all-day series."""
-    if not isinstance(value, datetime):
-        return value
-    return to_utc(value, series_tz)  # a floating series' tz is the calendar's zone
-
-
-def _listed(value) -> list:
-    return [] if value is None else value if isinstance(value, list) else [value]
-
-
-def _series_zone(master: RemoteEvent, cal_zone: ZoneInfo) -> tuple[str | None, tzinfo, str | None]:
-    """The series' TZID (``None``: floating), its tzinfo, and the VTIMEZONE defining it when it has no IANA name."""
-    if master.vtimezone:
-        definition = icalendar.Timezone.from_ical(master.vtimezone)
-        return str(definition["TZID"]), definition.to_tz(), master.vtimezone  # type: ignore[attr-defined]
-    if master.timezone:
-        tz = zone(master.timezone)
-        return tz.key, tz, None
-    tz = getattr(master.start, "tzinfo", None)
-    if isinstance(tz, ZoneInfo):
-        return tz.key, tz, None
-    if tz is not None:  # a fixed offset: repeat at the same UTC time
-        return "UTC", ZoneInfo("UTC"), None
-    return None, cal_zone, None  # floating: wall times, in the calendar's zone
-
-
-def _when(name: str, value: datetime | date, tzid: str | None, series_tz: tzinfo, all_day: bool) -> str:
-    """One iCalendar date-time line in the series' form: a date for all-day series, a floating time for
-    floating ones (their RRULE's UNTIL is floating too, §3.3.10), else local time with TZID."""
-    if all_day:
-        day = value.astimezone(series_tz).date() if isinstance(value, datetime) else value
-        return f"{name};VALUE=DATE:{day:%Y%m%d}"
-    if tzid is None:
-        wall = value.astimezone(series_tz).replace(tzinfo=None) if isinstance(value, datetime) and value.tzinfo else value
-        return f"{name}:{wall:%Y%m%dT%H%M%S}"
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time.min, series_tz)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=series_tz)
-    wall = value.replace(tzinfo=series_tz, fold=0)
-    # the wall time as written, also when it falls in a DST gap (§3.3.5): converting would move the
-    # whole series an hour on; any other instant is converted to the series' zone
-    local = wall if to_utc(wall, series_tz) == to_utc(value, series_tz) else value.astimezone(series_tz)
-    # local wall time with TZID, so the rule repeats at the same local hour across DST changes
-    return f"{name};TZID={tzid}:{local:%Y%m%dT%H%M%S}"
 
 
 def block_rows(user_id: int, calendar_id: int, event_id: int | None, intervals: Iterable[Interval]) -> list[dict]:
@@ -250,5 +138,5 @@ def replace_blocks(session: Session, user_id: int, calendar_id: int, owner_ids: 
         session.execute(sa.delete(BusyBlock).where(BusyBlock.event_id.in_(owner_ids)))
     rows = [row for event_id, intervals in new.items() for row in block_rows(user_id, calendar_id, event_id, intervals)]
     if rows:
-        session.execute(sa.insert(BusyBlock), rows)
+        session.execute(sa.insert(BusyBlock.__table__), rows)  # Core: no ORM bookkeeping for plain rows
     return len(rows)

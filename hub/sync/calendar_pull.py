@@ -35,7 +35,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from hub import work
 from hub.account_status import log_error
@@ -190,26 +190,27 @@ def content_hash(event: RemoteEvent) -> str:
     return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
 
 
-def fill_row(row: CalendarEvent, event: RemoteEvent, digest: str, calendar_tz: str | None) -> None:
-    row.ical_uid = event.ical_uid
-    row.etag = event.etag
-    row.content_hash = digest
-    row.status = event.status
-    row.summary = event.summary or ""
-    row.all_day = bool(event.all_day)
+def row_values(event: RemoteEvent, digest: str, calendar_tz: str | None) -> dict[str, Any]:
+    """The columns of an event's row that come from the event (``digest``: its :func:`content_hash`)."""
+    values: dict[str, Any] = {
+        "ical_uid": event.ical_uid, "etag": event.etag, "content_hash": digest, "status": event.status,
+        "summary": event.summary or "", "all_day": bool(event.all_day)}
     if event.all_day and not isinstance(event.start, datetime):
-        row.start_date, row.end_date, row.start, row.end = event.start, event.end, None, None
+        values.update(start_date=event.start, end_date=event.end, start=None, end=None)
     else:
         tz = busy.zone(event.timezone or calendar_tz)  # floating times are the calendar's
-        row.start, row.end = busy.to_utc(event.start, tz), busy.to_utc(event.end, tz)
-        row.start_date = row.end_date = None
-    row.timezone = event.timezone
-    row.transparent = bool(event.transparent)
-    row.recurrence = list(event.recurrence) or None
-    row.recurring_event_id = event.recurring_event_id
-    row.original_start = _when(event.original_start)
-    row.data = event_to_data(event)
-    row.updated_at = event.updated
+        values.update(start=busy.to_utc(event.start, tz), end=busy.to_utc(event.end, tz), start_date=None,
+                      end_date=None)
+    values.update(timezone=event.timezone, transparent=bool(event.transparent),
+                  recurrence=list(event.recurrence) or None, recurring_event_id=event.recurring_event_id,
+                  original_start=_when(event.original_start), data=event_to_data(event), updated_at=event.updated)
+    return values
+
+
+def fill_row(row: CalendarEvent, event: RemoteEvent, digest: str, calendar_tz: str | None) -> None:
+    """Set an existing row's columns to :func:`row_values`."""
+    for key, value in row_values(event, digest, calendar_tz).items():
+        setattr(row, key, value)
 
 
 # --- pull -----------------------------------------------------------------------------------------------
@@ -225,41 +226,58 @@ def apply_page(s: Session, ctx: CalendarContext, page: EventPage) -> Counter:
     incoming = [e for e in page.events if e.remote_id not in removed]
     rows = rows_by_remote_id(s, ctx.calendar_id, [e.remote_id for e in incoming] + list(removed))
     series: set[str] = set()
-    changed: list[tuple[CalendarEvent, RemoteEvent]] = []
+    changed: list[tuple[str, RemoteEvent]] = []
+    #: rows to insert, by remote id: one executemany instead of an ORM object (and its flush) for each
+    new: dict[str, dict[str, Any]] = {}
     for event in incoming:
         if event.status == "cancelled" and not event.recurring_event_id:
             removed.add(event.remote_id)  # a cancelled single event or series is a deletion
             continue
         row = rows.get(event.remote_id)
+        pending = new.get(event.remote_id)  # (the same event twice in one page)
         digest = content_hash(event)
-        if row is None:
-            row = CalendarEvent(calendar_id=ctx.calendar_id, remote_id=event.remote_id)
-            s.add(row)
-            rows[event.remote_id] = row
-        elif row.content_hash == digest:
-            row.etag, row.seen_generation = event.etag, ctx.generation
+        if (row.content_hash if row is not None else pending and pending["content_hash"]) == digest:
+            if row is not None:
+                row.etag, row.seen_generation = event.etag, ctx.generation
+            else:
+                pending["etag"] = event.etag
             stats["unchanged"] += 1
             continue
-        fill_row(row, event, digest, ctx.timezone)
-        row.seen_generation = ctx.generation
+        if row is not None:
+            fill_row(row, event, digest, ctx.timezone)
+            row.seen_generation = ctx.generation
+        else:
+            new[event.remote_id] = {"calendar_id": ctx.calendar_id, "remote_id": event.remote_id, "meeting_id": None,
+                                    "client_id": None, "seen_generation": ctx.generation,
+                                    **row_values(event, digest, ctx.timezone)}
         series.add(event.recurring_event_id or event.remote_id)
-        changed.append((row, event))
+        changed.append((event.remote_id, event))
     s.flush()
+    written = {remote_id: rows[remote_id].data for remote_id, _e in changed if remote_id in rows}
+    if new:
+        s.execute(sa.insert(CalendarEvent), list(new.values()))
+        written.update((remote_id, values["data"]) for remote_id, values in new.items())
+        # read back for the meeting rules, only what they read of a new row (reading JSON and times is what
+        # costs; anything else is loaded when touched)
+        rows.update(rows_by_remote_id(s, ctx.calendar_id, list(new), load_only(
+            CalendarEvent.calendar_id, CalendarEvent.remote_id, CalendarEvent.meeting_id, CalendarEvent.client_id,
+            CalendarEvent.recurring_event_id)))
     stats["deleted"] += remove_rows(s, ctx, [rows[r] for r in removed if r in rows], series, stats)
     stats += Counter()  # drop the zero
-    recompute_busy(s, ctx, series)
+    recompute_busy(s, ctx, series, written)
     people = [p.email for _row, e in changed for p in ([e.organizer] if e.organizer else []) + list(e.attendees)]
     stats["changed"] += len(changed)
     with matching.page_cache(s, ctx.user_id, people):  # the page's addresses in a few queries, not per event
-        stats += meeting_import.on_events(s, ctx, [(row, event) for row, event in changed if not event.recurring_event_id])
+        stats += meeting_import.on_events(s, ctx, [(rows[remote_id], event) for remote_id, event in changed
+                                                   if not event.recurring_event_id])
     return stats
 
 
-def rows_by_remote_id(s: Session, calendar_id: int, remote_ids: list[str]) -> dict[str, CalendarEvent]:
+def rows_by_remote_id(s: Session, calendar_id: int, remote_ids: list[str], *options) -> dict[str, CalendarEvent]:
     found: dict[str, CalendarEvent] = {}
     for i in range(0, len(remote_ids), 500):
         chunk = remote_ids[i:i + 500]
-        found.update((r.remote_id, r) for r in s.scalars(sa.select(CalendarEvent).where(
+        found.update((r.remote_id, r) for r in s.scalars(sa.select(CalendarEvent).options(*options).where(
             CalendarEvent.calendar_id == calendar_id, CalendarEvent.remote_id.in_(chunk))))
     return found
 
@@ -290,36 +308,59 @@ def remove_rows(s: Session, ctx: CalendarContext, doomed: list[CalendarEvent], s
     return len(unique)
 
 
-def recompute_busy(s: Session, ctx: CalendarContext, series: Iterable[str]) -> None:
-    """Recompute the busy blocks of the given series (master remote ids or single events)."""
+def recompute_busy(s: Session, ctx: CalendarContext, series: Iterable[str],
+                   known: dict[str, dict[str, Any]] | None = None) -> None:
+    """Recompute the busy blocks of the given series (master remote ids or single events).
+
+    :param known: the stored ``data`` of rows the caller just wrote, by remote id (not read back).
+    """
     keys = sorted(set(series))
+    known = known or {}
+    columns = (CalendarEvent.id, CalendarEvent.remote_id, CalendarEvent.recurring_event_id)
+    # recurring_event_id has no index, so each chunk's query reads the whole calendar: past one chunk (a full
+    # sync recomputes every series), one pass over the calendar's rows instead of one per chunk
+    by_key: dict[str, list] | None = None
+    if len(keys) > 200:
+        by_key = defaultdict(list)
+        for row in s.execute(sa.select(*columns).where(CalendarEvent.calendar_id == ctx.calendar_id)):
+            by_key[row.remote_id].append(row)
+            if row.recurring_event_id and row.recurring_event_id != row.remote_id:
+                by_key[row.recurring_event_id].append(row)
     for i in range(0, len(keys), 200):
         chunk = keys[i:i + 200]
-        rows = s.scalars(sa.select(CalendarEvent).where(
-            CalendarEvent.calendar_id == ctx.calendar_id,
-            sa.or_(CalendarEvent.remote_id.in_(chunk), CalendarEvent.recurring_event_id.in_(chunk)))).all()
-        groups: dict[str, list[CalendarEvent]] = defaultdict(list)
+        if by_key is None:
+            rows = s.execute(sa.select(*columns).where(
+                CalendarEvent.calendar_id == ctx.calendar_id,
+                sa.or_(CalendarEvent.remote_id.in_(chunk), CalendarEvent.recurring_event_id.in_(chunk)))).all()
+        else:  # each row once, as the query gives it
+            rows = list({row.id: row for key in chunk for row in by_key.get(key, ())}.values())
+        data = {row.id: known[row.remote_id] for row in rows if row.remote_id in known}
+        unknown = [row.id for row in rows if row.id not in data]
+        for first in range(0, len(unknown), 500):
+            data.update((row_id, row_data) for row_id, row_data in s.execute(sa.select(
+                CalendarEvent.id, CalendarEvent.data).where(CalendarEvent.id.in_(unknown[first:first + 500]))))
+        groups: dict[str, list] = defaultdict(list)
         for row in rows:
             groups[row.recurring_event_id or row.remote_id].append(row)
         new: dict[int, list[busy.Interval]] = {}
         for key, members in groups.items():
             master = next((r for r in members if r.remote_id == key), None)
             exceptions = [r for r in members if r is not master]
-            intervals = busy.blocks(event_from_data(master.data) if master else None,
-                                    [event_from_data(r.data) for r in exceptions], ctx.window.start,
+            event = event_from_data(data[master.id]) if master else None
+            intervals = busy.blocks(event, [event_from_data(data[r.id]) for r in exceptions], ctx.window.start,
                                     ctx.window.end, ctx.timezone, ctx.self_emails, ctx.max_occurrences)
             if intervals.problem:
                 _log_unreadable(s, ctx.account_id, ctx.remote_id, [(master.remote_id, intervals.problem)])
             if intervals.capped:
                 log_error(s, s.get(Account, ctx.account_id), TooManyOccurrences(
-                    f"The recurring event “{master.summary}” ({master.remote_id}) repeats more than "
+                    f"The recurring event “{event.summary or ''}” ({master.remote_id}) repeats more than "
                     f"{ctx.max_occurrences} times in the sync window; only its first {ctx.max_occurrences} "
                     "occurrences block time."), "calendar")
             if master is not None:
                 new[master.id] = intervals
             else:  # exceptions of a series we do not hold: each stands alone
                 for r in exceptions:
-                    new[r.id] = busy.blocks(None, [event_from_data(r.data)], ctx.window.start, ctx.window.end,
+                    new[r.id] = busy.blocks(None, [event_from_data(data[r.id])], ctx.window.start, ctx.window.end,
                                             ctx.timezone, ctx.self_emails)
         busy.replace_blocks(s, ctx.user_id, ctx.calendar_id, [r.id for r in rows], new)
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from hub.exceptions import AuthExpired, ProviderUnavailable
 from hub.models import (
     Account,
+    BusyBlock,
     Calendar,
     CalendarEvent,
     Meeting,
@@ -264,3 +265,24 @@ def test_an_event_the_hub_pushed_is_recognised_even_when_the_push_result_was_los
     calendar_push.push_outbox(hub, acme.alice_account)
     [only] = backend.events(ALICE, "primary")
     assert only.summary == "Pitch" and only.hub_marker is not None
+
+
+def test_busy_time_recomputed_for_many_series_at_once_is_what_page_by_page_gave(hub, backend, acme):
+    """Past 200 series (a full sync's page, the daily extension) the members are read in one pass over the
+    calendar instead of a query per 200: the blocks must be the same."""
+    for i in range(205):
+        put(backend, f"Call {i}", at(1 + i % 20, 8 + i % 9), attendees=())
+    for i in range(6):
+        put(backend, f"Weekly {i}", at(2 + i, 7), attendees=(),
+            recurrence=["RRULE:FREQ=WEEKLY;COUNT=5", f"EXDATE:{at(9 + i, 7):%Y%m%dT%H%M%SZ}"])
+    sync(hub, acme.alice_account)
+    cal = calendar_id(hub, acme.alice_account)
+    page_by_page = busy_blocks(hub, cal)
+    assert len(page_by_page) == 205 + 6 * 4
+    with hub.db.session() as s:
+        ctx = calendar_pull.load_context(s, cal, hub.settings.sync_window_days)
+        keys = s.scalars(sa.select(CalendarEvent.remote_id).where(CalendarEvent.calendar_id == cal)).all()
+        assert len(keys) > 200
+        s.execute(sa.delete(BusyBlock).where(BusyBlock.calendar_id == cal))
+        calendar_pull.recompute_busy(s, ctx, keys)
+    assert busy_blocks(hub, cal) == page_by_page
