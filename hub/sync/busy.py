@@ -39,8 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.models import BusyBlock
-from hub.sync.series import occurrences
-from hub.sync.series import span as _span
+from hub.sync.series import occurrences, span
 from hub.timezones import to_utc, zone
 from hub.types import RemoteEvent
 
@@ -88,7 +87,7 @@ def blocks(master: RemoteEvent | None, exceptions: list[RemoteEvent], start: dat
     cal_zone = zone(calendar_tz)
     out = Intervals()
     singles = list(exceptions) + ([master] if master is not None and not master.recurrence else [])
-    out += [_span(e, cal_zone) for e in singles if is_blocking(e, self_emails)]
+    out += [span(e, cal_zone) for e in singles if is_blocking(e, self_emails)]
     if master is not None and master.recurrence and is_blocking(master, self_emails):
         skipped = [e.original_start for e in exceptions if e.original_start is not None]
         try:
@@ -103,7 +102,7 @@ def blocks(master: RemoteEvent | None, exceptions: list[RemoteEvent], start: dat
             log.warning("cannot expand recurring event %s (%s); counting its first occurrence only",
                         master.remote_id, exc)
             out.problem = f"{str(exc)[:160]}; only its first occurrence blocks time"
-            out.append(_span(master, cal_zone))
+            out.append(span(master, cal_zone))
     # a zero-length occurrence takes up no time (RFC 5545 §3.6.1), so it blocks nothing
     out[:] = sorted(i for i in out if i[0] < end and i[1] > start and i[0] < i[1])
     return out
@@ -113,7 +112,7 @@ def occurs_between(event: RemoteEvent, start: datetime, end: datetime, calendar_
     """Whether any occurrence of ``event`` (a single event or a series master) overlaps [start, end)."""
     cal_zone = zone(calendar_tz)
     if not event.recurrence:
-        begin, finish = _span(event, cal_zone)
+        begin, finish = span(event, cal_zone)
         return begin < end and finish > start
     try:
         return next(iter(occurrences(event, [], start, end, cal_zone)), None) is not None

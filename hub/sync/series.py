@@ -102,12 +102,7 @@ def library_starts(dtstart: datetime | date, rules: list[str], tzid: str | None,
     :param rules: RRULE/RDATE/EXRULE lines (no EXDATE: those are applied by instant).
     """
     all_day = not isinstance(dtstart, datetime)
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//crm-hub//busy//EN"]
-    if definition:
-        lines += [line for line in definition.splitlines() if line.strip()]
-    lines += ["BEGIN:VEVENT", "UID:series", _when("DTSTART", dtstart, tzid, series_tz, all_day), *rules,
-              "END:VEVENT", "END:VCALENDAR"]
-    calendar = icalendar.Calendar.from_ical("\r\n".join(lines))
+    calendar = _series_calendar(definition, [_when("DTSTART", dtstart, tzid, series_tz, all_day), *rules])
     # a time, never a date: ``after`` steps on in slices that shrink to 15 minutes, and a date plus 12 hours
     # is the same date — it would never get past a day that holds an occurrence
     if not isinstance(first, datetime):
@@ -194,11 +189,17 @@ def _exdates(lines: list[str], definition: str | None) -> list[datetime | date]:
             _name, params, value = Contentline(line).parts()
             values += icalendar.vDDDLists.from_ical(value, params.get("TZID"))
         return values
-    text = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//crm-hub//busy//EN"]
-    text += [line for line in definition.splitlines() if line.strip()]
-    text += ["BEGIN:VEVENT", "UID:series", *lines, "END:VEVENT", "END:VCALENDAR"]
-    vevent = icalendar.Calendar.from_ical("\r\n".join(text)).walk("VEVENT")[0]
+    vevent = _series_calendar(definition, lines).walk("VEVENT")[0]
     return [item.dt for prop in _listed(vevent.get("EXDATE")) for item in prop.dts]
+
+
+def _series_calendar(definition: str | None, vevent_lines: list[str]) -> icalendar.Calendar:
+    """A VCALENDAR of one VEVENT (``vevent_lines``) beside the VTIMEZONE ``definition``, parsed by icalendar."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//crm-hub//busy//EN"]
+    if definition:
+        lines += [line for line in definition.splitlines() if line.strip()]
+    lines += ["BEGIN:VEVENT", "UID:series", *vevent_lines, "END:VEVENT", "END:VCALENDAR"]
+    return icalendar.Calendar.from_ical("\r\n".join(lines))
 
 
 def _instant(value: datetime | date, series_tz: tzinfo) -> datetime | date:
