@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from typing import Any, Iterable
 
 from sqlalchemy import select
@@ -91,11 +92,11 @@ class Hub:
         """
         from hub.models import Account
 
-        def read(s: Session) -> AccountHandle:
+        with nullcontext(session) if session is not None else self.db.session() as s:
             account = s.get(Account, account_id)
             if account is None:
                 raise ConfigError(f"Account {account_id} does not exist.")
-            return AccountHandle(
+            handle = AccountHandle(
                 id=account.id,
                 provider=account.provider,
                 email=account.email,
@@ -103,12 +104,6 @@ class Hub:
                 settings=dict(account.settings or {}),
                 context=self.provider_context(account.provider, s),
             )
-
-        if session is not None:
-            handle = read(session)
-        else:
-            with self.db.session() as s:
-                handle = read(s)
 
         def save_credentials(creds: dict) -> None:
             with self.db.session(write_lock=True) as s2:
