@@ -144,7 +144,9 @@ def hub_push_events(
     **Retries:** the job runs again after a crash or a transient error, with the changes whose
     results it had not stored yet. A create must be idempotent on ``change.client_id`` (the
     provider's idempotency key: Google event id, Graph ``transactionId``, CalDAV resource name) —
-    a retried create returns the event it made the first time, never a second one. Updates and
+    a retried create returns the event it made the first time, never a second one. That event may
+    hold an older version of the meeting (the CRM edited it between the attempts): return it as it
+    is — the hub knows when that can happen and follows with an update. Updates and
     deletes carry the last known ``etag`` and fail with ``WrongEtag`` when it no longer matches.
 
     **Threads:** an RQ worker process.

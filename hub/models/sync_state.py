@@ -60,4 +60,7 @@ class OutboxEntry(IdMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column()
+    #: when a push of this entry last began: from then on the provider may hold it, whatever the hub
+    #: heard back (a lost answer, a killed worker)
+    tried_at: Mapped[datetime | None] = mapped_column()
     done_at: Mapped[datetime | None] = mapped_column()

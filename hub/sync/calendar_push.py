@@ -11,6 +11,12 @@ cancelled meeting. Results store remote id, etag, iCalUID and video link. A chan
 its entry pending with ``attempts``, ``last_error`` and a backoff in ``next_attempt_at``; the next
 push job (or the next calendar sync, which enqueues one) retries it.
 
+**A create retried after an edit.** Every provider answers a create under a client id it has seen with
+the event the earlier attempt made — as that attempt wrote it. When an older version of the meeting may
+have reached the provider under the same client id (its entry's ``tried_at`` is set: the answer was lost,
+the worker killed), the answer may show that older version, so the engine stores the event's id and
+etag without claiming its content and pushes the meeting once more as an update.
+
 **Conflict policy** (a push answered ``WrongEtag``: someone changed the event since our last sync):
 the engine pulls that calendar, which merges the two versions *field by field* — a field the CRM
 edited since its last successful push (recorded in the pending entries' ``payload["fields"]``) keeps
@@ -26,7 +32,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -82,6 +88,9 @@ class _Planned:
     change: EventChange
     digest: str | None = None
     event: RemoteEvent | None = None
+    #: a create whose client id an older version of the meeting may already have made at the provider:
+    #: the answer may be that older event (see the module docstring)
+    answer_may_be_older: bool = False
 
 
 def push_outbox(hub: Hub, account_id: int, now: datetime | None = None) -> dict[str, int]:
@@ -135,7 +144,26 @@ def _plan(s: Session, entries: Sequence[OutboxEntry], stats: Counter, now: datet
             stats["skipped"] += 1
         else:
             plans.append(plan)
+            entry.tried_at = now  # committed before the provider is asked: from here it may hold the change
+    _mark_replays(s, [p for p in plans if p.change.op == "create"], {e.id: e for e in entries})
     return plans
+
+
+def _mark_replays(s: Session, creates: list[_Planned], entries: dict[int, OutboxEntry]) -> None:
+    """Flag the creates whose client id an older version of their meeting was tried under."""
+    if not creates:
+        return
+    oldest_tried: dict[tuple[int, str], int] = {}
+    client_ids = sorted({p.change.client_id for p in creates})
+    for first in range(0, len(client_ids), 500):
+        for calendar_id, client_id, version in s.execute(
+                sa.select(OutboxEntry.calendar_id, OutboxEntry.client_id, sa.func.min(OutboxEntry.meeting_version))
+                .where(OutboxEntry.client_id.in_(client_ids[first:first + 500]), OutboxEntry.tried_at.is_not(None))
+                .group_by(OutboxEntry.calendar_id, OutboxEntry.client_id)):
+            oldest_tried[(calendar_id, client_id)] = version
+    for plan in creates:
+        tried = oldest_tried.get((plan.calendar_id, plan.change.client_id))
+        plan.answer_may_be_older = tried is not None and tried < entries[plan.entry_id].meeting_version
 
 
 def _finish(entry: OutboxEntry, now: datetime, note: str | None = None) -> None:
@@ -202,6 +230,7 @@ def _push_batch(hub: Hub, handle, account_id: int, calendar_id: int, batch: list
     if len(results) != len(batch):
         raise ProviderError(f"The provider answered {len(results)} results for {len(batch)} changes.")
     again: list[int] = []
+    follow_up: list[int] = []
     with hub.db.session(write_lock=True) as s:
         lock_calendar(s, calendar_id)
         ctx = load_context(s, calendar_id, hub.settings.sync_window_days, now, hub.settings.max_occurrences)
@@ -210,7 +239,13 @@ def _push_batch(hub: Hub, handle, account_id: int, calendar_id: int, batch: list
             if entry is None or entry.done_at is not None:
                 continue
             error = result.error
-            if error is None:
+            if error is None and plan.answer_may_be_older:
+                # the event's id and etag, not its content (digest None: the next pull reads it); the
+                # entry stays pending and is pushed once more as an update, below
+                _store_result(s, ctx, replace(plan, digest=None), result)
+                follow_up.append(plan.entry_id)
+                stats["replayed"] += 1
+            elif error is None:
                 _store_result(s, ctx, plan, result)
                 _finish(entry, now)
                 entry.last_error = None
@@ -228,6 +263,8 @@ def _push_batch(hub: Hub, handle, account_id: int, calendar_id: int, batch: list
             else:
                 _failed(entry, error, now)
                 stats["failed"] += 1
+    if follow_up:
+        _push_again(hub, handle, account_id, calendar_id, follow_up, stats, now, retry)
     if again:
         _resolve_conflicts(hub, handle, account_id, calendar_id, again, stats, now)
 
@@ -250,11 +287,17 @@ def _resolve_conflicts(hub: Hub, handle, account_id: int, calendar_id: int, entr
             for entry_id in entry_ids:
                 _failed(s.get(OutboxEntry, entry_id), exc, now)
         return
+    _push_again(hub, handle, account_id, calendar_id, entry_ids, stats, now, retry=False)
+
+
+def _push_again(hub: Hub, handle, account_id: int, calendar_id: int, entry_ids: list[int], stats: Counter,
+                now: datetime, retry: bool) -> None:
+    """Plan the still-pending ``entry_ids`` afresh (their events now linked) and push them."""
     with hub.db.session(write_lock=True) as s:
         entries = [e for e in (s.get(OutboxEntry, i) for i in entry_ids) if e is not None and e.done_at is None]
         plans = [p for p in (_plan_one(s, e, now) for e in entries) if p is not None]
     if plans:
-        _push_batch(hub, handle, account_id, calendar_id, plans, stats, now, retry=False)
+        _push_batch(hub, handle, account_id, calendar_id, plans, stats, now, retry=retry)
 
 
 def _gone(s: Session, ctx: CalendarContext, plan: _Planned, entry: OutboxEntry, now: datetime) -> None:

@@ -45,6 +45,7 @@ class FaultProxy:
         self.spare_first = spare_first
         self.random = random.Random(seed)
         self.faults: Counter = Counter()
+        self._aimed: list[bytes] = []
         self.connections = 0
         self._lock = threading.Lock()
         self._live: set[socket.socket] = set()
@@ -78,6 +79,21 @@ class FaultProxy:
             live, self._live = list(self._live), set()
         for sock in live:
             _close(sock)
+
+    def lose_next_answer_to(self, request_start: bytes) -> None:
+        """Aim one lost answer: the next request beginning with ``request_start`` (``b"PUT "``,
+        ``b"POST /v1.0/me/calendars/"``) reaches the peer, and its answer never comes back."""
+        with self._lock:
+            self._aimed.append(request_start)
+
+    def _aimed_at(self, chunk: bytes) -> str | None:
+        with self._lock:
+            for start in self._aimed:
+                if chunk.startswith(start):
+                    self._aimed.remove(start)
+                    self.faults["lost_answer"] += 1
+                    return "lost_answer"
+        return None
 
     def _draw(self) -> str | None:
         with self._lock:
@@ -133,7 +149,7 @@ class FaultProxy:
                     if source is client:
                         chunks += 1
                         if self.per == "request":
-                            kind = self._draw() if chunks > self.spare_first else None
+                            kind = self._aimed_at(data) or (self._draw() if chunks > self.spare_first else None)
                         else:
                             kind = fault if fault == "delay" or chunks == strike_at else None
                         if kind in ("refuse", "drop"):
