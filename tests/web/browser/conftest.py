@@ -71,14 +71,22 @@ class BackgroundWorker:
         self.running = threading.Event()
         self.running.set()
         self.stopping = threading.Event()
+        # set from before the loop looks at the queues until the burst it starts has ended: RQ pops a job
+        # off its queue a few Redis calls before it lists it as started, and a job in that gap is in
+        # neither place — only this flag shows it
+        self.busy = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="rq-worker", daemon=True)
 
     def _loop(self) -> None:
         queues = [self.hub.queues.by_name[n] for n in ("sync", "push", "default")]
         while not self.stopping.is_set():
             self.running.wait(0.5)
-            if self.running.is_set() and any(q.count for q in queues):
-                self.worker_class(queues, connection=self.hub.queues.connection).work(burst=True)
+            self.busy.set()
+            try:
+                if self.running.is_set() and any(q.count for q in queues):
+                    self.worker_class(queues, connection=self.hub.queues.connection).work(burst=True)
+            finally:
+                self.busy.clear()
             time.sleep(0.1)
 
     def pause(self) -> None:
@@ -88,11 +96,15 @@ class BackgroundWorker:
         self.running.set()
 
     def wait_idle(self, timeout: float = PATIENCE) -> None:
-        """Until every queue is empty and nothing runs."""
+        """Until every queue is empty and nothing runs.
+
+        The queues are read before the flag: a job queued when this was called has then either not been
+        popped (counted) or been popped inside a burst that is still on (``busy``) or has ended (done).
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             queues = self.hub.queues.by_name.values()
-            if not any(q.count or q.started_job_registry.count for q in queues):
+            if not any(q.count or q.started_job_registry.count for q in queues) and not self.busy.is_set():
                 return
             time.sleep(0.1)
         raise AssertionError("the queues did not drain")
