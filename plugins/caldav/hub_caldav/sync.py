@@ -5,8 +5,10 @@ Full sync (no cursor):
        the href→etag listing of every member) — taken *before* the data, so a change racing with
        the import shows up again next time instead of being lost;
     2. list the objects of the window with a ``calendar-query`` time-range REPORT *without* data,
-       then fetch them with ``calendar-multiget`` in batches of :data:`BATCH`: servers cap what one
-       REPORT may return (Radicale refuses more than 10,000 VEVENTs), so any size syncs.
+       then fetch them with ``calendar-multiget``, :data:`BATCH` a page: servers cap what one REPORT
+       may return (Radicale refuses more than 10,000 VEVENTs), so any size syncs, and each page is
+       one transaction of a few hundred events for the hub. The hrefs still to fetch ride in the
+       cursor (``SyncState.pending``), so an import that failed half-way resumes where it stopped.
 
 Incremental, on servers with sync tokens (RFC 6578):
     ``sync-collection`` from the stored token (etags only), then the changed objects by multiget.
@@ -69,6 +71,8 @@ class SyncState:
     #: href → keys of the occurrences reported as separate events
     series: dict[str, list[str]] = field(default_factory=dict)
     zone: str | None = None
+    #: hrefs listed by a full sync and not fetched yet (its next pages)
+    pending: list[str] = field(default_factory=list)
     v: int = VERSION
 
     def dump(self) -> str:
@@ -148,6 +152,8 @@ def fetch_events(connection: CalDAVConnection, calendar_href: str, cursor: str |
         return _full(connection, calendar_href, window)
     state = SyncState.load(cursor)
     zone = resolve_zone(state.zone)
+    if state.pending:
+        return _next_batch(connection, _Page(state, calendar_href, zone))
     if state.mode == "token":
         return _by_token(connection, calendar_href, state, window, zone)
     return _by_etag(connection, calendar_href, state, window, zone)
@@ -162,9 +168,16 @@ def _full(connection: CalDAVConnection, calendar_href: str, window: Window) -> E
                       token=info.sync_token, ctag=info.ctag, zone=info.timezone)
     if state.mode == "etag":
         state.etags = _etags(connection, calendar_href)
-    page = _Page(state, calendar_href, resolve_zone(info.timezone))
-    page.upsert(_query(connection, calendar_href, window.start, until))
-    return page.result()
+    state.pending = _hrefs(connection, calendar_href, window.start, until)
+    return _next_batch(connection, _Page(state, calendar_href, resolve_zone(info.timezone)))
+
+
+def _next_batch(connection: CalDAVConnection, page: _Page) -> EventPage:
+    """One page of a full sync: the next :data:`BATCH` of the listed hrefs."""
+    state = page.state
+    batch, state.pending = state.pending[:BATCH], state.pending[BATCH:]
+    page.upsert(_multiget(connection, page.calendar_href, batch))
+    return page.result(done=not state.pending)
 
 
 def _by_token(connection: CalDAVConnection, calendar_href: str, state: SyncState, window: Window,
@@ -228,11 +241,15 @@ def _imported(state: SyncState, window: Window) -> Window:
 
 def _query(connection: CalDAVConnection, calendar_href: str, start: datetime, end: datetime) -> list[Fetched]:
     """Objects with an occurrence in ``[start, end)``: their hrefs by calendar-query, their data by multiget."""
+    return _multiget(connection, calendar_href, _hrefs(connection, calendar_href, start, end))
+
+
+def _hrefs(connection: CalDAVConnection, calendar_href: str, start: datetime, end: datetime) -> list[str]:
+    """The hrefs of the objects with an occurrence in ``[start, end)`` (a calendar-query without data)."""
     response = connection.report(calendar_href, queries.calendar_query(start, end, with_data=False), depth=1)
     with connection.translating():
-        hrefs = [r.href for r in response.parse_calendar_query()
-                 if r.status == 200 and r.href.rstrip("/") != calendar_href.rstrip("/")]
-    return _multiget(connection, calendar_href, hrefs)
+        return [r.href for r in response.parse_calendar_query()
+                if r.status == 200 and r.href.rstrip("/") != calendar_href.rstrip("/")]
 
 
 def _multiget(connection: CalDAVConnection, calendar_href: str, hrefs: list[str]) -> list[Fetched]:

@@ -13,6 +13,7 @@ from hub.exceptions import RateLimited
 from hub.testing.conformance import fetch_all
 from hub.types import Window
 
+from hub_caldav.sync import BATCH
 from hub_caldav.testing import connect
 
 UTC = timezone.utc
@@ -105,6 +106,32 @@ def test_more_events_than_radicale_returns_in_one_report(hooks, capped_radicale)
     window = Window(DAY - timedelta(days=1), DAY + timedelta(days=60))
     result = fetch_all(hooks, account, calendar, None, window)
     assert len(result.events) == count and not result.unreadable
+    assert result.pages == 3, "pages of at most BATCH (500) events, as the hook contract asks"
+
+
+def test_a_large_first_import_comes_in_pages_and_resumes_after_a_failure(hooks, radicale):
+    user = radicale.add_user()
+    calendar = radicale.make_calendar(user, "big", "Big")
+    names = {f"{calendar}e{i}.ics" for i in range(2 * BATCH + 20)}
+    radicale.write_objects(user, calendar, {name.rsplit("/", 1)[1]: event(name, DAY + timedelta(minutes=7 * i))
+                                            for i, name in enumerate(sorted(names))})
+    front = radicale.front()
+    account = connect(hooks, user, server=front.url, username=user.name)
+    first = hooks.hub_fetch_events(account=account, calendar_id=calendar, cursor=None, window=WINDOW)
+    assert len(first.events) == BATCH and not first.done
+
+    front.answer_next(503, {"Retry-After": "5"})
+    with pytest.raises(RateLimited):
+        hooks.hub_fetch_events(account=account, calendar_id=calendar, cursor=first.next_cursor, window=WINDOW)
+    front.requests.clear()
+    rest = fetch_all(hooks, account, calendar, first.next_cursor, WINDOW)
+    assert rest.pages == 2 and len(reports(front)) == 2, "one multiget a page; the listing is not asked again"
+    assert {e.remote_id for e in first.events} | set(rest.events) == names
+    assert not {e.remote_id for e in first.events} & set(rest.events)
+
+    front.requests.clear()
+    assert not fetch_all(hooks, account, calendar, rest.cursor, WINDOW).events
+    assert front.requests == [f"REPORT {calendar} 0"], "after the import, the sync token"
 
 
 @pytest.mark.parametrize("status,header,seconds", [(429, "120", 120), (503, "30", 30)])
