@@ -79,7 +79,9 @@ def hub_fetch_events(
     and starts a full sync (at most twice per job).
 
     **Threads:** an RQ worker process (or the ``hub sync`` command); two calendars of one account may
-    be fetched at the same time by two workers.
+    be fetched at the same time by two workers. While the hub stores a page that is not ``done``, it
+    already asks for the next one from another thread of the same process (the network and the
+    database overlap); calls for one calendar never run at the same time, and none outlives the sync.
 
     **Limits:** the cursor is an opaque string stored as text (no length limit, but it is written
     with every page, so keep it small) and must be set on *every* page — on a page that is not

@@ -7,7 +7,8 @@ Public API (called by the jobs in :mod:`hub.jobs`):
   also used to load data in bulk, e.g. by ``bench/availability.py``), with the
   :class:`CalendarContext` from :func:`load_context`.
 
-**Pull.** ``hub_fetch_events`` is called with the stored cursor until a page says ``done``. Each page
+**Pull.** ``hub_fetch_events`` is called with the stored cursor until a page says ``done``; the next
+page is read (in another thread) while the last one is stored. Each page
 and the cursor that follows it are written in *one* transaction, so a crash resumes from the last
 stored page and never applies a page twice. Events are upserted by (calendar, remote id). A full sync
 (no cursor, ``full=True``, or after ``CursorExpired``) is a mark-and-sweep: it bumps the cursor row's
@@ -30,8 +31,10 @@ import hashlib
 import json
 import logging
 from collections import Counter, defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import partial
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -451,12 +454,55 @@ def pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enqueu
         cursor = cursor_row.cursor
     if access_role == "freeBusyReader":
         return _pull_free_busy(hub, handle, ctx)
+    with _PageReader(hub, handle, ctx.remote_id, ctx.window) as pages:
+        stats = _pull_pages(hub, account_id, calendar_id, ctx, cursor, pages, enqueue_push)
+    if enqueue_push and outbox.push_due(hub, account_id):
+        _enqueue_push(hub, account_id)
+    result = dict(stats)
+    hub.plugins.notify("hub_sync_finished", account_id=account_id, kind="calendar", key=ctx.remote_id, stats=result)
+    return result
+
+
+class _PageReader:
+    """Calls ``hub_fetch_events``; :meth:`read_ahead` starts on the next page in a thread of its own while
+    the caller stores the last one. The provider waits on the network and the hub on the database, so
+    an initial sync of many pages takes about the longer of the two rather than their sum. There is never
+    more than one call at a time, and leaving the block waits for a call still under way (its page is
+    dropped; the stored cursor asks for it again), so no call outlives the sync."""
+
+    def __init__(self, hub: Hub, handle, calendar_key: str, window: Window):
+        self._call = partial(hub.plugins.call, "hub_fetch_events", account=handle, calendar_id=calendar_key,
+                             window=window)
+        self._executor: ThreadPoolExecutor | None = None
+        self._ahead: tuple[str | None, Future] | None = None
+
+    def read(self, cursor: str | None) -> EventPage:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == cursor:
+            return ahead[1].result()
+        return self._call(cursor=cursor)
+
+    def read_ahead(self, cursor: str | None) -> None:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calendar-page")
+        self._ahead = (cursor, self._executor.submit(self._call, cursor=cursor))
+
+    def __enter__(self) -> "_PageReader":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+
+def _pull_pages(hub: Hub, account_id: int, calendar_id: int, ctx: CalendarContext, cursor: str | None,
+                pages: _PageReader, enqueue_push: bool) -> Counter:
+    days = hub.settings.sync_window_days
     stats: Counter = Counter()
     restarts = 0
     for _ in range(MAX_PAGES):
         try:
-            page = hub.plugins.call("hub_fetch_events", account=handle, calendar_id=ctx.remote_id, cursor=cursor,
-                                    window=ctx.window)
+            page = pages.read(cursor)
         except CursorExpired:
             restarts += 1
             if restarts > MAX_RESTARTS:
@@ -471,6 +517,8 @@ def pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enqueu
             if not exc.transient:
                 _mark_unreadable(hub, calendar_id)
             raise
+        if not page.done:
+            pages.read_ahead(page.next_cursor)
         with hub.db.session(write_lock=True) as s:
             lock_calendar(s, calendar_id)
             ctx = load_context(s, calendar_id, days, ctx.now, hub.settings.max_occurrences)
@@ -496,15 +544,9 @@ def pull(hub: Hub, account_id: int, calendar_id: int, full: bool = False, enqueu
         if push_needed and enqueue_push:
             _enqueue_push(hub, account_id)
         if page.done:
-            break
+            return stats
         cursor = page.next_cursor
-    else:
-        raise ProviderError(f"The calendar {ctx.remote_id} kept sending pages without end.")
-    if enqueue_push and outbox.push_due(hub, account_id):
-        _enqueue_push(hub, account_id)
-    result = dict(stats)
-    hub.plugins.notify("hub_sync_finished", account_id=account_id, kind="calendar", key=ctx.remote_id, stats=result)
-    return result
+    raise ProviderError(f"The calendar {ctx.remote_id} kept sending pages without end.")
 
 
 def _log_unreadable(s: Session, account_id: int, calendar_key: str, items: list[tuple[str, str]]) -> None:
