@@ -59,6 +59,8 @@ class CalendarEvent(IdMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("calendar_id", "remote_id"),
         sa.Index("ix_calendar_events_calendar_ical_uid", "calendar_id", "ical_uid"),
+        # a series' rows by their master (busy recomputation of a page's series)
+        sa.Index("ix_calendar_events_calendar_series", "calendar_id", "recurring_event_id"),
     )
 
     calendar_id: Mapped[int] = mapped_column(sa.ForeignKey("calendars.id", ondelete="CASCADE"))
