@@ -519,6 +519,7 @@ def _pull_pages(hub: Hub, account_id: int, calendar_id: int, ctx: CalendarContex
             row = _cursor_row(s, account_id, ctx.remote_id)
             row.cursor = page.next_cursor
             row.progress_done += len(page.events)
+            pass_rows = row.progress_done if row.full_pass else 0
             if page.done:
                 full_pass = row.full_pass
                 if full_pass:
@@ -535,6 +536,9 @@ def _pull_pages(hub: Hub, account_id: int, calendar_id: int, ctx: CalendarContex
             _enqueue_push(hub, account_id)
         if page.done:
             return stats
+        if pass_rows >= 1000:  # a large full sync under way: the next pages' lookups must use the indexes
+            hub.db.catch_up_statistics(["calendar_events", "busy_blocks"], f"calendar_id = {int(calendar_id)}",
+                                       pass_rows)
         cursor = page.next_cursor
     raise ProviderError(f"The calendar {ctx.remote_id} kept sending pages without end.")
 
