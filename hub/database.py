@@ -87,22 +87,24 @@ class Database:
                     session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
                 yield session
 
-    def catch_up_statistics(self, tables: list[str], where: str, rows: int) -> bool:
+    def catch_up_statistics(self, query: sa.Select, rows: int, tables: list[str]) -> bool:
         """On PostgreSQL, ``ANALYZE tables`` when the planner expects fewer than half of ``rows`` rows
-        from ``SELECT 1 FROM tables[0] WHERE where``; SQLite plans without such statistics.
+        from ``query``; SQLite plans without such statistics.
 
         A table filled faster than autovacuum follows (a first sync of 20,000 events takes seconds;
         autovacuum looks once a minute, and may be off) keeps statistics that say it is nearly empty,
         and the planner then reads every row of the calendar for each page's lookups instead of using
-        the (calendar, remote id) index: 38 s instead of 14 s for that sync. ``where`` is SQL text made
-        by the caller from integers only. An ANALYZE that would wait for a lock is skipped.
+        the (calendar, remote id) index: 38 s instead of 14 s for that sync. An ANALYZE that would wait
+        for a lock is skipped.
 
         :return: whether the statistics were refreshed.
         """
         if self.is_sqlite:
             return False
         with self.engine.connect() as conn, conn.begin():
-            [[plan]] = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {tables[0]} WHERE {where}").all()
+            # EXPLAIN takes no bind parameters: the dialect renders the values as quoted literals
+            statement = query.compile(self.engine, compile_kwargs={"literal_binds": True})
+            [[plan]] = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}").all()
             if plan[0]["Plan"]["Plan Rows"] * 2 >= rows:
                 return False
             conn.exec_driver_sql("SET LOCAL lock_timeout = '1s'")

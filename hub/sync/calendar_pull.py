@@ -537,8 +537,8 @@ def _pull_pages(hub: Hub, account_id: int, calendar_id: int, ctx: CalendarContex
         if page.done:
             return stats
         if pass_rows >= 1000:  # a large full sync under way: the next pages' lookups must use the indexes
-            hub.db.catch_up_statistics(["calendar_events", "busy_blocks"], f"calendar_id = {int(calendar_id)}",
-                                       pass_rows)
+            hub.db.catch_up_statistics(sa.select(CalendarEvent.id).where(CalendarEvent.calendar_id == calendar_id),
+                                       pass_rows, [CalendarEvent.__tablename__, BusyBlock.__tablename__])
         cursor = page.next_cursor
     raise ProviderError(f"The calendar {ctx.remote_id} kept sending pages without end.")
 
