@@ -258,7 +258,11 @@ def apply_page(s: Session, ctx: CalendarContext, page: EventPage) -> Counter:
     s.flush()
     written = {remote_id: rows[remote_id].data for remote_id, _e in changed if remote_id in rows}
     if new:
-        s.execute(sa.insert(CalendarEvent), list(new.values()))
+        # the ORM leaves a None out of its INSERT and starts a new executemany whenever the next row's set of
+        # columns differs: rows of one shape together make a statement per shape (timed, all-day, series …),
+        # not one per run of them (on PostgreSQL each is a round trip); the sort is stable, ids keep page order
+        s.execute(sa.insert(CalendarEvent), sorted(
+            new.values(), key=lambda values: sorted(key for key, value in values.items() if value is None)))
         written.update((remote_id, values["data"]) for remote_id, values in new.items())
         # read back for the meeting rules, only what they read of a new row (reading JSON and times is what
         # costs; anything else is loaded when touched)
