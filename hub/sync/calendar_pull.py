@@ -35,7 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
-from typing import Any, Iterable
+from typing import AbstractSet, Any, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, load_only
@@ -257,6 +257,7 @@ def apply_page(s: Session, ctx: CalendarContext, page: EventPage) -> Counter:
         changed.append((event.remote_id, event))
     s.flush()
     written = {remote_id: rows[remote_id].data for remote_id, _e in changed if remote_id in rows}
+    inserted: set[int] = set()
     if new:
         # the ORM leaves a None out of its INSERT and starts a new executemany whenever the next row's set of
         # columns differs: rows of one shape together make a statement per shape (timed, all-day, series …),
@@ -269,9 +270,10 @@ def apply_page(s: Session, ctx: CalendarContext, page: EventPage) -> Counter:
         rows.update(rows_by_remote_id(s, ctx.calendar_id, list(new), load_only(
             CalendarEvent.calendar_id, CalendarEvent.remote_id, CalendarEvent.meeting_id, CalendarEvent.client_id,
             CalendarEvent.recurring_event_id)))
+        inserted.update(rows[remote_id].id for remote_id in new)
     stats["deleted"] += remove_rows(s, ctx, [rows[r] for r in removed if r in rows], series, stats)
     stats += Counter()  # drop the zero
-    recompute_busy(s, ctx, series, written)
+    recompute_busy(s, ctx, series, written, inserted)
     people = [p.email for _row, e in changed for p in ([e.organizer] if e.organizer else []) + list(e.attendees)]
     stats["changed"] += len(changed)
     with matching.page_cache(s, ctx.user_id, people):  # the page's addresses in a few queries, not per event
@@ -316,10 +318,11 @@ def remove_rows(s: Session, ctx: CalendarContext, doomed: list[CalendarEvent], s
 
 
 def recompute_busy(s: Session, ctx: CalendarContext, series: Iterable[str],
-                   known: dict[str, dict[str, Any]] | None = None) -> None:
+                   known: dict[str, dict[str, Any]] | None = None, inserted: AbstractSet[int] = frozenset()) -> None:
     """Recompute the busy blocks of the given series (master remote ids or single events).
 
     :param known: the stored ``data`` of rows the caller just wrote, by remote id (not read back).
+    :param inserted: ids of rows the caller just inserted: they have no blocks to delete yet.
     """
     keys = sorted(set(series))
     known = known or {}
@@ -359,7 +362,7 @@ def recompute_busy(s: Session, ctx: CalendarContext, series: Iterable[str],
                 for r in exceptions:
                     new[r.id] = busy.blocks(None, [event_from_data(data[r.id])], ctx.window.start, ctx.window.end,
                                             ctx.timezone, ctx.self_emails)
-        busy.replace_blocks(s, ctx.user_id, ctx.calendar_id, [r.id for r in rows], new)
+        busy.replace_blocks(s, ctx.user_id, ctx.calendar_id, [r.id for r in rows if r.id not in inserted], new)
 
 
 def _sweep(s: Session, ctx: CalendarContext, stats: Counter) -> int:
