@@ -31,7 +31,7 @@ import hashlib
 import json
 import logging
 from collections import Counter, defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
@@ -475,8 +475,10 @@ class _PageReader:
 
     def read(self, cursor: str | None) -> EventPage:
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == cursor:
-            return ahead[1].result()
+        if ahead is not None:
+            if ahead[0] == cursor:
+                return ahead[1].result()
+            wait([ahead[1]])  # a page read ahead for another cursor is dropped, but never overlaps this call
         return self._call(cursor=cursor)
 
     def read_ahead(self, cursor: str | None) -> None:
